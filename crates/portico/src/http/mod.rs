@@ -1,0 +1,12 @@
+//! HTTP/1.1 wire format: pure parsing and formatting, no I/O.
+
+pub mod chunked;
+pub mod request;
+pub mod response;
+pub mod router;
+pub mod status;
+
+pub use request::{BodyFraming, HeadError, HeadLimits, Method, RequestHead};
+pub use response::{HeadWriter, HeaderError};
+pub use router::{Params, Resolution, Route, Router};
+pub use status::Status;

@@ -1,0 +1,245 @@
+//! Method + path routing with `:param` segments and a trailing `*rest` wildcard.
+//!
+//! Routes are a `&'static [Route<T>]` table, so a router can be a `const` and costs no RAM.
+//! A path that matches with the wrong method yields `405` with the `Allow` set; a path
+//! that matches nothing yields `404`.
+
+use core::fmt;
+
+use super::request::Method;
+
+/// Most path parameters one route may capture.
+pub const MAX_PARAMS: usize = 4;
+
+/// One row of the routing table.
+#[derive(Debug, Clone, Copy)]
+pub struct Route<T> {
+    /// Method this route answers. A `Get` route also answers `HEAD`.
+    pub method: Method,
+    /// Pattern: `/api/connections/:id`, `/assets/*path`.
+    pub pattern: &'static str,
+    /// What the application dispatches on.
+    pub target: T,
+}
+
+/// Captured path parameters.
+#[derive(Debug, Clone, Default)]
+pub struct Params<'p> {
+    items: heapless::Vec<(&'static str, &'p str), MAX_PARAMS>,
+}
+
+impl<'p> Params<'p> {
+    /// The value captured for `name`.
+    pub fn get(&self, name: &str) -> Option<&'p str> {
+        self.items.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// Number of captured parameters.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing was captured.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// The set of methods a path answers, for the `Allow` header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allow(u8);
+
+const ALL: [Method; 7] = [
+    Method::Get,
+    Method::Head,
+    Method::Post,
+    Method::Put,
+    Method::Delete,
+    Method::Options,
+    Method::Patch,
+];
+
+impl Allow {
+    fn bit(m: Method) -> u8 {
+        1 << (ALL.iter().position(|&x| x == m).unwrap_or(0) as u8)
+    }
+
+    /// Adds a method.
+    pub fn insert(&mut self, m: Method) {
+        self.0 |= Self::bit(m);
+    }
+
+    /// Whether the set contains a method.
+    pub fn contains(self, m: Method) -> bool {
+        self.0 & Self::bit(m) != 0
+    }
+}
+
+impl fmt::Display for Allow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for m in ALL.iter().filter(|m| self.contains(**m)) {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            f.write_str(m.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// What the router decided.
+#[derive(Debug, Clone)]
+pub enum Resolution<'r, 'p, T> {
+    /// A route matched.
+    Found(&'r T, Params<'p>),
+    /// The path exists but not for this method (405).
+    MethodNotAllowed(Allow),
+    /// No route matches the path (404).
+    NotFound,
+}
+
+/// A routing table.
+#[derive(Debug, Clone, Copy)]
+pub struct Router<'r, T> {
+    routes: &'r [Route<T>],
+}
+
+impl<'r, T> Router<'r, T> {
+    /// Wraps a table; routes are tried in order.
+    pub const fn new(routes: &'r [Route<T>]) -> Self {
+        Router { routes }
+    }
+
+    /// Resolves a request.
+    pub fn resolve<'p>(&self, method: Method, path: &'p str) -> Resolution<'r, 'p, T> {
+        let mut allow = Allow::default();
+        for route in self.routes {
+            let Some(params) = match_pattern(route.pattern, path) else {
+                continue;
+            };
+            let answers =
+                route.method == method || (route.method == Method::Get && method == Method::Head);
+            if answers {
+                return Resolution::Found(&route.target, params);
+            }
+            allow.insert(route.method);
+            if route.method == Method::Get {
+                allow.insert(Method::Head);
+            }
+        }
+        if allow == Allow::default() {
+            Resolution::NotFound
+        } else {
+            Resolution::MethodNotAllowed(allow)
+        }
+    }
+}
+
+/// Matches `path` against `pattern`, capturing parameters.
+pub fn match_pattern<'p>(pattern: &'static str, path: &'p str) -> Option<Params<'p>> {
+    let mut params = Params::default();
+    let mut pat = pattern.split('/');
+    let mut segs = path.split('/');
+    loop {
+        match (pat.next(), segs.next()) {
+            (None, None) => return Some(params),
+            (Some(p), seg) if p.starts_with('*') => {
+                // The rest of the path, from this segment on, without a leading slash.
+                let consumed: usize = pattern
+                    .split('/')
+                    .take_while(|x| !x.starts_with('*'))
+                    .map(|x| x.len() + 1)
+                    .sum();
+                let rest = if seg.is_some() {
+                    path.get(consumed..).unwrap_or("")
+                } else {
+                    ""
+                };
+                params.items.push((&p[1..], rest)).ok()?;
+                return Some(params);
+            }
+            (Some(p), Some(s)) if p.starts_with(':') => {
+                if s.is_empty() {
+                    return None;
+                }
+                params.items.push((&p[1..], s)).ok()?;
+            }
+            (Some(p), Some(s)) if p == s => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUTES: &[Route<u8>] = &[
+        Route {
+            method: Method::Get,
+            pattern: "/api/status",
+            target: 1,
+        },
+        Route {
+            method: Method::Get,
+            pattern: "/api/connections/:id",
+            target: 2,
+        },
+        Route {
+            method: Method::Delete,
+            pattern: "/api/connections/:id",
+            target: 3,
+        },
+        Route {
+            method: Method::Get,
+            pattern: "/assets/*path",
+            target: 4,
+        },
+    ];
+
+    #[test]
+    fn resolves() {
+        let r = Router::new(ROUTES);
+        assert!(matches!(
+            r.resolve(Method::Get, "/api/status"),
+            Resolution::Found(1, _)
+        ));
+        assert!(matches!(
+            r.resolve(Method::Head, "/api/status"),
+            Resolution::Found(1, _)
+        ));
+        match r.resolve(Method::Delete, "/api/connections/7.2") {
+            Resolution::Found(3, p) => assert_eq!(p.get("id"), Some("7.2")),
+            other => panic!("{other:?}"),
+        }
+        match r.resolve(Method::Get, "/assets/js/app.js") {
+            Resolution::Found(4, p) => assert_eq!(p.get("path"), Some("js/app.js")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            r.resolve(Method::Get, "/api/connections/"),
+            Resolution::NotFound
+        ));
+        assert!(matches!(
+            r.resolve(Method::Get, "/api/statusx"),
+            Resolution::NotFound
+        ));
+        assert!(matches!(
+            r.resolve(Method::Get, "/nope"),
+            Resolution::NotFound
+        ));
+    }
+
+    #[test]
+    fn method_not_allowed_lists_allow() {
+        let r = Router::new(ROUTES);
+        match r.resolve(Method::Post, "/api/connections/1") {
+            Resolution::MethodNotAllowed(a) => {
+                assert_eq!(std::format!("{a}"), "GET, HEAD, DELETE")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

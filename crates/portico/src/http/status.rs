@@ -1,0 +1,81 @@
+//! Status codes the server emits.
+
+/// An HTTP status code with its reason phrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status(pub u16);
+
+impl Status {
+    /// 100 Continue.
+    pub const CONTINUE: Status = Status(100);
+    /// 101 Switching Protocols.
+    pub const SWITCHING_PROTOCOLS: Status = Status(101);
+    /// 200 OK.
+    pub const OK: Status = Status(200);
+    /// 204 No Content.
+    pub const NO_CONTENT: Status = Status(204);
+    /// 206 Partial Content.
+    pub const PARTIAL_CONTENT: Status = Status(206);
+    /// 304 Not Modified.
+    pub const NOT_MODIFIED: Status = Status(304);
+    /// 400 Bad Request.
+    pub const BAD_REQUEST: Status = Status(400);
+    /// 404 Not Found.
+    pub const NOT_FOUND: Status = Status(404);
+    /// 405 Method Not Allowed.
+    pub const METHOD_NOT_ALLOWED: Status = Status(405);
+    /// 408 Request Timeout.
+    pub const REQUEST_TIMEOUT: Status = Status(408);
+    /// 411 Length Required.
+    pub const LENGTH_REQUIRED: Status = Status(411);
+    /// 413 Content Too Large.
+    pub const PAYLOAD_TOO_LARGE: Status = Status(413);
+    /// 414 URI Too Long.
+    pub const URI_TOO_LONG: Status = Status(414);
+    /// 416 Range Not Satisfiable.
+    pub const RANGE_NOT_SATISFIABLE: Status = Status(416);
+    /// 417 Expectation Failed.
+    pub const EXPECTATION_FAILED: Status = Status(417);
+    /// 431 Request Header Fields Too Large.
+    pub const HEADERS_TOO_LARGE: Status = Status(431);
+    /// 500 Internal Server Error.
+    pub const INTERNAL_SERVER_ERROR: Status = Status(500);
+    /// 501 Not Implemented.
+    pub const NOT_IMPLEMENTED: Status = Status(501);
+    /// 503 Service Unavailable.
+    pub const SERVICE_UNAVAILABLE: Status = Status(503);
+    /// 505 HTTP Version Not Supported.
+    pub const VERSION_NOT_SUPPORTED: Status = Status(505);
+
+    /// The canonical reason phrase, or `""` for codes this server never sends.
+    pub const fn reason(self) -> &'static str {
+        match self.0 {
+            100 => "Continue",
+            101 => "Switching Protocols",
+            200 => "OK",
+            201 => "Created",
+            204 => "No Content",
+            206 => "Partial Content",
+            304 => "Not Modified",
+            400 => "Bad Request",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            408 => "Request Timeout",
+            411 => "Length Required",
+            413 => "Content Too Large",
+            414 => "URI Too Long",
+            416 => "Range Not Satisfiable",
+            417 => "Expectation Failed",
+            431 => "Request Header Fields Too Large",
+            500 => "Internal Server Error",
+            501 => "Not Implemented",
+            503 => "Service Unavailable",
+            505 => "HTTP Version Not Supported",
+            _ => "",
+        }
+    }
+
+    /// Whether a response with this status may carry a body (RFC 9110 §6.4.1).
+    pub const fn allows_body(self) -> bool {
+        !(self.0 < 200 || self.0 == 204 || self.0 == 304)
+    }
+}

@@ -1,0 +1,26 @@
+//! Portico's core: everything that can be decided without I/O or a clock.
+//!
+//! Layers, bottom up:
+//! - [`http`]: the HTTP/1.1 wire format — request heads (on `httparse`), body framing,
+//!   chunked decoding, response heads that cannot carry CR/LF injection, and a router.
+//! - [`conn`]: the connection table — socket budget, admission, protocol-aware LRU
+//!   eviction, deadlines. Pure: time is passed in, decisions are returned.
+//! - [`pool`] and [`placement`]: fixed buffer pool and region-aware memory placement.
+//! - [`server`]: the request/response loop over any `embedded-io-async` byte stream,
+//!   driven by a port (tokio on the host, embassy-net on the device).
+//!
+//! Nothing here allocates unless the `alloc` feature asks for it, and nothing reads a
+//! clock: ports pass `now` in and implement [`server::Timer`].
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod conn;
+pub mod http;
+pub mod placement;
+pub mod pool;
+pub mod server;
+pub mod time;

@@ -1,0 +1,1 @@
+//! Request/response loop over embedded-io-async streams.
