@@ -1,0 +1,2 @@
+//! Device port (placeholder; see the device port issue).
+#![no_std]

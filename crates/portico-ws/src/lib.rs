@@ -1,0 +1,2 @@
+//! WebSocket client (placeholder; see the WebSocket issue).
+#![no_std]
