@@ -1,0 +1,363 @@
+#!/usr/bin/env node
+// End-to-end checks of the dashboard against a provider binary.
+//
+//   PROVIDER_BIN=/path/to/provider node e2e/run.mjs
+//   PROVIDER_BIN="node e2e/mock-provider.mjs" node e2e/run.mjs
+//
+// PROVIDER_BIN may be a command with arguments (split on spaces). It is started
+// with `--bind 127.0.0.1:PORT` on a free port (plus `--api-delay-ms 1500` for
+// the delay check) and must serve the built dashboard at / and the API.
+// CHROMIUM overrides the browser path (default /usr/bin/chromium).
+// Relies only on the documented data-testids and API shapes.
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const WEB_DIR = fileURLToPath(new URL('..', import.meta.url));
+const OUT_DIR = fileURLToPath(new URL('./out/', import.meta.url));
+const SCREENSHOT = `${OUT_DIR}overview.png`;
+const CONTEXTS = 10;
+const LIVE_DEADLINE_MS = 10_000;
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// One GET on its own connection (closed afterwards, so no idle socket lingers on the device).
+function httpGet(url, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { Connection: 'close' }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+const providers = new Set();
+
+async function startProvider(extraArgs = []) {
+  const [cmd, ...preArgs] = process.env.PROVIDER_BIN.trim().split(/\s+/);
+  const port = await freePort();
+  const args = [...preArgs, '--bind', `127.0.0.1:${port}`, ...extraArgs];
+  const child = spawn(cmd, args, { cwd: WEB_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (d) => {
+    log = (log + d).slice(-8000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = null;
+  const exitPromise = new Promise((r) => child.on('exit', (code, sig) => r((exited = { code, sig }))));
+  child.on('error', (e) => {
+    keep(`spawn error: ${e.message}\n`);
+    exited = exited || { code: -1, sig: null };
+  });
+  const p = {
+    url: `http://127.0.0.1:${port}`,
+    describe: `${cmd} ${args.join(' ')}`,
+    log: () => log,
+    async stop() {
+      providers.delete(p);
+      if (exited) return;
+      child.kill('SIGTERM');
+      const done = await Promise.race([exitPromise, sleep(3000).then(() => null)]);
+      if (!done) {
+        child.kill('SIGKILL');
+        await Promise.race([exitPromise, sleep(2000)]);
+      }
+    },
+  };
+  providers.add(p);
+
+  const deadline = Date.now() + 30_000;
+  let lastErr = '';
+  while (Date.now() < deadline) {
+    if (exited) break;
+    try {
+      const res = await httpGet(`${p.url}/api/status`, 5000);
+      if (res.status === 200) {
+        JSON.parse(res.body);
+        return p;
+      }
+      lastErr = `HTTP ${res.status}`;
+    } catch (e) {
+      lastErr = e.message;
+    }
+    await sleep(200);
+  }
+  await p.stop();
+  throw new Error(
+    `provider did not answer /api/status (${exited ? `exited ${JSON.stringify(exited)}` : lastErr}): ${p.describe}\n${log}`
+  );
+}
+
+async function stopAll() {
+  await Promise.all([...providers].map((p) => p.stop()));
+}
+
+// "1h 02m 03s" -> seconds (null when it is not a duration).
+function parseUptime(s) {
+  if (!s) return null;
+  const units = { d: 86400, h: 3600, m: 60, s: 1 };
+  let total = 0;
+  let found = false;
+  for (const [, n, u] of s.matchAll(/(\d+)\s*([dhms])\b/g)) {
+    total += Number(n) * units[u];
+    found = true;
+  }
+  return found ? total : null;
+}
+
+const testid = (page, id) => page.locator(`[data-testid="${id}"]`).first();
+async function textOf(page, id) {
+  try {
+    const loc = testid(page, id);
+    if ((await loc.count()) === 0) return null;
+    return ((await loc.textContent({ timeout: 1000 })) || '').trim();
+  } catch {
+    return null;
+  }
+}
+
+// Records whether [data-testid=spinner] is ever added to the document, and when.
+const SPINNER_WATCH = () => {
+  window.__spinner = { seen: false, shownAt: null, hiddenAt: null };
+  const scan = () => {
+    const on = !!document.querySelector('[data-testid="spinner"]');
+    const s = window.__spinner;
+    if (on && s.shownAt === null) {
+      s.seen = true;
+      s.shownAt = performance.now();
+    } else if (!on && s.shownAt !== null && s.hiddenAt === null) {
+      s.hiddenAt = performance.now();
+    }
+  };
+  new MutationObserver(scan).observe(document, { childList: true, subtree: true });
+};
+
+// Waits until the page shows "live" and an uptime, then until the uptime grows.
+async function waitLive(page, deadline) {
+  let first = null;
+  let last = { mode: null, up: null };
+  while (Date.now() < deadline) {
+    const mode = await textOf(page, 'live-indicator');
+    const upText = await textOf(page, 'uptime');
+    const up = parseUptime(upText);
+    last = { mode, up: upText };
+    if (mode === 'live' && up !== null) {
+      if (first === null) first = up;
+      else if (up > first) return { ok: true, detail: `uptime ${first}s -> ${up}s` };
+    }
+    await sleep(250);
+  }
+  return { ok: false, detail: `indicator=${JSON.stringify(last.mode)} uptime=${JSON.stringify(last.up)} first=${first}` };
+}
+
+async function main() {
+  if (!process.env.PROVIDER_BIN) {
+    check('setup', false, 'PROVIDER_BIN is required (e.g. PROVIDER_BIN="node e2e/mock-provider.mjs")');
+    return;
+  }
+  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const pageErrors = [];
+  const newPage = async (ctxOpts = {}) => {
+    const ctx = await browser.newContext(ctxOpts);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    return { ctx, page };
+  };
+
+  try {
+    // ---- default provider -------------------------------------------------
+    let prov;
+    try {
+      prov = await startProvider();
+      check('provider starts and answers /api/status', true, prov.describe);
+    } catch (e) {
+      check('provider starts and answers /api/status', false, e.message);
+      return;
+    }
+
+    // (a) ten dashboards at once, each live with a growing uptime within 10 s
+    {
+      const opened = await Promise.all(Array.from({ length: CONTEXTS }, () => newPage()));
+      const deadline = Date.now() + LIVE_DEADLINE_MS;
+      const results = await Promise.all(
+        opened.map(async ({ page }) => {
+          try {
+            await page.goto(`${prov.url}/`, { waitUntil: 'domcontentloaded', timeout: LIVE_DEADLINE_MS });
+            return await waitLive(page, deadline);
+          } catch (e) {
+            return { ok: false, detail: e.message.split('\n')[0] };
+          }
+        })
+      );
+      results.forEach((r, i) => check(`(a) context ${i + 1}/${CONTEXTS} live with increasing uptime`, r.ok, r.detail));
+      await Promise.all(opened.map(({ ctx }) => ctx.close()));
+    }
+
+    // (c) fast API: the spinner never appears during load
+    {
+      const { ctx, page } = await newPage();
+      await page.addInitScript(SPINNER_WATCH);
+      await page.goto(`${prov.url}/`, { waitUntil: 'load' });
+      await sleep(2000);
+      const s = await page.evaluate(() => window.__spinner);
+      const up = parseUptime(await textOf(page, 'uptime'));
+      check('(c) no spinner on a fast load', s && s.seen === false && up !== null, `spinner seen=${s?.seen}, uptime=${up}s`);
+      await ctx.close();
+    }
+
+    // connections view lists connections
+    {
+      const { ctx, page } = await newPage();
+      await page.goto(`${prov.url}/#/connections`, { waitUntil: 'load' });
+      let rows = 0;
+      const deadline = Date.now() + LIVE_DEADLINE_MS;
+      while (Date.now() < deadline && rows === 0) {
+        rows = await page.locator('[data-testid="connections-table"] tbody tr td:nth-child(2)').evaluateAll(
+          (tds) => tds.filter((td) => /:\d+$/.test(td.textContent.trim())).length
+        );
+        if (!rows) await sleep(250);
+      }
+      check('connections table lists open connections', rows > 0, `${rows} row(s)`);
+      await ctx.close();
+    }
+
+    // (d) screenshot of the Overview
+    {
+      const { ctx, page } = await newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${prov.url}/#/overview`, { waitUntil: 'load' });
+      const live = await waitLive(page, Date.now() + LIVE_DEADLINE_MS);
+      await sleep(3000); // a few sparkline samples
+      mkdirSync(OUT_DIR, { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      let size = 0;
+      try {
+        size = statSync(SCREENSHOT).size;
+      } catch {
+        /* missing */
+      }
+      const keys = {};
+      for (const id of ['sockets-open', 'sockets-cap', 'pool-leased', 'mem-internal-used', 'link-state']) {
+        keys[id] = await textOf(page, id);
+      }
+      const missing = Object.entries(keys).filter(([, v]) => !v || v === '—');
+      check(
+        'overview key values rendered',
+        live.ok && missing.length === 0,
+        Object.entries(keys)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(' ')
+      );
+      check('(d) overview screenshot saved', size > 10_000, `${SCREENSHOT} (${size} bytes)`);
+      await ctx.close();
+    }
+    await prov.stop();
+
+    // (b) slow API: the spinner appears, then disappears when the data arrives
+    {
+      let slow;
+      try {
+        slow = await startProvider(['--api-delay-ms', '1500']);
+      } catch (e) {
+        check('(b) spinner shown during a slow load', false, e.message);
+        return;
+      }
+      const { ctx, page } = await newPage();
+      await page.addInitScript(SPINNER_WATCH);
+      await page.goto(`${slow.url}/`, { waitUntil: 'domcontentloaded' });
+      const spinner = page.locator('[data-testid="spinner"]');
+      let appeared = false;
+      let gone = false;
+      let label = null;
+      try {
+        await spinner.waitFor({ state: 'visible', timeout: 5000 });
+        appeared = true;
+        label = {
+          role: await spinner.getAttribute('role'),
+          busy: await spinner.getAttribute('aria-busy'),
+          text: (await spinner.textContent()).trim(),
+        };
+        await spinner.waitFor({ state: 'detached', timeout: 10_000 });
+        gone = true;
+      } catch {
+        /* reported below */
+      }
+      const up = parseUptime(await textOf(page, 'uptime'));
+      const s = await page.evaluate(() => window.__spinner);
+      check(
+        '(b) spinner appears during a slow load',
+        appeared && label.role === 'status' && label.busy === 'true' && label.text.length > 0,
+        `label=${JSON.stringify(label)} shown at ${Math.round(s?.shownAt ?? -1)} ms`
+      );
+      check(
+        '(b) spinner disappears when the data arrives',
+        gone && up !== null,
+        `hidden at ${Math.round(s?.hiddenAt ?? -1)} ms, uptime=${up}s`
+      );
+      await ctx.close();
+      await slow.stop();
+    }
+
+    check('no uncaught page errors', pageErrors.length === 0, pageErrors.slice(0, 3).join(' | '));
+  } finally {
+    await browser.close().catch(() => {});
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    await stopAll();
+    process.exit(130);
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  check('e2e run', false, e.stack || String(e));
+} finally {
+  await stopAll();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
