@@ -1,0 +1,743 @@
+//! The table itself: slots, states, admission and eviction.
+
+use core::fmt;
+use core::net::{IpAddr, SocketAddr};
+
+use super::budget::Budget;
+use crate::time::Millis;
+
+/// A connection's identity: its slot and that slot's generation when it was admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnId {
+    /// Slot index in the table.
+    pub slot: u16,
+    /// Bumped every time the slot is reused.
+    pub generation: u32,
+}
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.slot, self.generation)
+    }
+}
+
+/// What a connection is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnState {
+    /// Reading a request head.
+    Head,
+    /// Reading a request body.
+    Body,
+    /// The handler is running.
+    Handler,
+    /// Writing a response.
+    Response,
+    /// Between requests on a keep-alive connection.
+    Idle,
+    /// A long-lived stream (server-sent events, WebSocket).
+    Stream,
+}
+
+impl ConnState {
+    /// Lower-case name used in JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConnState::Head => "head",
+            ConnState::Body => "body",
+            ConnState::Handler => "handler",
+            ConnState::Response => "response",
+            ConnState::Idle => "idle",
+            ConnState::Stream => "stream",
+        }
+    }
+
+    /// Whether the connection is inside an exchange (never evicted).
+    pub const fn is_busy(self) -> bool {
+        matches!(
+            self,
+            ConnState::Head | ConnState::Body | ConnState::Handler | ConnState::Response
+        )
+    }
+}
+
+/// Why a connection was evicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictReason {
+    /// Least recently used idle keep-alive connection.
+    LruIdle,
+    /// Idle connection of a peer holding more than its share.
+    PeerCap,
+    /// Long-lived stream (only when `Policy::evict_streams`).
+    Stream,
+}
+
+impl EvictReason {
+    /// Lower-case name used in JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EvictReason::LruIdle => "lru_idle",
+            EvictReason::PeerCap => "peer_cap",
+            EvictReason::Stream => "stream",
+        }
+    }
+}
+
+/// Which deadline a connection missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// The request head did not arrive in time.
+    Head,
+    /// The request body did not arrive in time.
+    Body,
+    /// The client did not take the response in time.
+    Send,
+    /// The keep-alive connection stayed idle too long.
+    Idle,
+}
+
+/// The policy knobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Evict idle connections when full (`--no-lru-purge` turns it off).
+    pub lru_purge: bool,
+    /// Also evict streams, after every idle connection.
+    pub evict_streams: bool,
+    /// Connections per peer address above which its own idle ones go first.
+    pub per_peer_cap: usize,
+    /// Whole request head deadline.
+    pub head_timeout_ms: Millis,
+    /// Deadline between body bytes.
+    pub body_timeout_ms: Millis,
+    /// Deadline for each write to complete.
+    pub send_timeout_ms: Millis,
+    /// Idle keep-alive timeout, advertised with `Keep-Alive: timeout=`.
+    pub idle_timeout_ms: Millis,
+    /// How long a newcomer may wait for a slot before it gets `503`.
+    pub queue_timeout_ms: Millis,
+}
+
+impl Policy {
+    /// The defaults.
+    pub const fn const_default() -> Self {
+        Policy {
+            lru_purge: true,
+            evict_streams: false,
+            per_peer_cap: 8,
+            head_timeout_ms: 5_000,
+            body_timeout_ms: 5_000,
+            send_timeout_ms: 5_000,
+            idle_timeout_ms: 10_000,
+            queue_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::const_default()
+    }
+}
+
+/// A close, state change or touch aimed at a connection that is no longer there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stale;
+
+impl fmt::Display for Stale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection no longer in the table (closed or evicted)")
+    }
+}
+
+impl core::error::Error for Stale {}
+
+/// The table's answer to a newcomer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Admitted into a free slot.
+    Admitted(ConnId),
+    /// Admitted after evicting `victim`, which the port must now close gracefully.
+    Evicted {
+        /// The newcomer.
+        id: ConnId,
+        /// The connection that made room.
+        victim: ConnId,
+        /// Why that one.
+        reason: EvictReason,
+    },
+    /// Full and nothing may be evicted: hold the newcomer and try again later.
+    Full,
+}
+
+/// Counters served by `/api/connections`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Connections admitted.
+    pub accepted: u64,
+    /// Evicted as least recently used idle.
+    pub evicted_idle: u64,
+    /// Evicted to keep one peer within its share.
+    pub evicted_peer_cap: u64,
+    /// Streams evicted.
+    pub evicted_stream: u64,
+    /// Newcomers answered 503.
+    pub refused_503: u64,
+    /// Head deadline missed.
+    pub timeout_head: u64,
+    /// Body deadline missed.
+    pub timeout_body: u64,
+    /// Send deadline missed.
+    pub timeout_send: u64,
+    /// Idle keep-alive timeout reached.
+    pub timeout_idle: u64,
+    /// Connections closed (any reason, evictions included).
+    pub closed: u64,
+    /// Requests served.
+    pub requests: u64,
+}
+
+/// One live connection, as reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Identity.
+    pub id: ConnId,
+    /// Peer address.
+    pub peer: SocketAddr,
+    /// Current state.
+    pub state: ConnState,
+    /// Milliseconds since admission.
+    pub age_ms: Millis,
+    /// Milliseconds since the last byte in either direction.
+    pub idle_ms: Millis,
+    /// Requests served on it.
+    pub requests: u32,
+}
+
+/// A past eviction, for the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Eviction {
+    /// Who was evicted.
+    pub id: ConnId,
+    /// Their address.
+    pub peer: SocketAddr,
+    /// Why.
+    pub reason: EvictReason,
+    /// When.
+    pub at_ms: Millis,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    peer: SocketAddr,
+    state: ConnState,
+    opened: Millis,
+    last_activity: Millis,
+    requests: u32,
+}
+
+/// How many past evictions are kept for the dashboard.
+pub const RECENT_EVICTIONS: usize = 8;
+
+/// The connection table with room for `N` connections (the effective cap may be lower).
+#[derive(Debug)]
+pub struct Table<const N: usize> {
+    entries: [Option<Entry>; N],
+    generations: [u32; N],
+    cap: usize,
+    open: usize,
+    pending: usize,
+    policy: Policy,
+    budget: Budget,
+    counters: Counters,
+    recent: heapless::HistoryBuf<Eviction, RECENT_EVICTIONS>,
+}
+
+impl<const N: usize> Table<N> {
+    /// A table for this budget and policy. The cap is `budget.max_sockets`, clamped to `N`.
+    pub fn new(budget: Budget, policy: Policy) -> Self {
+        Table {
+            entries: [None; N],
+            generations: [0; N],
+            cap: budget.max_sockets.min(N),
+            open: 0,
+            pending: 0,
+            policy,
+            budget,
+            counters: Counters::default(),
+            recent: heapless::HistoryBuf::new(),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The budget in force.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// Effective cap on open connections.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Open connections.
+    pub fn open(&self) -> usize {
+        self.open
+    }
+
+    /// Newcomers held waiting for a slot (reported by the port).
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// The port reports how many newcomers it holds.
+    pub fn set_pending(&mut self, n: usize) {
+        self.pending = n;
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Recent evictions, oldest first.
+    pub fn recent_evictions(&self) -> impl Iterator<Item = &Eviction> {
+        self.recent.oldest_ordered()
+    }
+
+    /// Live connections.
+    pub fn connections(&self, now: Millis) -> impl Iterator<Item = ConnInfo> + '_ {
+        self.entries.iter().enumerate().filter_map(move |(i, e)| {
+            e.as_ref().map(|e| ConnInfo {
+                id: ConnId {
+                    slot: i as u16,
+                    generation: self.generations[i],
+                },
+                peer: e.peer,
+                state: e.state,
+                age_ms: now.saturating_sub(e.opened),
+                idle_ms: now.saturating_sub(e.last_activity),
+                requests: e.requests,
+            })
+        })
+    }
+
+    /// Number of open connections in a state.
+    pub fn count(&self, state: ConnState) -> usize {
+        self.entries
+            .iter()
+            .flatten()
+            .filter(|e| e.state == state)
+            .count()
+    }
+
+    /// Whether `id` is still the connection in its slot.
+    pub fn is_live(&self, id: ConnId) -> bool {
+        self.entry(id).is_ok()
+    }
+
+    /// A newcomer from `peer` arrives. Admits it, evicts to make room, or says `Full`.
+    pub fn admit(&mut self, peer: SocketAddr, now: Millis) -> Admission {
+        if self.open < self.cap {
+            return Admission::Admitted(self.insert(peer, now));
+        }
+        if !self.policy.lru_purge {
+            return Admission::Full;
+        }
+        let Some((victim, reason)) = self.choose_victim(peer.ip()) else {
+            return Admission::Full;
+        };
+        let victim_peer = self.entries[victim.slot as usize].map(|e| e.peer);
+        self.remove(victim);
+        match reason {
+            EvictReason::LruIdle => self.counters.evicted_idle += 1,
+            EvictReason::PeerCap => self.counters.evicted_peer_cap += 1,
+            EvictReason::Stream => self.counters.evicted_stream += 1,
+        }
+        if let Some(p) = victim_peer {
+            self.recent.write(Eviction {
+                id: victim,
+                peer: p,
+                reason,
+                at_ms: now,
+            });
+        }
+        let id = self.insert(peer, now);
+        Admission::Evicted { id, victim, reason }
+    }
+
+    /// The connection changed state; this counts as activity.
+    pub fn set_state(&mut self, id: ConnId, state: ConnState, now: Millis) -> Result<(), Stale> {
+        let e = self.entry_mut(id)?;
+        if state == ConnState::Head && e.state != ConnState::Head {
+            e.requests = e.requests.saturating_add(1);
+        }
+        e.state = state;
+        e.last_activity = now;
+        Ok(())
+    }
+
+    /// Bytes moved in either direction.
+    pub fn touch(&mut self, id: ConnId, now: Millis) -> Result<(), Stale> {
+        self.entry_mut(id)?.last_activity = now;
+        Ok(())
+    }
+
+    /// A request was answered.
+    pub fn request_done(&mut self, id: ConnId) -> Result<(), Stale> {
+        self.entry(id)?;
+        self.counters.requests += 1;
+        Ok(())
+    }
+
+    /// A deadline was missed (counted even if the connection is already gone).
+    pub fn timed_out(&mut self, phase: TimeoutPhase) {
+        match phase {
+            TimeoutPhase::Head => self.counters.timeout_head += 1,
+            TimeoutPhase::Body => self.counters.timeout_body += 1,
+            TimeoutPhase::Send => self.counters.timeout_send += 1,
+            TimeoutPhase::Idle => self.counters.timeout_idle += 1,
+        }
+    }
+
+    /// A newcomer was answered 503.
+    pub fn refused(&mut self) {
+        self.counters.refused_503 += 1;
+    }
+
+    /// The connection closed. Harmless (`Err(Stale)`) if it was already evicted and the
+    /// slot now belongs to someone else.
+    pub fn close(&mut self, id: ConnId) -> Result<(), Stale> {
+        self.entry(id)?;
+        self.remove(id);
+        Ok(())
+    }
+
+    fn insert(&mut self, peer: SocketAddr, now: Millis) -> ConnId {
+        // Callers check `open < cap`, and cap ≤ N, so a free slot exists.
+        let slot = self
+            .entries
+            .iter()
+            .take(self.cap)
+            .position(Option::is_none)
+            .unwrap_or(0);
+        self.generations[slot] = self.generations[slot].wrapping_add(1);
+        // A newcomer is about to send its request: it is protected like one mid-request
+        // until it has been served once (or its head deadline passes).
+        self.entries[slot] = Some(Entry {
+            peer,
+            state: ConnState::Head,
+            opened: now,
+            last_activity: now,
+            requests: 0,
+        });
+        self.open += 1;
+        self.counters.accepted += 1;
+        ConnId {
+            slot: slot as u16,
+            generation: self.generations[slot],
+        }
+    }
+
+    fn remove(&mut self, id: ConnId) {
+        let slot = id.slot as usize;
+        if self.entries[slot].take().is_some() {
+            self.open -= 1;
+            self.counters.closed += 1;
+        }
+    }
+
+    fn entry(&self, id: ConnId) -> Result<&Entry, Stale> {
+        let slot = id.slot as usize;
+        match self.entries.get(slot) {
+            Some(Some(e)) if self.generations[slot] == id.generation => Ok(e),
+            _ => Err(Stale),
+        }
+    }
+
+    fn entry_mut(&mut self, id: ConnId) -> Result<&mut Entry, Stale> {
+        let slot = id.slot as usize;
+        match self.entries.get_mut(slot) {
+            Some(Some(e)) if self.generations[slot] == id.generation => Ok(e),
+            _ => Err(Stale),
+        }
+    }
+
+    fn peer_count(&self, ip: IpAddr) -> usize {
+        self.entries
+            .iter()
+            .flatten()
+            .filter(|e| e.peer.ip() == ip)
+            .count()
+    }
+
+    /// Least recently active connection in `state` among those `filter` accepts.
+    fn lru(&self, state: ConnState, filter: impl Fn(&Entry) -> bool) -> Option<ConnId> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i, e)))
+            .filter(|(_, e)| e.state == state && filter(e))
+            .min_by_key(|(_, e)| e.last_activity)
+            .map(|(i, _)| ConnId {
+                slot: i as u16,
+                generation: self.generations[i],
+            })
+    }
+
+    fn choose_victim(&self, newcomer: IpAddr) -> Option<(ConnId, EvictReason)> {
+        let cap = self.policy.per_peer_cap;
+        // 1. The newcomer's own peer is over its share: its own oldest idle goes.
+        if self.peer_count(newcomer) >= cap {
+            if let Some(v) = self.lru(ConnState::Idle, |e| e.peer.ip() == newcomer) {
+                return Some((v, EvictReason::PeerCap));
+            }
+        }
+        // 2. Idle connections of peers holding more than their share.
+        if let Some(v) = self.lru(ConnState::Idle, |e| self.peer_count(e.peer.ip()) > cap) {
+            return Some((v, EvictReason::PeerCap));
+        }
+        // 3. Any idle connection, least recently used first.
+        if let Some(v) = self.lru(ConnState::Idle, |_| true) {
+            return Some((v, EvictReason::LruIdle));
+        }
+        // 4. Streams, only if allowed.
+        if self.policy.evict_streams {
+            if let Some(v) = self.lru(ConnState::Stream, |_| true) {
+                return Some((v, EvictReason::Stream));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn peer(a: u8, port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, a], port))
+    }
+
+    fn table(cap: usize) -> Table<32> {
+        Table::new(Budget::new(cap + 8, cap).unwrap(), Policy::default())
+    }
+
+    fn admitted(a: Admission) -> ConnId {
+        match a {
+            Admission::Admitted(id) | Admission::Evicted { id, .. } => id,
+            Admission::Full => panic!("not admitted"),
+        }
+    }
+
+    #[test]
+    fn evicts_lru_idle_never_busy() {
+        let mut t = table(3);
+        let a = admitted(t.admit(peer(1, 1), 0));
+        let b = admitted(t.admit(peer(2, 1), 1));
+        let c = admitted(t.admit(peer(3, 1), 2));
+        t.set_state(a, ConnState::Head, 10).unwrap();
+        t.set_state(b, ConnState::Idle, 5).unwrap();
+        t.set_state(c, ConnState::Idle, 7).unwrap();
+        match t.admit(peer(4, 1), 20) {
+            Admission::Evicted { victim, reason, .. } => {
+                assert_eq!((victim, reason), (b, EvictReason::LruIdle))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.set_state(b, ConnState::Head, 21), Err(Stale));
+    }
+
+    #[test]
+    fn sends_count_as_activity_so_streams_are_not_first() {
+        let mut t = table(2);
+        let s = admitted(t.admit(peer(1, 1), 0));
+        let i = admitted(t.admit(peer(2, 1), 1));
+        t.set_state(s, ConnState::Stream, 2).unwrap();
+        assert_eq!(
+            t.admit(peer(5, 1), 2),
+            Admission::Full,
+            "fresh connections are protected"
+        );
+        t.set_state(i, ConnState::Idle, 3).unwrap();
+        t.touch(s, 100).unwrap();
+        match t.admit(peer(3, 1), 101) {
+            Admission::Evicted { victim, .. } => assert_eq!(victim, i),
+            other => panic!("{other:?}"),
+        }
+        // Only a stream left, streams not evictable by default.
+        assert_eq!(t.admit(peer(4, 1), 102), Admission::Full);
+    }
+
+    #[test]
+    fn streams_evicted_only_when_configured_and_after_idle() {
+        let mut t: Table<8> = Table::new(
+            Budget::new(10, 2).unwrap(),
+            Policy {
+                evict_streams: true,
+                ..Policy::default()
+            },
+        );
+        let s = admitted(t.admit(peer(1, 1), 0));
+        t.set_state(s, ConnState::Stream, 0).unwrap();
+        let i = admitted(t.admit(peer(2, 1), 50));
+        t.set_state(i, ConnState::Idle, 50).unwrap();
+        match t.admit(peer(3, 1), 60) {
+            Admission::Evicted { victim, .. } => assert_eq!(victim, i),
+            other => panic!("{other:?}"),
+        }
+        match t.admit(peer(4, 1), 70) {
+            Admission::Evicted { victim, reason, .. } => {
+                assert_eq!((victim, reason), (s, EvictReason::Stream))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_lru_purge_reproduces_old_behaviour() {
+        let mut t: Table<8> = Table::new(
+            Budget::new(9, 7).unwrap(),
+            Policy {
+                lru_purge: false,
+                ..Policy::default()
+            },
+        );
+        for p in 0..7 {
+            admitted(t.admit(peer(1, p), 0));
+        }
+        assert_eq!(t.admit(peer(2, 1), 1), Admission::Full);
+    }
+
+    #[test]
+    fn per_peer_cap_takes_the_greedy_peers_idle_first() {
+        let mut t: Table<16> = Table::new(
+            Budget::new(12, 10).unwrap(),
+            Policy {
+                per_peer_cap: 3,
+                ..Policy::default()
+            },
+        );
+        // One quiet peer, idle for the longest time.
+        let quiet = admitted(t.admit(peer(9, 1), 0));
+        // A greedy peer with 9 connections, all idle but more recent.
+        t.set_state(quiet, ConnState::Idle, 0).unwrap();
+        for p in 0..9 {
+            let id = admitted(t.admit(peer(1, p), 10 + p as u64));
+            t.set_state(id, ConnState::Idle, 10 + p as u64).unwrap();
+        }
+        match t.admit(peer(5, 1), 100) {
+            Admission::Evicted { victim, reason, .. } => {
+                assert_ne!(victim, quiet);
+                assert_eq!(reason, EvictReason::PeerCap);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn stale_close_cannot_hit_successor() {
+        let mut t = table(1);
+        let a = admitted(t.admit(peer(1, 1), 0));
+        t.set_state(a, ConnState::Idle, 0).unwrap();
+        let b = admitted(t.admit(peer(2, 1), 1));
+        assert_eq!(a.slot, b.slot);
+        assert_ne!(a.generation, b.generation);
+        assert_eq!(t.close(a), Err(Stale));
+        assert!(t.is_live(b));
+        t.close(b).unwrap();
+        assert_eq!(t.open(), 0);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Admit(u8),
+        State(usize, u8),
+        Touch(usize),
+        Close(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..6).prop_map(Op::Admit),
+            (0usize..64, 0u8..6).prop_map(|(i, s)| Op::State(i, s)),
+            (0usize..64).prop_map(Op::Touch),
+            (0usize..64).prop_map(Op::Close),
+        ]
+    }
+
+    const STATES: [ConnState; 6] = [
+        ConnState::Head,
+        ConnState::Body,
+        ConnState::Handler,
+        ConnState::Response,
+        ConnState::Idle,
+        ConnState::Stream,
+    ];
+
+    proptest! {
+        #[test]
+        fn invariants(cap in 1usize..10, ops in proptest::collection::vec(op(), 1..200)) {
+            let mut t: Table<16> = Table::new(Budget::new(cap + 2, cap).unwrap(), Policy::default());
+            let mut ids: std::vec::Vec<ConnId> = std::vec::Vec::new();
+            let mut now = 0;
+            for op in ops {
+                now += 1;
+                match op {
+                    Op::Admit(p) => {
+                        let busy_before: std::vec::Vec<ConnId> = t
+                            .connections(now)
+                            .filter(|c| c.state.is_busy())
+                            .map(|c| c.id)
+                            .collect();
+                        let any_idle = t.count(ConnState::Idle) > 0;
+                        let full = t.open() == t.cap();
+                        match t.admit(peer(p, 1), now) {
+                            Admission::Admitted(id) => ids.push(id),
+                            Admission::Evicted { id, victim, .. } => {
+                                prop_assert!(full);
+                                prop_assert!(!busy_before.contains(&victim));
+                                prop_assert!(!t.is_live(victim));
+                                ids.push(id);
+                            }
+                            Admission::Full => {
+                                prop_assert!(full);
+                                // A newcomer is always admitted while an idle connection exists.
+                                prop_assert!(!any_idle);
+                            }
+                        }
+                        // Busy connections survive any admission.
+                        for b in busy_before {
+                            prop_assert!(t.is_live(b));
+                        }
+                    }
+                    Op::State(i, s) => {
+                        if let Some(id) = ids.get(i % ids.len().max(1)) {
+                            let _ = t.set_state(*id, STATES[s as usize], now);
+                        }
+                    }
+                    Op::Touch(i) => {
+                        if let Some(id) = ids.get(i % ids.len().max(1)) {
+                            let _ = t.touch(*id, now);
+                        }
+                    }
+                    Op::Close(i) => {
+                        if let Some(id) = ids.get(i % ids.len().max(1)) {
+                            // Closing a stale id must never remove a live successor.
+                            let live_before = t.open();
+                            let was_live = t.is_live(*id);
+                            let r = t.close(*id);
+                            prop_assert_eq!(r.is_ok(), was_live);
+                            prop_assert_eq!(t.open(), live_before - usize::from(was_live));
+                        }
+                    }
+                }
+                prop_assert!(t.open() <= t.cap());
+                prop_assert_eq!(t.open(), t.connections(now).count());
+            }
+        }
+    }
+}
