@@ -163,6 +163,7 @@ const SPINNER_WATCH = () => {
 
 // Waits until the page shows "live" and an uptime, then until the uptime grows.
 async function waitLive(page, deadline) {
+  const t0 = Date.now();
   let first = null;
   let last = { mode: null, up: null };
   while (Date.now() < deadline) {
@@ -172,7 +173,7 @@ async function waitLive(page, deadline) {
     last = { mode, up: upText };
     if (mode === 'live' && up !== null) {
       if (first === null) first = up;
-      else if (up > first) return { ok: true, detail: `uptime ${first}s -> ${up}s` };
+      else if (up > first) return { ok: true, detail: `uptime ${first}s -> ${up}s after ${Date.now() - t0} ms` };
     }
     await sleep(250);
   }
@@ -290,6 +291,44 @@ async function main() {
           .join(' ')
       );
       check('(d) overview screenshot saved', size > 10_000, `${SCREENSHOT} (${size} bytes)`);
+      await ctx.close();
+    }
+    // (e) push channel blocked: falls back to polling, data keeps flowing
+    {
+      const { ctx, page } = await newPage();
+      await page.route('**/api/events*', (route) => route.abort('connectionrefused'));
+      await page.goto(`${prov.url}/`, { waitUntil: 'load' });
+      const deadline = Date.now() + 25_000;
+      let first = null;
+      let ok = false;
+      let last = null;
+      while (Date.now() < deadline && !ok) {
+        const mode = await textOf(page, 'live-indicator');
+        const up = parseUptime(await textOf(page, 'uptime'));
+        last = `indicator=${mode} uptime=${up}s`;
+        if (mode === 'polling' && up !== null) {
+          if (first === null) first = up;
+          else if (up > first) ok = true;
+        }
+        if (!ok) await sleep(250);
+      }
+      check('(e) SSE blocked: falls back to polling with fresh data', ok, last);
+      await ctx.close();
+    }
+
+    // (f) provider goes away: the indicator says offline
+    {
+      const { ctx, page } = await newPage();
+      await page.goto(`${prov.url}/`, { waitUntil: 'load' });
+      const live = await waitLive(page, Date.now() + LIVE_DEADLINE_MS);
+      await prov.stop();
+      const deadline = Date.now() + 30_000;
+      let mode = null;
+      while (Date.now() < deadline && mode !== 'offline') {
+        mode = await textOf(page, 'live-indicator');
+        if (mode !== 'offline') await sleep(250);
+      }
+      check('(f) provider stopped: indicator goes offline', live.ok && mode === 'offline', `indicator=${mode}`);
       await ctx.close();
     }
     await prov.stop();
