@@ -363,24 +363,22 @@ impl<'b> Iterator for Headers<'b> {
     type Item = (&'b str, &'b str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.rest.is_empty() {
-                return None;
-            }
-            let end = self.rest.iter().position(|&b| b == b'\n')?;
-            let line = &self.rest[..end];
-            self.rest = &self.rest[end + 1..];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                self.rest = &[];
-                return None;
-            }
-            let colon = line.iter().position(|&b| b == b':')?;
-            // Validated by httparse and by the UTF-8 check in `parse`.
-            let name = core::str::from_utf8(&line[..colon]).ok()?;
-            let value = core::str::from_utf8(&line[colon + 1..]).ok()?;
-            return Some((name, value.trim_matches(|c| c == ' ' || c == '\t')));
+        if self.rest.is_empty() {
+            return None;
         }
+        let end = self.rest.iter().position(|&b| b == b'\n')?;
+        let line = &self.rest[..end];
+        self.rest = &self.rest[end + 1..];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            self.rest = &[];
+            return None;
+        }
+        let colon = line.iter().position(|&b| b == b':')?;
+        // Validated by httparse and by the UTF-8 check in `parse`.
+        let name = core::str::from_utf8(&line[..colon]).ok()?;
+        let value = core::str::from_utf8(&line[colon + 1..]).ok()?;
+        Some((name, value.trim_matches(|c| c == ' ' || c == '\t')))
     }
 }
 

@@ -1,1 +1,156 @@
-//! Request/response loop over embedded-io-async streams.
+//! The request/response loop, generic over any byte stream.
+//!
+//! A port (tokio on the host, embassy-net on the device) owns the sockets, the clock and
+//! the buffers. For each readable connection it leases a buffer and calls
+//! [`serve`](connection::serve), which reads request heads, checks them, hands each
+//! exchange to the application's [`Handler`], writes the response, and returns as soon as
+//! the connection has nothing buffered — so the port can give the buffer back while the
+//! connection sits idle. An idle keep-alive connection then costs no buffer at all.
+//!
+//! The core never reads a clock: deadlines go through [`Env::timeout`], and every state
+//! change is reported through [`Env`] so the port can keep its connection table current.
+
+mod connection;
+mod exchange;
+mod transport;
+
+use core::fmt;
+use core::future::Future;
+
+pub use connection::serve;
+pub use exchange::{BodyWriter, Exchange, ResponseLength};
+pub use transport::Transport;
+
+use crate::conn::{ConnState, TimeoutPhase};
+use crate::http::{HeadLimits, HeaderError};
+use crate::time::Millis;
+
+/// A deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut;
+
+/// What the serve loop needs from its port for one connection: time, deadlines, and a
+/// place to report what the connection is doing.
+#[allow(async_fn_in_trait)] // Ports run one executor thread (embassy, tokio LocalSet): no Send bound.
+pub trait Env {
+    /// Milliseconds on the port's clock.
+    fn now(&self) -> Millis;
+    /// Runs `fut` for at most `ms` milliseconds.
+    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut>;
+    /// The connection entered a state (counts as activity).
+    fn state(&self, state: ConnState);
+    /// Bytes moved.
+    fn touch(&self);
+    /// A request was answered.
+    fn request_done(&self);
+    /// A deadline was missed.
+    fn timed_out(&self, phase: TimeoutPhase);
+}
+
+/// Per-server settings of the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Request size limits.
+    pub limits: HeadLimits,
+    /// Bytes of the connection buffer kept free for the response head.
+    pub response_reserve: usize,
+    /// Whole request head deadline.
+    pub head_timeout_ms: Millis,
+    /// Deadline between body reads.
+    pub body_timeout_ms: Millis,
+    /// Deadline for each write.
+    pub send_timeout_ms: Millis,
+    /// Idle keep-alive timeout advertised in `Keep-Alive: timeout=`.
+    pub idle_timeout_ms: Millis,
+    /// Unread body bytes the server will drain to keep a connection alive.
+    pub drain_limit: u64,
+}
+
+impl ServerConfig {
+    /// Defaults for a 4 KiB connection buffer.
+    pub const fn const_default() -> Self {
+        ServerConfig {
+            limits: HeadLimits::const_default(),
+            response_reserve: 1024,
+            head_timeout_ms: 5_000,
+            body_timeout_ms: 5_000,
+            send_timeout_ms: 5_000,
+            idle_timeout_ms: 10_000,
+            drain_limit: 64 * 1024,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self::const_default()
+    }
+}
+
+/// Why an exchange ended without a clean response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeError<E> {
+    /// The transport failed.
+    Io(E),
+    /// A deadline passed.
+    Timeout(TimeoutPhase),
+    /// The peer closed the connection.
+    Closed,
+    /// The request body broke its framing after the response started.
+    BadBody,
+    /// The handler tried to write an invalid or oversized header.
+    Header(HeaderError),
+    /// The handler broke the response protocol (two responses, short body, …).
+    Misuse(&'static str),
+}
+
+impl<E: fmt::Debug> fmt::Display for ServeError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::Io(e) => write!(f, "transport error: {e:?}"),
+            ServeError::Timeout(p) => write!(f, "deadline passed: {p:?}"),
+            ServeError::Closed => f.write_str("peer closed the connection"),
+            ServeError::BadBody => f.write_str("malformed request body"),
+            ServeError::Header(e) => write!(f, "{e}"),
+            ServeError::Misuse(m) => write!(f, "handler misuse: {m}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug> core::error::Error for ServeError<E> {}
+
+/// What a handler did with the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply<U> {
+    /// The response is complete.
+    Done,
+    /// The handler sent a head for a long-lived stream; the port takes the connection.
+    Upgrade(U),
+}
+
+/// How the serve loop left the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<U> {
+    /// Keep-alive with nothing buffered: release the buffer and wait for readability.
+    Idle,
+    /// Close the connection.
+    Close,
+    /// A stream handler took over: the port drives it from here.
+    Upgrade(U),
+}
+
+/// The application.
+#[allow(async_fn_in_trait)] // See `Env`.
+pub trait Handler {
+    /// What a stream upgrade hands back to the port.
+    type Upgrade;
+
+    /// Answers one exchange.
+    async fn handle<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Reply<Self::Upgrade>, ServeError<T::Error>>;
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests;

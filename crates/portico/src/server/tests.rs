@@ -1,0 +1,272 @@
+//! Golden-byte tests of the serve loop over an in-memory transport.
+
+use std::string::String;
+use std::vec::Vec;
+
+use super::*;
+use crate::http::Method;
+
+/// Hands out the input in the given pieces, then EOF; records everything written.
+struct Script {
+    input: Vec<Vec<u8>>,
+    out: Vec<u8>,
+    writes: usize,
+}
+
+impl Script {
+    fn new(pieces: &[&[u8]]) -> Self {
+        Script {
+            input: pieces.iter().rev().map(|p| p.to_vec()).collect(),
+            out: Vec::new(),
+            writes: 0,
+        }
+    }
+}
+
+impl embedded_io::ErrorType for Script {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io_async::Read for Script {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let Some(mut piece) = self.input.pop() else {
+            return Ok(0);
+        };
+        let n = piece.len().min(buf.len());
+        buf[..n].copy_from_slice(&piece[..n]);
+        if n < piece.len() {
+            self.input.push(piece.split_off(n));
+        }
+        Ok(n)
+    }
+}
+
+impl embedded_io_async::Write for Script {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.writes += 1;
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl Transport for Script {
+    async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
+        self.writes += 1;
+        for p in parts {
+            self.out.extend_from_slice(p);
+        }
+        Ok(())
+    }
+}
+
+struct NoClock;
+
+impl Env for NoClock {
+    fn now(&self) -> Millis {
+        0
+    }
+    async fn timeout<F: Future>(&self, _ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
+        Ok(fut.await)
+    }
+    fn state(&self, _: ConnState) {}
+    fn touch(&self) {}
+    fn request_done(&self) {}
+    fn timed_out(&self, _: TimeoutPhase) {}
+}
+
+struct App;
+
+impl Handler for App {
+    type Upgrade = ();
+
+    async fn handle<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Reply<()>, ServeError<T::Error>> {
+        match (ex.head().method, ex.head().path) {
+            (Method::Get | Method::Head, "/hello") => {
+                ex.respond_text(crate::http::Status::OK, "hi").await?
+            }
+            (Method::Post, "/echo") => {
+                let mut body = [0u8; 256];
+                match ex.read_body(&mut body).await? {
+                    Some(n) => {
+                        ex.respond(crate::http::Status::OK, |_| Ok(()), &body[..n])
+                            .await?
+                    }
+                    None => {
+                        ex.respond_text(crate::http::Status::PAYLOAD_TOO_LARGE, "big")
+                            .await?
+                    }
+                }
+            }
+            (Method::Get, "/chunks") => {
+                let mut w = ex
+                    .begin(crate::http::Status::OK, ResponseLength::Chunked, |_| Ok(()))
+                    .await?;
+                w.write(b"ab").await?;
+                w.write(b"cde").await?;
+                w.finish().await?;
+            }
+            (Method::Get, "/ignore-body") => ex.respond_text(crate::http::Status::OK, "ok").await?,
+            _ => {
+                ex.respond_text(crate::http::Status::NOT_FOUND, "nf")
+                    .await?
+            }
+        }
+        Ok(Reply::Done)
+    }
+}
+
+fn run(pieces: &[&[u8]]) -> (String, Vec<Outcome<()>>, usize) {
+    let mut io = Script::new(pieces);
+    let mut buf = [0u8; 4096];
+    let mut filled = 0;
+    let cfg = ServerConfig::default();
+    let mut outcomes = Vec::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        loop {
+            let o = serve(&mut io, &mut buf, &mut filled, &App, &NoClock, &cfg)
+                .await
+                .unwrap_or(Outcome::Close);
+            outcomes.push(o);
+            if o != Outcome::Idle || io.input.is_empty() {
+                break;
+            }
+        }
+    });
+    (String::from_utf8(io.out).unwrap(), outcomes, io.writes)
+}
+
+#[test]
+fn golden_response_in_one_write() {
+    let (out, outcomes, writes) = run(&[b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=10\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nhi"
+    );
+    assert_eq!(writes, 1, "head and small body must leave in one write");
+    assert_eq!(outcomes, [Outcome::Idle]);
+}
+
+#[test]
+fn pipelined_requests_answered_in_order() {
+    let (out, outcomes, _) = run(&[
+        b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\nGET /he",
+        b"llo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    ]);
+    let statuses: Vec<&str> = out
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &out[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses, ["200", "404", "200"]);
+    assert!(out.ends_with("Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi"));
+    assert_eq!(outcomes, [Outcome::Close]);
+}
+
+#[test]
+fn http10_closes_unless_keep_alive() {
+    let (out, outcomes, _) = run(&[b"GET /hello HTTP/1.0\r\n\r\n"]);
+    assert!(out.contains("Connection: close"));
+    assert_eq!(outcomes, [Outcome::Close]);
+    let (out, outcomes, _) = run(&[b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"]);
+    assert!(out.contains("Connection: keep-alive\r\nKeep-Alive: timeout=10"));
+    assert_eq!(outcomes, [Outcome::Idle]);
+}
+
+#[test]
+fn bodies_length_and_chunked_split_anywhere() {
+    let (out, _, _) = run(&[
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhe",
+        b"llo",
+    ]);
+    assert!(out.ends_with("\r\n\r\nhello"), "{out}");
+    let raw = b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n";
+    for cut in 1..raw.len() {
+        let (out, _, _) = run(&[&raw[..cut], &raw[cut..]]);
+        assert!(
+            out.contains("Content-Length: 5\r\nKeep-Alive: timeout=10\r\n\r\nabcde"),
+            "cut {cut}: {out}"
+        );
+        assert!(out.ends_with("\r\n\r\nhi"), "cut {cut}: {out}");
+    }
+}
+
+#[test]
+fn unread_body_is_drained_for_keep_alive() {
+    let (out, _, _) = run(&[b"GET /ignore-body HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyzGET /hello HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2);
+}
+
+#[test]
+fn expect_continue() {
+    let (out, _, _) = run(&[
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+        b"ok",
+    ]);
+    assert!(
+        out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("ok"));
+}
+
+#[test]
+fn head_has_length_but_no_body() {
+    let (out, _, _) = run(&[b"HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    assert!(out.contains("Content-Length: 2\r\n"));
+    assert!(out.ends_with("\r\n\r\n"));
+}
+
+#[test]
+fn chunked_response() {
+    let (out, _, _) = run(&[b"GET /chunks HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    assert!(out.contains("Transfer-Encoding: chunked\r\n"));
+    assert!(
+        out.ends_with("\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_input_gets_status_and_close() {
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "400",
+        ),
+        (b"GARBAGE\r\n\r\n", "400"),
+        (b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", "501"),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "400",
+        ),
+    ];
+    for (raw, status) in cases {
+        let (out, outcomes, _) = run(&[raw]);
+        assert!(
+            out.starts_with(&std::format!("HTTP/1.1 {status} ")),
+            "{out}"
+        );
+        assert!(out.contains("Connection: close"), "{out}");
+        assert_eq!(outcomes, [Outcome::Close]);
+    }
+    let mut long = Vec::from(&b"GET /"[..]);
+    long.extend(std::iter::repeat_n(b'a', 5000));
+    let (out, _, _) = run(&[&long]);
+    assert!(out.starts_with("HTTP/1.1 414 "), "{out}");
+    let mut big = Vec::from(&b"GET / HTTP/1.1\r\nHost: a\r\n"[..]);
+    for _ in 0..200 {
+        big.extend_from_slice(b"X-Pad: aaaaaaaaaaaaaaaaaaaa\r\n");
+    }
+    big.extend_from_slice(b"\r\n");
+    let (out, _, _) = run(&[&big]);
+    assert!(out.starts_with("HTTP/1.1 431 "), "{out}");
+}
