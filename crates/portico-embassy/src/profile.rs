@@ -1,0 +1,25 @@
+//! The socket pool the firmware ships with, shared with the simulation so that the
+//! simulation exercises the device's real numbers.
+//!
+//! RAM for sockets: `SOCKETS × (RX + TX)` = 14 × 3 KiB = 42 KiB of internal SRAM.
+//! Eight connections are admitted at once; the other six sockets listen, so a browser's
+//! burst of six SYNs finds a socket for each while idle victims close behind it.
+
+use crate::config::PortConfig;
+
+/// Sockets in the HTTP pool.
+pub const SOCKETS: usize = 14;
+/// Receive buffer per socket: requests are small; this is also the TCP window.
+pub const RX: usize = 1024;
+/// Transmit buffer per socket.
+pub const TX: usize = 2048;
+/// Connections admitted at once.
+pub const CAP: usize = 8;
+
+/// The firmware's port settings (HTTP on port 80).
+pub const fn config() -> PortConfig {
+    PortConfig {
+        cap: CAP,
+        ..PortConfig::const_default()
+    }
+}

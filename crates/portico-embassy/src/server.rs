@@ -1,0 +1,197 @@
+//! The socket pool and its accept strategy.
+
+use core::net::{IpAddr, SocketAddr};
+
+use embassy_futures::select::{select, Either};
+use embassy_net::tcp::{State, TcpSocket};
+use embassy_net::Stack;
+use embassy_time::{with_timeout, Duration, Instant, Timer};
+use embedded_io_async::Write;
+use portico::conn::Table;
+use portico::http::{HeadWriter, Status};
+
+use crate::buffers::SocketBuffers;
+use crate::clock::now_ms;
+use crate::config::{ConfigError, PortConfig};
+use crate::connection::Connection;
+use crate::shared::{Admit, PortSnapshot, Shared, SlotPhase};
+
+/// What the pool runs on each admitted connection: the request loop.
+///
+/// `serve` returns when the connection should close (the peer left, `Connection: close`,
+/// a deadline passed). The pool may also drop the future while the connection is idle,
+/// to evict it; implementations must therefore keep no state across an idle wait that
+/// would be lost by being dropped there.
+#[allow(async_fn_in_trait)] // Single-executor device code: no `Send` bound wanted.
+pub trait Service {
+    /// Serves requests on `conn` until it should close.
+    async fn serve(&self, conn: &mut Connection<'_, '_>);
+}
+
+/// `N` sockets on one embassy-net stack, run by the connection table.
+///
+/// ```ignore
+/// static BUFFERS: StaticCell<SocketBuffers<8, 1024, 2048>> = StaticCell::new();
+/// let pool = SocketPool::<8>::new(stack, PortConfig { cap: 5, ..PortConfig::const_default() })?;
+/// pool.run(BUFFERS.init(SocketBuffers::new()), &service).await
+/// ```
+pub struct SocketPool<'d, const N: usize> {
+    stack: Stack<'d>,
+    config: PortConfig,
+    shared: Shared<N>,
+}
+
+impl<'d, const N: usize> SocketPool<'d, N> {
+    /// A pool of `N` sockets on `stack`. Fails if `config.cap` leaves no socket to listen.
+    pub fn new(stack: Stack<'d>, config: PortConfig) -> Result<Self, ConfigError> {
+        config.check(N)?;
+        Ok(SocketPool {
+            stack,
+            config,
+            shared: Shared::new(&config),
+        })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &PortConfig {
+        &self.config
+    }
+
+    /// Sockets by phase and both sets of counters.
+    pub fn snapshot(&self) -> PortSnapshot {
+        self.shared.snapshot()
+    }
+
+    /// Runs `f` on the connection table (for `/api/connections`).
+    pub fn with_table<R>(&self, f: impl FnOnce(&Table<N>) -> R) -> R {
+        self.shared.with_table(|t| f(t))
+    }
+
+    /// Serves forever on `buffers`' sockets. All `N` sockets run inside this one future.
+    pub async fn run<S: Service, const RX: usize, const TX: usize>(
+        &self,
+        buffers: &mut SocketBuffers<N, RX, TX>,
+        service: &S,
+    ) -> ! {
+        let mut rx = buffers.rx.iter_mut();
+        let mut tx = buffers.tx.iter_mut();
+        let slots: [_; N] = core::array::from_fn(|i| {
+            let (Some(r), Some(t)) = (rx.next(), tx.next()) else {
+                unreachable!("the buffers hold exactly N sockets")
+            };
+            self.slot(i, TcpSocket::new(self.stack, r, t), service)
+        });
+        embassy_futures::join::join_array(slots).await;
+        unreachable!("socket slots never return")
+    }
+
+    /// One socket's life: listen, accept, admit or hold, serve, close, listen again.
+    async fn slot<S: Service>(&self, i: usize, mut socket: TcpSocket<'_>, service: &S) {
+        loop {
+            self.shared.set_phase(i, SlotPhase::Listening);
+            if let Err(e) = socket.accept(self.config.port).await {
+                // The socket was not closed: reset it and try again.
+                warn!("socket {}: accept failed: {:?}", i, e);
+                socket.abort();
+                let _ = with_timeout(Duration::from_millis(self.config.linger_ms), socket.flush())
+                    .await;
+                Timer::after_millis(1).await;
+                continue;
+            }
+            self.shared.accepted(i);
+            socket.set_nagle_enabled(false);
+            let Some(peer) = socket.remote_endpoint().map(|ep| SocketAddr::new(IpAddr::from(ep.addr), ep.port)) else {
+                self.close(i, &mut socket).await;
+                continue;
+            };
+            match self.admit(i, peer).await {
+                Some(id) => {
+                    let mut conn = Connection::new(&mut socket, id, peer, &self.shared);
+                    match select(service.serve(&mut conn), self.shared.evicted(i)).await {
+                        Either::First(()) => {}
+                        Either::Second(()) => debug!("socket {}: evicted", i),
+                    }
+                }
+                None => {
+                    self.shared.refused();
+                    self.refuse(&mut socket).await;
+                }
+            }
+            self.close(i, &mut socket).await;
+        }
+    }
+
+    /// Admits the newcomer, holding it unread while the table is full with nothing to
+    /// evict. `None` when its deadline passed first.
+    async fn admit(&self, i: usize, peer: SocketAddr) -> Option<portico::conn::ConnId> {
+        let deadline =
+            Instant::now() + Duration::from_millis(self.config.policy.queue_timeout_ms);
+        let mut first = true;
+        loop {
+            match self.shared.admit(i, peer, now_ms(), first) {
+                Admit::Serve(id) => return Some(id),
+                Admit::Hold(epoch) => {
+                    first = false;
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    let freed = self.shared.freed_since(epoch);
+                    if let Either::Second(()) = select(freed, Timer::at(deadline)).await {
+                        // One last try: a slot may have freed in the same instant.
+                        return match self.shared.admit(i, peer, now_ms(), false) {
+                            Admit::Serve(id) => Some(id),
+                            Admit::Hold(_) => None,
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers a held newcomer `503` with `Retry-After`, without reading its request.
+    async fn refuse(&self, socket: &mut TcpSocket<'_>) {
+        let mut buf = [0u8; 160];
+        let head = HeadWriter::new(&mut buf, Status::SERVICE_UNAVAILABLE).and_then(|mut w| {
+            w.header_fmt("Retry-After", format_args!("{}", self.config.retry_after_s))?
+                .header("Content-Length", "0")?
+                .header("Connection", "close")?;
+            w.finish()
+        });
+        if let Ok(len) = head {
+            let send = async {
+                socket.write_all(&buf[..len]).await?;
+                socket.flush().await
+            };
+            let _ = with_timeout(Duration::from_millis(self.config.policy.send_timeout_ms), send)
+                .await;
+        }
+    }
+
+    /// Closes gracefully: FIN, wait for the peer's FIN (discarding anything it still
+    /// sends), and abort only if the linger time runs out. The socket can listen again
+    /// afterwards (smoltcp lets a socket in `TIME-WAIT` listen).
+    async fn close(&self, i: usize, socket: &mut TcpSocket<'_>) {
+        self.shared.release(i);
+        socket.close();
+        let linger = Duration::from_millis(self.config.linger_ms);
+        let graceful = with_timeout(linger, async {
+            let mut sink = [0u8; 64];
+            loop {
+                match socket.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            // Our FIN may still wait for its ACK (LAST-ACK, CLOSING).
+            let _ = socket.flush().await;
+        })
+        .await
+        .is_ok()
+            && matches!(socket.state(), State::Closed | State::TimeWait);
+        if !graceful {
+            socket.abort();
+            let _ = with_timeout(linger, socket.flush()).await;
+        }
+        self.shared.closed(graceful);
+    }
+}

@@ -1,0 +1,319 @@
+//! State shared by the pool's sockets: the connection table plus what only the port
+//! knows — which socket listens, which holds a newcomer, which is closing.
+//!
+//! Everything runs on one executor, so a `NoopRawMutex` guards it and no lock is ever
+//! held across an `.await`.
+
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::net::SocketAddr;
+use core::task::Poll;
+
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::blocking_mutex::Mutex;
+use embassy_sync::waitqueue::{MultiWakerRegistration, WakerRegistration};
+use portico::conn::{Admission, Budget, ConnId, ConnState, Counters, Stale, Table};
+use portico::time::Millis;
+
+use crate::config::PortConfig;
+
+/// What one socket of the pool is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotPhase {
+    /// Not started yet.
+    Starting,
+    /// In `LISTEN`: a SYN that arrives now is accepted.
+    Listening,
+    /// Accepted while the table was full and nothing could be evicted; left unread.
+    Held,
+    /// Admitted by the table and served.
+    Serving,
+    /// Closing gracefully; listens again when the peer has answered the FIN.
+    Closing,
+}
+
+/// Counters only the port can keep (the table keeps its own, see [`Counters`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortCounters {
+    /// TCP connections accepted by a listening socket.
+    pub accepted: u64,
+    /// Newcomers held unread because the table was full with nothing to evict.
+    pub held: u64,
+    /// Held newcomers later admitted.
+    pub held_admitted: u64,
+    /// Held newcomers answered `503` at their deadline.
+    pub refused_503: u64,
+    /// Victims named by the table and closed by this port.
+    pub evictions: u64,
+    /// Closes where the peer answered the FIN in time.
+    pub graceful_closes: u64,
+    /// Closes that ran out of linger time and ended with a reset.
+    pub aborts: u64,
+    /// Accepts after which no socket was listening or on its way back to listening
+    /// although the table held a connection it could give up. The accept strategy
+    /// promises zero.
+    pub listen_gaps: u64,
+    /// Most newcomers held at once.
+    pub max_held: usize,
+}
+
+/// A picture of the pool at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSnapshot {
+    /// Sockets in `LISTEN`.
+    pub listening: usize,
+    /// Sockets holding an unread newcomer.
+    pub held: usize,
+    /// Sockets serving an admitted connection.
+    pub serving: usize,
+    /// Sockets closing.
+    pub closing: usize,
+    /// Connections the table could give up now (idle, or streams when allowed).
+    pub evictable: usize,
+    /// Port counters.
+    pub port: PortCounters,
+    /// Table counters.
+    pub table: Counters,
+}
+
+struct Inner<const N: usize> {
+    table: Table<N>,
+    phase: [SlotPhase; N],
+    conn: [Option<ConnId>; N],
+    evict: [bool; N],
+    evict_wakers: [WakerRegistration; N],
+    /// Bumped whenever a table slot may have become available to a held newcomer.
+    freed_epoch: u32,
+    freed_wakers: MultiWakerRegistration<N>,
+    counters: PortCounters,
+}
+
+impl<const N: usize> Inner<N> {
+    fn count(&self, phase: SlotPhase) -> usize {
+        self.phase.iter().filter(|&&p| p == phase).count()
+    }
+
+    /// Sockets listening, or on their way back to it (closing, or named as a victim).
+    fn listening_or_returning(&self) -> usize {
+        (0..N)
+            .filter(|&j| {
+                matches!(self.phase[j], SlotPhase::Listening | SlotPhase::Closing) || self.evict[j]
+            })
+            .count()
+    }
+
+    fn evictable(&self) -> usize {
+        let streams = if self.table.policy().evict_streams {
+            self.table.count(ConnState::Stream)
+        } else {
+            0
+        };
+        self.table.count(ConnState::Idle) + streams
+    }
+
+    fn request_evict(&mut self, victim: ConnId) {
+        if let Some(j) = self.conn.iter().position(|c| *c == Some(victim)) {
+            self.evict[j] = true;
+            self.evict_wakers[j].wake();
+            self.counters.evictions += 1;
+        }
+    }
+
+    fn freed(&mut self) {
+        self.freed_epoch = self.freed_epoch.wrapping_add(1);
+        self.freed_wakers.wake();
+    }
+}
+
+/// The outcome of an admission attempt for socket `i`.
+pub(crate) enum Admit {
+    /// Serve it under this identity.
+    Serve(ConnId),
+    /// Hold it; retry when the epoch moves past this value.
+    Hold(u32),
+}
+
+pub(crate) struct Shared<const N: usize> {
+    inner: Mutex<NoopRawMutex, RefCell<Inner<N>>>,
+}
+
+impl<const N: usize> Shared<N> {
+    pub(crate) fn new(config: &PortConfig) -> Self {
+        let budget = Budget {
+            stack_sockets: N,
+            max_sockets: config.cap,
+            backlog: N - config.cap,
+            reserved: 0,
+        };
+        Shared {
+            inner: Mutex::new(RefCell::new(Inner {
+                table: Table::new(budget, config.policy),
+                phase: [SlotPhase::Starting; N],
+                conn: [None; N],
+                evict: [false; N],
+                evict_wakers: core::array::from_fn(|_| WakerRegistration::new()),
+                freed_epoch: 0,
+                freed_wakers: MultiWakerRegistration::new(),
+                counters: PortCounters::default(),
+            })),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner<N>) -> R) -> R {
+        self.inner.lock(|c| f(&mut c.borrow_mut()))
+    }
+
+    pub(crate) fn with_table<R>(&self, f: impl FnOnce(&mut Table<N>) -> R) -> R {
+        self.with(|s| f(&mut s.table))
+    }
+
+    pub(crate) fn set_phase(&self, i: usize, phase: SlotPhase) {
+        self.with(|s| {
+            s.phase[i] = phase;
+            let held = s.count(SlotPhase::Held);
+            s.counters.max_held = s.counters.max_held.max(held);
+            s.table.set_pending(held);
+        })
+    }
+
+    /// Socket `i` left `LISTEN` with a connection.
+    pub(crate) fn accepted(&self, i: usize) {
+        self.with(|s| {
+            s.phase[i] = SlotPhase::Held;
+            s.counters.accepted += 1;
+        })
+    }
+
+    /// Asks the table to admit the newcomer on socket `i`. `first` is true on the first
+    /// attempt, when the accept-strategy invariant is checked.
+    pub(crate) fn admit(&self, i: usize, peer: SocketAddr, now: Millis, first: bool) -> Admit {
+        self.with(|s| {
+            let decision = s.table.admit(peer, now);
+            let admitted = match decision {
+                Admission::Admitted(id) => Some(id),
+                Admission::Evicted { id, victim, .. } => {
+                    s.request_evict(victim);
+                    Some(id)
+                }
+                Admission::Full => None,
+            };
+            if first && s.listening_or_returning() == 0 && s.evictable() > 0 {
+                s.counters.listen_gaps += 1;
+            }
+            match admitted {
+                Some(id) => {
+                    if !first {
+                        s.counters.held_admitted += 1;
+                    }
+                    s.phase[i] = SlotPhase::Serving;
+                    s.conn[i] = Some(id);
+                    s.evict[i] = false;
+                    s.table.set_pending(s.count(SlotPhase::Held));
+                    Admit::Serve(id)
+                }
+                None => {
+                    if first {
+                        s.counters.held += 1;
+                    }
+                    s.phase[i] = SlotPhase::Held;
+                    let held = s.count(SlotPhase::Held);
+                    s.counters.max_held = s.counters.max_held.max(held);
+                    s.table.set_pending(held);
+                    Admit::Hold(s.freed_epoch)
+                }
+            }
+        })
+    }
+
+    /// Waits until a held newcomer is worth another admission attempt.
+    pub(crate) async fn freed_since(&self, epoch: u32) {
+        poll_fn(|cx| {
+            self.with(|s| {
+                if s.freed_epoch != epoch {
+                    Poll::Ready(())
+                } else {
+                    s.freed_wakers.register(cx.waker());
+                    Poll::Pending
+                }
+            })
+        })
+        .await
+    }
+
+    /// Completes when the table has named socket `i`'s connection as a victim.
+    pub(crate) async fn evicted(&self, i: usize) {
+        poll_fn(|cx| {
+            self.with(|s| {
+                if s.evict[i] {
+                    Poll::Ready(())
+                } else {
+                    s.evict_wakers[i].register(cx.waker());
+                    Poll::Pending
+                }
+            })
+        })
+        .await
+    }
+
+    pub(crate) fn set_state(&self, id: ConnId, state: ConnState, now: Millis) -> Result<(), Stale> {
+        self.with(|s| {
+            let r = s.table.set_state(id, state, now);
+            let gives_up = state == ConnState::Idle
+                || (state == ConnState::Stream && s.table.policy().evict_streams);
+            if r.is_ok() && gives_up {
+                s.freed();
+            }
+            r
+        })
+    }
+
+    pub(crate) fn touch(&self, id: ConnId, now: Millis) -> Result<(), Stale> {
+        self.with(|s| s.table.touch(id, now))
+    }
+
+    pub(crate) fn request_done(&self, id: ConnId) -> Result<(), Stale> {
+        self.with(|s| s.table.request_done(id))
+    }
+
+    /// Socket `i`'s connection is over (served, evicted, refused or failed).
+    pub(crate) fn release(&self, i: usize) {
+        self.with(|s| {
+            if let Some(id) = s.conn[i].take() {
+                // Stale when the table already gave the slot away (eviction): harmless.
+                let _ = s.table.close(id);
+            }
+            s.evict[i] = false;
+            s.phase[i] = SlotPhase::Closing;
+            s.freed();
+        })
+    }
+
+    pub(crate) fn refused(&self) {
+        self.with(|s| {
+            s.table.refused();
+            s.counters.refused_503 += 1;
+        })
+    }
+
+    pub(crate) fn closed(&self, graceful: bool) {
+        self.with(|s| {
+            if graceful {
+                s.counters.graceful_closes += 1;
+            } else {
+                s.counters.aborts += 1;
+            }
+        })
+    }
+
+    pub(crate) fn snapshot(&self) -> PortSnapshot {
+        self.with(|s| PortSnapshot {
+            listening: s.count(SlotPhase::Listening),
+            held: s.count(SlotPhase::Held),
+            serving: s.count(SlotPhase::Serving),
+            closing: s.count(SlotPhase::Closing),
+            evictable: s.evictable(),
+            port: s.counters,
+            table: s.table.counters(),
+        })
+    }
+}
