@@ -1,2 +1,33 @@
-//! WebSocket client (placeholder; see the WebSocket issue).
-#![no_std]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod backoff;
+pub mod buffers;
+pub mod close;
+pub mod connection;
+pub mod driver;
+pub mod event;
+pub mod frame;
+pub mod handshake;
+pub mod lifecycle;
+pub mod mask;
+pub mod settings;
+pub mod url;
+pub mod utf8;
+
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+pub use backoff::Reconnect;
+pub use buffers::{BufferSizes, MemoryBlock};
+pub use close::{CloseCode, CloseFrame};
+pub use connection::Delivery;
+pub use driver::SendError;
+pub use event::{ConnectError, DisconnectReason, ErrorKind, Event, State};
+pub use frame::Opcode;
+pub use portico::placement::{Placement, Region};
+pub use settings::Settings;

@@ -1,0 +1,621 @@
+//! The generic async driver: connect, handshake, run the connection, reconnect — over
+//! any `embedded-io-async` transport, on any executor.
+//!
+//! What the driver needs from its environment is split in two small traits, after
+//! `edge-nal`'s factories and `picoserve`'s runtime markers:
+//! - [`Port`]: open a transport (TCP, TLS), sleep, read the time, draw random bytes;
+//! - [`Link`]: the client's side of the handles — commands in, events and status out.
+//!
+//! One task runs [`run`]; it owns the transport and the buffers, so no lock is ever held
+//! across an await in the receive path (the ESP-IDF client's receive lock starved its
+//! senders for 10+ s, #625/#778). Sends reach the task as commands and each frame is
+//! written whole, in one call.
+//!
+//! Futures passed to `select` are dropped when another branch wins, so [`Link::recv`],
+//! [`Port::sleep_ms`] and the transport's `read` must be cancel-safe: dropping them must
+//! lose nothing (true of tokio sockets, timers and channels, and of embassy-net).
+#![allow(async_fn_in_trait)] // Send-ness is decided by each port's concrete types.
+
+use core::pin::pin;
+
+use embassy_futures::select::{select, select3, Either, Either3};
+use embedded_io_async::{Read, Write};
+use portico::placement::MemoryRegions;
+
+use crate::backoff::Backoff;
+use crate::buffers::{Buffers, MemoryBlock};
+use crate::close::{CloseCode, CloseFrame};
+use crate::connection::{Connection, FrameOrderError, Incoming};
+use crate::event::{ConnectError, DisconnectReason, ErrorKind, Event, State};
+use crate::frame::{Decoded, Opcode};
+use crate::handshake::{parse_response, write_request, Key, RequestOptions};
+use crate::mask::MaskRng;
+use crate::settings::Settings;
+use crate::url::WsUrl;
+
+/// The environment the driver runs in.
+pub trait Port {
+    /// A connected byte stream (TCP, or TLS over TCP).
+    type Io: Read + Write;
+
+    /// Opens a transport to `url`'s host and port (with TLS for `wss://`).
+    async fn connect(&self, url: &WsUrl<'_>) -> Result<Self::Io, ConnectError>;
+
+    /// Milliseconds since an arbitrary epoch.
+    fn now_ms(&self) -> u64;
+
+    /// Sleeps `ms` milliseconds. Must be cancel-safe.
+    async fn sleep_ms(&self, ms: u64);
+
+    /// Fills `dst` with unpredictable bytes (masks, handshake nonces, jitter).
+    fn fill_random(&self, dst: &mut [u8]);
+}
+
+/// A data frame waiting to be sent, with a way to tell its sender how it went.
+pub trait Outgoing {
+    /// `Text`, `Binary` or `Continuation`.
+    fn opcode(&self) -> Opcode;
+    /// Last frame of its message.
+    fn fin(&self) -> bool;
+    /// The payload (split into several frames if larger than the send buffer).
+    fn payload(&self) -> &[u8];
+    /// Claims the send for writing; `false` when its sender already gave up (timed out),
+    /// in which case it is dropped unsent.
+    fn claim(&self) -> bool;
+    /// Reports the outcome to the sender.
+    fn complete(self, result: Result<(), SendError>);
+}
+
+/// A command from a handle to the client task.
+#[derive(Debug)]
+pub enum Command<O> {
+    /// Send a data frame.
+    Send(O),
+    /// Start the closing handshake, then stop (no reconnect).
+    Close(CloseFrame),
+    /// Stop now (no closing handshake).
+    Stop,
+}
+
+/// What a status sink is told.
+#[derive(Debug, Clone, Copy)]
+pub enum Status<'a> {
+    /// The state changed.
+    State(State),
+    /// A connection was established; `reconnect` if it is not the first one.
+    Connected {
+        /// Not the first connection of this run.
+        reconnect: bool,
+    },
+    /// The latest error.
+    Error(&'a ErrorKind),
+    /// Round-trip time of the last ping.
+    RttMs(u64),
+    /// The blocks held now.
+    Memory(&'a [MemoryBlock]),
+}
+
+/// The client's side of its handles.
+pub trait Link {
+    /// The queued send type.
+    type Out: Outgoing;
+
+    /// Waits for the next command. Must be cancel-safe.
+    async fn recv(&mut self) -> Command<Self::Out>;
+
+    /// A command that is already waiting, if any.
+    fn try_recv(&mut self) -> Option<Command<Self::Out>>;
+
+    /// Whether the client must stop (checked between steps).
+    fn stop_requested(&self) -> bool;
+
+    /// Delivers an event to the user's handler.
+    fn event(&mut self, event: Event<'_>);
+
+    /// Records status (state, counters, memory).
+    fn status(&mut self, status: Status<'_>);
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The client is stopped or stopping.
+    Closed,
+    /// Not connected right now (connecting or in backoff).
+    NotConnected,
+    /// The send was not done within `send_timeout_ms`; the connection stays up. If the
+    /// frame had not started going out, it never will.
+    Timeout,
+    /// The frame would break message order (see [`FrameOrderError`]).
+    Order(FrameOrderError),
+    /// Too many sends are waiting.
+    QueueFull,
+    /// The connection failed while the frame was being written.
+    Io,
+    /// A control payload over 125 bytes (close reason too long).
+    TooLong,
+}
+
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SendError::Closed => f.write_str("client is stopped"),
+            SendError::NotConnected => f.write_str("not connected"),
+            SendError::Timeout => f.write_str("send timed out"),
+            SendError::Order(e) => write!(f, "{e}"),
+            SendError::QueueFull => f.write_str("send queue full"),
+            SendError::Io => f.write_str("connection failed during send"),
+            SendError::TooLong => f.write_str("payload too long"),
+        }
+    }
+}
+
+impl core::error::Error for SendError {}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Stop was requested.
+    Stopped,
+    /// `close()` completed (or timed out).
+    Closed,
+    /// The connection ended and reconnecting is disabled.
+    Disconnected,
+    /// The URL cannot be used.
+    BadUrl,
+}
+
+/// Handshake options borrowed for the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// `ws://` or `wss://` URL.
+    pub url: &'a str,
+    /// Subprotocols, headers, credentials.
+    pub request: RequestOptions<'a>,
+}
+
+struct PortRng<'p, P: Port>(&'p P);
+
+impl<P: Port> MaskRng for PortRng<'_, P> {
+    fn fill(&mut self, dst: &mut [u8]) {
+        self.0.fill_random(dst)
+    }
+}
+
+fn random_u64<P: Port>(port: &P) -> u64 {
+    let mut b = [0u8; 8];
+    port.fill_random(&mut b);
+    u64::from_le_bytes(b)
+}
+
+enum SessionEnd {
+    Stopped,
+    UserClosed,
+    Ended(DisconnectReason),
+}
+
+/// Runs the client until it is stopped, closed, or (without reconnect) disconnected.
+/// Returns the buffers so the caller decides whether to free or reuse them.
+pub async fn run<M, P, L>(
+    settings: &Settings,
+    target: &Target<'_>,
+    mut buffers: Buffers<M>,
+    port: &P,
+    link: &mut L,
+) -> (Buffers<M>, Exit)
+where
+    M: MemoryRegions,
+    P: Port,
+    L: Link,
+{
+    let url = match WsUrl::parse(target.url) {
+        Ok(u) => u,
+        Err(e) => {
+            let err = ErrorKind::Connect(ConnectError::Url(e));
+            link.status(Status::Error(&err));
+            link.event(Event::Error(err));
+            link.status(Status::State(State::Stopped));
+            return (buffers, Exit::BadUrl);
+        }
+    };
+    let mut backoff = Backoff::new(settings.reconnect);
+    let mut connected_before = false;
+    link.status(Status::Memory(&buffers.report()));
+    loop {
+        if link.stop_requested() {
+            return stopped(buffers, link, Exit::Stopped);
+        }
+        link.status(Status::State(State::Connecting));
+        let attempt = {
+            let connect = pin!(connect(settings, target, &url, &mut buffers, port));
+            let timeout = pin!(port.sleep_ms(settings.connect_timeout_ms));
+            let mut race = pin!(select(connect, timeout));
+            loop {
+                match select(race.as_mut(), link.recv()).await {
+                    Either::First(Either::First(r)) => break Some(r),
+                    Either::First(Either::Second(())) => break Some(Err(ConnectError::Timeout)),
+                    Either::Second(cmd) => match cmd {
+                        Command::Send(o) => o.complete(Err(SendError::NotConnected)),
+                        Command::Close(_) | Command::Stop => break None,
+                    },
+                }
+            }
+        };
+        let end = match attempt {
+            None => return stopped(buffers, link, Exit::Stopped),
+            Some(Err(e)) => {
+                let err = ErrorKind::Connect(e);
+                link.status(Status::Error(&err));
+                link.event(Event::Error(err));
+                None
+            }
+            Some(Ok((mut io, subprotocol_len, received))) => {
+                backoff.reset();
+                link.status(Status::Connected {
+                    reconnect: connected_before,
+                });
+                connected_before = true;
+                link.status(Status::State(State::Connected));
+                let mut conn = Connection::with_received(buffers, settings.delivery, received);
+                {
+                    // The subprotocol was copied to the front of the send buffer.
+                    let sp = subprotocol_len.and_then(|n| {
+                        core::str::from_utf8(&conn.buffers().tx.block.as_ref()[..n]).ok()
+                    });
+                    link.event(Event::Connected { subprotocol: sp });
+                }
+                let end = session(settings, &mut conn, &mut io, port, link).await;
+                buffers = conn.into_buffers();
+                drop(io);
+                Some(end)
+            }
+        };
+        match end {
+            Some(SessionEnd::Stopped) => {
+                link.event(Event::Disconnected(DisconnectReason::Stopped));
+                return stopped(buffers, link, Exit::Stopped);
+            }
+            Some(SessionEnd::UserClosed) => {
+                link.event(Event::Disconnected(DisconnectReason::Closed(CloseCode::NORMAL)));
+                return stopped(buffers, link, Exit::Closed);
+            }
+            Some(SessionEnd::Ended(reason)) => link.event(Event::Disconnected(reason)),
+            None => {}
+        }
+        if !settings.reconnect.enabled {
+            return stopped(buffers, link, Exit::Disconnected);
+        }
+        if link.stop_requested() {
+            return stopped(buffers, link, Exit::Stopped);
+        }
+        link.status(Status::State(State::Backoff));
+        let delay = backoff.next_delay(random_u64(port));
+        let mut sleep = pin!(port.sleep_ms(delay));
+        loop {
+            match select(sleep.as_mut(), link.recv()).await {
+                Either::First(()) => break,
+                Either::Second(Command::Send(o)) => o.complete(Err(SendError::NotConnected)),
+                Either::Second(Command::Close(_) | Command::Stop) => {
+                    return stopped(buffers, link, Exit::Stopped)
+                }
+            }
+        }
+    }
+}
+
+fn stopped<M: MemoryRegions, L: Link>(
+    buffers: Buffers<M>,
+    link: &mut L,
+    exit: Exit,
+) -> (Buffers<M>, Exit) {
+    // Fail whatever is still queued: its senders must not wait for a task that is gone.
+    while let Some(cmd) = link.try_recv() {
+        if let Command::Send(o) = cmd {
+            o.complete(Err(SendError::Closed));
+        }
+    }
+    link.status(Status::State(State::Stopped));
+    (buffers, exit)
+}
+
+/// TCP (+TLS) and the upgrade handshake. On success returns the transport, the length of
+/// the chosen subprotocol (copied to the start of the send buffer) and the range of the
+/// receive buffer that already holds frames.
+async fn connect<M: MemoryRegions, P: Port>(
+    settings: &Settings,
+    target: &Target<'_>,
+    url: &WsUrl<'_>,
+    buffers: &mut Buffers<M>,
+    port: &P,
+) -> Result<(P::Io, Option<usize>, core::ops::Range<usize>), ConnectError> {
+    let _ = settings;
+    let mut io = port.connect(url).await?;
+    let key = Key::generate(&mut PortRng(port));
+    let n = write_request(buffers.tx.block.as_mut(), url, &key, &target.request)
+        .map_err(ConnectError::Request)?;
+    io.write_all(&buffers.tx.block.as_ref()[..n])
+        .await
+        .map_err(|_| ConnectError::Io)?;
+    io.flush().await.map_err(|_| ConnectError::Io)?;
+    let mut filled = 0;
+    loop {
+        let rx = buffers.rx.block.as_mut();
+        if filled == rx.len() {
+            // A response head larger than the receive buffer: refuse rather than grow.
+            return Err(ConnectError::Handshake(crate::handshake::ResponseError::Malformed));
+        }
+        let got = io.read(&mut rx[filled..]).await.map_err(|_| ConnectError::Io)?;
+        if got == 0 {
+            return Err(ConnectError::Io);
+        }
+        filled += got;
+        let rx = buffers.rx.block.as_ref();
+        match parse_response(&rx[..filled], &key, target.request.subprotocols)
+            .map_err(ConnectError::Handshake)?
+        {
+            Decoded::Incomplete { .. } => continue,
+            Decoded::Complete { value, consumed } => {
+                let sp = value.subprotocol.map(|s| {
+                    let tx = buffers.tx.block.as_mut();
+                    let n = s.len().min(tx.len());
+                    tx[..n].copy_from_slice(&s.as_bytes()[..n]);
+                    n
+                });
+                return Ok((io, sp, consumed..filled));
+            }
+        }
+    }
+}
+
+/// Writes `frame` with the network timeout. `Err(reason)` ends the connection.
+async fn write_frame<P: Port, W: Write>(
+    settings: &Settings,
+    io: &mut W,
+    port: &P,
+    frame: &[u8],
+) -> Result<(), DisconnectReason> {
+    let write = async {
+        io.write_all(frame).await?;
+        io.flush().await
+    };
+    match select(write, port.sleep_ms(settings.network_timeout_ms)).await {
+        Either::First(Ok(())) => Ok(()),
+        Either::First(Err(_)) => Err(DisconnectReason::ConnectionLost),
+        Either::Second(()) => Err(DisconnectReason::WriteTimeout),
+    }
+}
+
+async fn flush_control<M: MemoryRegions, P: Port, W: Write>(
+    settings: &Settings,
+    conn: &mut Connection<M>,
+    io: &mut W,
+    port: &P,
+) -> Result<(), DisconnectReason> {
+    while let Some((op, payload)) = conn.take_control() {
+        let mask = PortRng(port).mask();
+        let frame = conn
+            .encode(true, op, mask, &payload)
+            .map_err(|_| DisconnectReason::ConnectionLost)?;
+        write_frame(settings, io, port, frame).await?;
+    }
+    Ok(())
+}
+
+enum Step {
+    Continue,
+    End(SessionEnd),
+}
+
+async fn command<M: MemoryRegions, P: Port, W: Write, O: Outgoing>(
+    settings: &Settings,
+    conn: &mut Connection<M>,
+    io: &mut W,
+    port: &P,
+    cmd: Command<O>,
+    close_deadline: &mut Option<u64>,
+    user_closed: &mut bool,
+) -> Step {
+    match cmd {
+        Command::Stop => Step::End(SessionEnd::Stopped),
+        Command::Close(frame) => {
+            if !conn.close_sent() {
+                conn.start_close(frame);
+                if let Err(r) = flush_control(settings, conn, io, port).await {
+                    return Step::End(SessionEnd::Ended(r));
+                }
+            }
+            *user_closed = true;
+            close_deadline.get_or_insert(port.now_ms() + settings.close_timeout_ms);
+            Step::Continue
+        }
+        Command::Send(out) => {
+            if !out.claim() {
+                return Step::Continue;
+            }
+            if let Err(e) = conn.begin_send(out.opcode(), out.fin()) {
+                out.complete(Err(SendError::Order(e)));
+                return Step::Continue;
+            }
+            let payload = out.payload();
+            let max = conn.max_frame_payload();
+            let mut op = out.opcode();
+            let mut rest = payload;
+            // A payload larger than the send buffer goes out as several frames of one
+            // message: memory stays fixed, and each frame is still one write.
+            loop {
+                let n = rest.len().min(max);
+                let last = n == rest.len();
+                let mask = PortRng(port).mask();
+                let frame = match conn.encode(last && out.fin(), op, mask, &rest[..n]) {
+                    Ok(f) => f,
+                    Err(_) => {
+                        out.complete(Err(SendError::TooLong));
+                        return Step::Continue;
+                    }
+                };
+                if let Err(r) = write_frame(settings, io, port, frame).await {
+                    out.complete(Err(SendError::Io));
+                    return Step::End(SessionEnd::Ended(r));
+                }
+                rest = &rest[n..];
+                op = Opcode::Continuation;
+                if last {
+                    break;
+                }
+            }
+            out.complete(Ok(()));
+            Step::Continue
+        }
+    }
+}
+
+async fn session<M, P, L>(
+    settings: &Settings,
+    conn: &mut Connection<M>,
+    io: &mut P::Io,
+    port: &P,
+    link: &mut L,
+) -> SessionEnd
+where
+    M: MemoryRegions,
+    P: Port,
+    L: Link,
+{
+    let mut next_ping = settings.ping_interval_ms.map(|i| port.now_ms() + i);
+    let mut ping_sent_at: Option<u64> = None;
+    let mut close_deadline: Option<u64> = None;
+    let mut user_closed = false;
+    let mut reported_bytes = 0usize;
+    let mut protocol_error = None;
+    loop {
+        // Decode and deliver everything already buffered.
+        loop {
+            let now = port.now_ms();
+            match conn.poll() {
+                Ok(Some(inc)) => match inc {
+                    Incoming::Data {
+                        opcode,
+                        fin,
+                        payload,
+                    } => link.event(Event::Data {
+                        opcode,
+                        fin,
+                        payload,
+                    }),
+                    Incoming::Ping(_) => {}
+                    Incoming::Pong(_) => {
+                        if let Some(at) = ping_sent_at.take() {
+                            link.status(Status::RttMs(now.saturating_sub(at)));
+                        }
+                    }
+                    Incoming::Close { code, .. } => {
+                        link.event(Event::Closed(code));
+                        close_deadline.get_or_insert(now + settings.close_timeout_ms);
+                    }
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    protocol_error = Some(e);
+                    let err = ErrorKind::Protocol(e);
+                    link.status(Status::Error(&err));
+                    link.event(Event::Error(err));
+                    close_deadline.get_or_insert(now + settings.close_timeout_ms);
+                }
+            }
+            let total = conn.buffers().total_bytes();
+            if total != reported_bytes {
+                reported_bytes = total;
+                link.status(Status::Memory(&conn.buffers().report()));
+            }
+            if let Err(r) = flush_control(settings, conn, io, port).await {
+                return SessionEnd::Ended(r);
+            }
+            if link.stop_requested() {
+                return SessionEnd::Stopped;
+            }
+            // Answer sends queued by the handler right away, in order with the data.
+            while let Some(cmd) = link.try_recv() {
+                match command(settings, conn, io, port, cmd, &mut close_deadline, &mut user_closed)
+                    .await
+                {
+                    Step::Continue => {}
+                    Step::End(e) => return e,
+                }
+            }
+        }
+        if let Err(r) = flush_control(settings, conn, io, port).await {
+            return SessionEnd::Ended(r);
+        }
+        let now = port.now_ms();
+        if close_deadline.is_some_and(|d| now >= d) {
+            return finish_close(conn, user_closed, protocol_error);
+        }
+        if let Some(at) = ping_sent_at {
+            if now >= at + settings.pong_timeout_ms {
+                return SessionEnd::Ended(DisconnectReason::PongTimeout);
+            }
+        }
+        if next_ping.is_some_and(|t| now >= t) && !conn.close_sent() {
+            let mask = PortRng(port).mask();
+            let frame = conn.encode(true, Opcode::Ping, mask, b"portico");
+            if let Ok(frame) = frame {
+                if let Err(r) = write_frame(settings, io, port, frame).await {
+                    return SessionEnd::Ended(r);
+                }
+            }
+            if ping_sent_at.is_none() {
+                ping_sent_at = Some(now);
+            }
+            next_ping = settings.ping_interval_ms.map(|i| now + i);
+        }
+        let deadline = [
+            next_ping,
+            ping_sent_at.map(|t| t + settings.pong_timeout_ms),
+            close_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let wait = deadline.map_or(u64::MAX / 4, |d| d.saturating_sub(now).max(1));
+        let space = conn.rx_space();
+        if space.is_empty() {
+            return SessionEnd::Ended(DisconnectReason::ConnectionLost);
+        }
+        match select3(io.read(space), link.recv(), port.sleep_ms(wait)).await {
+            Either3::First(Ok(0)) | Either3::First(Err(_)) => {
+                return if conn.close_received() || conn.close_sent() {
+                    finish_close(conn, user_closed, protocol_error)
+                } else {
+                    let err = ErrorKind::Io;
+                    link.status(Status::Error(&err));
+                    SessionEnd::Ended(DisconnectReason::ConnectionLost)
+                };
+            }
+            Either3::First(Ok(n)) => conn.rx_filled(n),
+            Either3::Second(cmd) => {
+                match command(settings, conn, io, port, cmd, &mut close_deadline, &mut user_closed)
+                    .await
+                {
+                    Step::Continue => {}
+                    Step::End(e) => return e,
+                }
+            }
+            Either3::Third(()) => {}
+        }
+    }
+}
+
+fn finish_close<M: MemoryRegions>(
+    conn: &Connection<M>,
+    user_closed: bool,
+    protocol_error: Option<crate::connection::ProtocolError>,
+) -> SessionEnd {
+    if user_closed {
+        return SessionEnd::UserClosed;
+    }
+    if let Some(e) = protocol_error {
+        return SessionEnd::Ended(DisconnectReason::Protocol(e));
+    }
+    let _ = conn;
+    SessionEnd::Ended(DisconnectReason::Closed(CloseCode::NORMAL))
+}
