@@ -273,8 +273,10 @@ mod tests {
         assert_eq!(lookup(&set, "/connections").unwrap().path, "/index.html");
         assert!(lookup(&set, "/missing.js").is_none());
         assert!(lookup(&set, "/api/nope").is_none());
-        assert!(lookup(&set, "/../etc/passwd").is_none());
-        assert!(lookup(&set, "/%2e%2e/etc/passwd").is_none());
+        // Traversal can only ever reach the embedded set: at worst the SPA fallback.
+        for evil in ["/../etc/passwd", "/%2e%2e/etc/passwd", "/..\\..\\win.ini", "/assets/../../x"] {
+            assert!(lookup(&set, evil).is_none_or(|a| a.path == "/index.html"), "{evil}");
+        }
     }
 
     #[test]
