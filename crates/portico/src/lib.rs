@@ -18,6 +18,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod assets;
 pub mod conn;
 pub mod http;
 pub mod placement;

@@ -371,9 +371,6 @@ impl<const N: usize> Table<N> {
     /// The connection changed state; this counts as activity.
     pub fn set_state(&mut self, id: ConnId, state: ConnState, now: Millis) -> Result<(), Stale> {
         let e = self.entry_mut(id)?;
-        if state == ConnState::Head && e.state != ConnState::Head {
-            e.requests = e.requests.saturating_add(1);
-        }
         e.state = state;
         e.last_activity = now;
         Ok(())
@@ -387,7 +384,8 @@ impl<const N: usize> Table<N> {
 
     /// A request was answered.
     pub fn request_done(&mut self, id: ConnId) -> Result<(), Stale> {
-        self.entry(id)?;
+        let e = self.entry_mut(id)?;
+        e.requests = e.requests.saturating_add(1);
         self.counters.requests += 1;
         Ok(())
     }

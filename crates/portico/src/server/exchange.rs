@@ -78,6 +78,11 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         &self.head
     }
 
+    /// The port's environment (clock, deadlines).
+    pub fn env(&self) -> &'a E {
+        self.env
+    }
+
     /// Whether a response has been started.
     pub fn responded(&self) -> bool {
         self.responded

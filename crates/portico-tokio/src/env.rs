@@ -1,0 +1,62 @@
+//! The core's `Env` for one host connection: tokio timers and the shared table.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use portico::conn::{ConnId, ConnState, TimeoutPhase};
+use portico::server::{Env, TimedOut};
+use portico::time::Millis;
+
+use crate::server::Shared;
+
+/// One connection's view of the server: its identity, the clock and the table.
+pub struct ConnEnv {
+    pub(crate) shared: Rc<Shared>,
+    pub(crate) id: ConnId,
+}
+
+impl ConnEnv {
+    /// This connection's identity.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The server's shared state.
+    pub fn shared(&self) -> &Rc<Shared> {
+        &self.shared
+    }
+}
+
+impl Env for ConnEnv {
+    fn now(&self) -> Millis {
+        self.shared.now()
+    }
+
+    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
+        tokio::time::timeout(std::time::Duration::from_millis(ms), fut)
+            .await
+            .map_err(|_| TimedOut)
+    }
+
+    fn state(&self, state: ConnState) {
+        let now = self.now();
+        let _ = self
+            .shared
+            .table
+            .borrow_mut()
+            .set_state(self.id, state, now);
+    }
+
+    fn touch(&self) {
+        let now = self.now();
+        let _ = self.shared.table.borrow_mut().touch(self.id, now);
+    }
+
+    fn request_done(&self) {
+        let _ = self.shared.table.borrow_mut().request_done(self.id);
+    }
+
+    fn timed_out(&self, phase: TimeoutPhase) {
+        self.shared.table.borrow_mut().timed_out(phase);
+    }
+}

@@ -1,0 +1,29 @@
+//! Host port: runs Portico's core on tokio sockets, with the device's limits enforced.
+//!
+//! Everything runs on one thread (a tokio `LocalSet`), like the device's single embassy
+//! executor: the connection table, the buffer pool and the handlers share state through
+//! `Rc`/`RefCell` with no locks, and the same `!Send` futures work on both ports.
+//!
+//! What makes `cargo run` behave like the device:
+//! - the [`portico::conn::Table`] caps HTTP sockets, evicts idle keep-alives, and holds
+//!   newcomers in a bounded backlog before answering `503`;
+//! - buffers come from a [`portico::pool::Pool`] over a [`SimHeap`] whose regions have
+//!   the device's budgets (`--internal-ram`, `--psram`);
+//! - each admitted connection's state is charged to internal RAM, so memory exhaustion
+//!   degrades to `503`, as it would on the device.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod env;
+mod server;
+mod transport;
+
+pub use env::ConnEnv;
+pub use portico::placement::sim::SimHeap;
+pub use server::{App, HostPool, Server, ServerOptions, Shared, Snapshot, TABLE_SLOTS};
+
+/// Internal RAM charged per admitted connection: its table entry, its socket's
+/// bookkeeping and its idle task state. Buffers are leased separately, only while a
+/// request runs.
+pub const CONN_STATE_BYTES: usize = 256;
+pub use transport::TcpTransport;

@@ -1,0 +1,367 @@
+//! The accept loop and the per-connection task.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use portico::conn::{Admission, Budget, ConnId, ConnState, Policy, Table, TimeoutPhase};
+use portico::placement::sim::{SimBlock, SimHeap};
+use portico::placement::{MemoryRegions, Region};
+use portico::pool::{Pool, PoolConfig};
+use portico::server::{serve, Env, Handler, Outcome, ServerConfig};
+use portico::time::Millis;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+use crate::env::ConnEnv;
+use crate::transport::TcpTransport;
+
+/// Most connection slots the host table can hold (the cap itself is `--max-sockets`).
+pub const TABLE_SLOTS: usize = 1024;
+
+/// The host's buffer pool: up to 64 chunks, up to 256 waiters, no lock (one thread).
+pub type HostPool = Pool<SimHeap, NoopRawMutex, 64, 256>;
+
+/// Everything the port needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    /// Socket budget.
+    pub budget: Budget,
+    /// Connection policy.
+    pub policy: Policy,
+    /// Request loop settings.
+    pub server: ServerConfig,
+    /// Buffer pool.
+    pub pool: PoolConfig,
+    /// Internal RAM budget in bytes.
+    pub internal_ram: usize,
+    /// External RAM budget in bytes (0 = absent).
+    pub psram: usize,
+    /// Bytes of internal RAM charged per admitted connection (its table entry, socket
+    /// bookkeeping and idle task state).
+    pub conn_state_bytes: usize,
+}
+
+/// What the application adds to the core `Handler`: driving long-lived streams.
+#[allow(async_fn_in_trait)] // One thread: no Send bound wanted.
+pub trait App: Handler + 'static {
+    /// Runs a stream the handler upgraded to, until it ends or `evicted` fires.
+    async fn stream(
+        &self,
+        upgrade: Self::Upgrade,
+        io: &mut TcpTransport,
+        env: &ConnEnv,
+        evicted: &Notify,
+    );
+}
+
+/// State shared by the accept loop, the connection tasks and the API handlers.
+pub struct Shared {
+    start: Instant,
+    /// The connection table.
+    pub table: RefCell<Box<Table<TABLE_SLOTS>>>,
+    /// The buffer pool.
+    pub pool: HostPool,
+    /// The simulated heap.
+    pub heap: SimHeap,
+    /// Options in force.
+    pub options: ServerOptions,
+    /// Sockets held by outbound links (charged against the stack's sockets).
+    pub outbound: Cell<usize>,
+    evictors: RefCell<HashMap<u16, (u32, Rc<Notify>)>>,
+    slot_freed: Notify,
+}
+
+/// A copy of the live figures, for the API.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Milliseconds since start.
+    pub uptime_ms: Millis,
+    /// Open HTTP connections.
+    pub open: usize,
+    /// Cap.
+    pub cap: usize,
+    /// By state.
+    pub idle: usize,
+    /// Mid-exchange.
+    pub active: usize,
+    /// Streams.
+    pub streams: usize,
+    /// Held newcomers.
+    pub pending: usize,
+    /// Counters.
+    pub counters: portico::conn::Counters,
+    /// Live table.
+    pub connections: Vec<portico::conn::ConnInfo>,
+    /// Recent evictions.
+    pub evictions: Vec<portico::conn::Eviction>,
+}
+
+impl Shared {
+    /// Milliseconds since the server started.
+    pub fn now(&self) -> Millis {
+        self.start.elapsed().as_millis() as Millis
+    }
+
+    /// A consistent copy of the table's figures.
+    pub fn snapshot(&self) -> Snapshot {
+        let now = self.now();
+        let t = self.table.borrow();
+        let connections: Vec<_> = t.connections(now).collect();
+        let idle = connections
+            .iter()
+            .filter(|c| c.state == ConnState::Idle)
+            .count();
+        let streams = connections
+            .iter()
+            .filter(|c| c.state == ConnState::Stream)
+            .count();
+        Snapshot {
+            uptime_ms: now,
+            open: t.open(),
+            cap: t.cap(),
+            idle,
+            active: t.open() - idle - streams,
+            streams,
+            pending: t.pending(),
+            counters: t.counters(),
+            connections,
+            evictions: t.recent_evictions().copied().collect(),
+        }
+    }
+
+    fn register(&self, id: ConnId) -> Rc<Notify> {
+        let n = Rc::new(Notify::new());
+        self.evictors
+            .borrow_mut()
+            .insert(id.slot, (id.generation, n.clone()));
+        n
+    }
+
+    fn unregister(&self, id: ConnId) {
+        let mut e = self.evictors.borrow_mut();
+        if e.get(&id.slot).map(|(g, _)| *g) == Some(id.generation) {
+            e.remove(&id.slot);
+        }
+    }
+
+    fn evict(&self, victim: ConnId) {
+        if let Some((g, n)) = self.evictors.borrow().get(&victim.slot) {
+            if *g == victim.generation {
+                n.notify_one();
+            }
+        }
+    }
+}
+
+/// The host server.
+pub struct Server<A: App> {
+    shared: Rc<Shared>,
+    app: Rc<A>,
+}
+
+/// The answer for a newcomer that cannot be served. Static: refusing must not allocate.
+const REFUSAL_503: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Length: 28\r\nConnection: close\r\n\r\n\
+server busy, retry in 1 s\r\n\n";
+
+impl<A: App> Server<A> {
+    /// Builds the server state. `app` is made from the shared state, so handlers can
+    /// report on the table, the pool and the heap.
+    pub fn new(options: ServerOptions, app: impl FnOnce(Rc<Shared>) -> A) -> Self {
+        let heap = SimHeap::new(options.internal_ram, options.psram);
+        let shared = Rc::new(Shared {
+            start: Instant::now(),
+            table: RefCell::new(Box::new(Table::new(options.budget, options.policy))),
+            pool: Pool::new(heap.clone(), options.pool),
+            heap,
+            options,
+            outbound: Cell::new(0),
+            evictors: RefCell::new(HashMap::new()),
+            slot_freed: Notify::new(),
+        });
+        let app = Rc::new(app(shared.clone()));
+        Server { shared, app }
+    }
+
+    /// The shared state.
+    pub fn shared(&self) -> &Rc<Shared> {
+        &self.shared
+    }
+
+    /// Accepts and serves forever. Must run inside a `tokio::task::LocalSet`.
+    pub async fn run(self, listener: TcpListener) {
+        let shared = self.shared;
+        let backlog = shared.options.budget.backlog;
+        let queue_timeout = shared.options.policy.queue_timeout_ms;
+        let mut pending: VecDeque<(TcpStream, SocketAddr, Millis)> = VecDeque::new();
+        loop {
+            // Admit held newcomers, oldest first.
+            while let Some((_, peer, _)) = pending.front() {
+                let peer = *peer;
+                let now = shared.now();
+                let decision = shared.table.borrow_mut().admit(peer, now);
+                let id = match decision {
+                    Admission::Full => break,
+                    Admission::Admitted(id) => id,
+                    Admission::Evicted { id, victim, .. } => {
+                        shared.evict(victim);
+                        id
+                    }
+                };
+                let (stream, _, _) = pending.pop_front().expect("front exists");
+                // Charge the connection's state to internal RAM: when it is gone, the
+                // newcomer is refused with 503 instead of starving the rest.
+                match shared
+                    .heap
+                    .alloc_in(Region::Internal, shared.options.conn_state_bytes)
+                {
+                    Ok(block) => {
+                        let evict = shared.register(id);
+                        tokio::task::spawn_local(connection(
+                            shared.clone(),
+                            self.app.clone(),
+                            stream,
+                            id,
+                            evict,
+                            block,
+                        ));
+                    }
+                    Err(_) => {
+                        let _ = shared.table.borrow_mut().close(id);
+                        shared.table.borrow_mut().refused();
+                        tokio::task::spawn_local(refuse(stream));
+                    }
+                }
+            }
+            // Newcomers that waited too long get a clear answer.
+            let now = shared.now();
+            while pending
+                .front()
+                .is_some_and(|(_, _, since)| now >= since + queue_timeout)
+            {
+                let (stream, _, _) = pending.pop_front().expect("front exists");
+                shared.table.borrow_mut().refused();
+                tokio::task::spawn_local(refuse(stream));
+            }
+            shared.table.borrow_mut().set_pending(pending.len());
+            let next_deadline = pending.front().map(|(_, _, since)| since + queue_timeout);
+            // With a full backlog we stop accepting: the kernel's backlog holds the rest,
+            // as the device's TCP stack would.
+            let can_accept = pending.len() < backlog.max(1);
+            tokio::select! {
+                r = listener.accept(), if can_accept => {
+                    if let Ok((stream, peer)) = r {
+                        pending.push_back((stream, peer, shared.now()));
+                    }
+                }
+                _ = shared.slot_freed.notified() => {}
+                _ = sleep_until_ms(&shared, next_deadline), if next_deadline.is_some() => {}
+            }
+        }
+    }
+}
+
+async fn sleep_until_ms(shared: &Shared, at: Option<Millis>) {
+    if let Some(at) = at {
+        let now = shared.now();
+        tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
+    }
+}
+
+async fn refuse(stream: TcpStream) {
+    if let Ok(mut io) = TcpTransport::new(stream) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            use portico::server::Transport;
+            let _ = io.write_all_vectored(&[REFUSAL_503]).await;
+            io.shutdown().await;
+        })
+        .await;
+    }
+}
+
+async fn connection<A: App>(
+    shared: Rc<Shared>,
+    app: Rc<A>,
+    stream: TcpStream,
+    id: ConnId,
+    evict: Rc<Notify>,
+    _state: SimBlock,
+) {
+    let env = ConnEnv {
+        shared: shared.clone(),
+        id,
+    };
+    if let Ok(mut io) = TcpTransport::new(stream) {
+        drive(&shared, &*app, &mut io, &env, &evict).await;
+        io.shutdown().await;
+    }
+    let _ = shared.table.borrow_mut().close(id);
+    shared.unregister(id);
+    shared.slot_freed.notify_one();
+}
+
+async fn drive<A: App>(
+    shared: &Shared,
+    app: &A,
+    io: &mut TcpTransport,
+    env: &ConnEnv,
+    evict: &Notify,
+) {
+    let opts = &shared.options;
+    let mut first = true;
+    loop {
+        // Wait for the next request holding no buffer. A fresh connection gets the head
+        // deadline; a kept-alive one the idle timeout.
+        let (wait, phase) = if first {
+            (opts.server.head_timeout_ms, TimeoutPhase::Head)
+        } else {
+            (opts.server.idle_timeout_ms, TimeoutPhase::Idle)
+        };
+        let ready = tokio::select! {
+            r = io.readable() => r.is_ok(),
+            _ = evict.notified() => false,
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {
+                env.timed_out(phase);
+                false
+            }
+        };
+        // Evicted in the same instant? The table is the arbiter.
+        if !ready || !shared.table.borrow().is_live(env.id) {
+            return;
+        }
+        first = false;
+        env.state(ConnState::Head);
+        let lease = match tokio::time::timeout(
+            Duration::from_millis(opts.policy.queue_timeout_ms),
+            shared.pool.acquire(),
+        )
+        .await
+        {
+            Ok(Ok(lease)) => lease,
+            _ => {
+                use portico::server::Transport;
+                let _ = io.write_all_vectored(&[REFUSAL_503]).await;
+                return;
+            }
+        };
+        let mut lease = lease;
+        let mut filled = 0;
+        // Boxed so that an idle connection's task does not carry the size of the
+        // request loop and the handler's futures: idle costs only what is above.
+        let outcome = Box::pin(serve(io, &mut lease, &mut filled, app, env, &opts.server)).await;
+        drop(lease);
+        match outcome {
+            Ok(Outcome::Idle) => continue,
+            Ok(Outcome::Upgrade(u)) => {
+                env.state(ConnState::Stream);
+                Box::pin(app.stream(u, io, env, evict)).await;
+                return;
+            }
+            Ok(Outcome::Close) | Err(_) => return,
+        }
+    }
+}

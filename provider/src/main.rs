@@ -1,0 +1,62 @@
+//! `provider`: the device application, running on the host with the device's limits.
+
+mod api;
+mod app;
+mod cli;
+mod static_files;
+
+use clap::Parser;
+use portico_tokio::Server;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let options = match cli.options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("provider: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // One thread, like the device's executor: see portico-tokio's docs.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = match tokio::net::TcpListener::bind(cli.bind).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("provider: cannot listen on {}: {e}", cli.bind);
+                return std::process::ExitCode::from(1);
+            }
+        };
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let settings = cli.settings();
+        let server = Server::new(options, |shared| app::Provider::new(shared, settings));
+        println!("Portico provider listening: dashboard at http://{addr}/");
+        println!("{}", cli.summary(&options));
+        tokio::select! {
+            _ = server.run(listener) => {}
+            _ = shutdown_signal() => println!("provider: shutting down"),
+        }
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
