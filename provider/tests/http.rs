@@ -8,12 +8,24 @@ use common::{get, json, raw, Conn, Provider};
 #[test]
 fn reqwest_status_keep_alive_and_reuse() {
     let p = Provider::start(&[]);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let before = json(p.addr, "/api/connections")["counters"]["accepted"].as_u64().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let before = json(p.addr, "/api/connections")["counters"]["accepted"]
+        .as_u64()
+        .unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
         for _ in 0..20 {
-            let r = client.get(format!("http://{}/api/status", p.addr)).send().await.unwrap();
+            let r = client
+                .get(format!("http://{}/api/status", p.addr))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200);
             assert_eq!(r.headers()["content-type"], "application/json");
             assert_eq!(r.headers()["keep-alive"], "timeout=10");
@@ -21,17 +33,35 @@ fn reqwest_status_keep_alive_and_reuse() {
             assert_eq!(v["config"]["max_sockets"], 24);
             assert!(v["uptime_ms"].as_u64().is_some());
         }
-        let r = client.get(format!("http://{}/nope.js", p.addr)).send().await.unwrap();
+        let r = client
+            .get(format!("http://{}/nope.js", p.addr))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 404);
-        let r = client.post(format!("http://{}/api/status", p.addr)).body("x").send().await.unwrap();
+        let r = client
+            .post(format!("http://{}/api/status", p.addr))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()["allow"], "GET, HEAD");
-        let r = client.get(format!("http://{}/api/nothing", p.addr)).send().await.unwrap();
+        let r = client
+            .get(format!("http://{}/api/nothing", p.addr))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 404);
     });
-    let after = json(p.addr, "/api/connections")["counters"]["accepted"].as_u64().unwrap();
+    let after = json(p.addr, "/api/connections")["counters"]["accepted"]
+        .as_u64()
+        .unwrap();
     // 22 requests on reused connections: the one before, reqwest's one, this one.
-    assert!(after - before <= 3, "keep-alive not reused: {before} -> {after}");
+    assert!(
+        after - before <= 3,
+        "keep-alive not reused: {before} -> {after}"
+    );
 }
 
 #[test]
@@ -41,7 +71,10 @@ fn pipelined_requests_in_order() {
         p.addr,
         b"GET /api/status HTTP/1.1\r\nHost: a\r\n\r\nGET /nope.css HTTP/1.1\r\nHost: a\r\n\r\nHEAD /api/pool HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     );
-    let statuses: Vec<&str> = out.match_indices("HTTP/1.1 ").map(|(i, _)| &out[i + 9..i + 12]).collect();
+    let statuses: Vec<&str> = out
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &out[i + 9..i + 12])
+        .collect();
     assert_eq!(statuses, ["200", "404", "200"], "{out}");
     assert!(out.ends_with("\r\n\r\n"), "HEAD must have no body: {out}");
 }
@@ -52,7 +85,10 @@ fn http10_and_connection_close() {
     let out = raw(p.addr, b"GET /api/status HTTP/1.0\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     assert!(out.contains("Connection: close\r\n"));
-    let out = raw(p.addr, b"GET /api/status HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let out = raw(
+        p.addr,
+        b"GET /api/status HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
     assert!(out.contains("Connection: close\r\n"));
 }
 
@@ -86,7 +122,10 @@ fn bad_input_gets_the_right_status_and_a_close() {
     ];
     for (name, bytes, want) in cases {
         let out = raw(p.addr, &bytes);
-        assert!(out.starts_with(&format!("HTTP/1.1 {want} ")), "{name}: {out:?}");
+        assert!(
+            out.starts_with(&format!("HTTP/1.1 {want} ")),
+            "{name}: {out:?}"
+        );
         if want != "405" {
             assert!(out.contains("Connection: close\r\n"), "{name}: {out:?}");
         }
@@ -113,13 +152,23 @@ fn static_assets_negotiation_validators_ranges() {
     let gz = c.get("/", "Accept-Encoding: gzip, deflate\r\n").unwrap();
     let plain = c.get("/", "").unwrap();
     assert_eq!(plain.status, 200);
-    assert!(plain.text().contains("<html"), "identity body for a client without gzip");
+    assert!(
+        plain.text().contains("<html"),
+        "identity body for a client without gzip"
+    );
     assert_eq!(plain.header("cache-control"), Some("no-cache"));
-    assert_eq!(plain.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        plain.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     let etag = plain.header("etag").unwrap().to_string();
     assert!(etag.starts_with('"') && etag.ends_with('"'));
     if gz.header("content-encoding") == Some("gzip") {
-        assert_ne!(gz.header("etag").unwrap(), etag, "each representation has its own ETag");
+        assert_ne!(
+            gz.header("etag").unwrap(),
+            etag,
+            "each representation has its own ETag"
+        );
         assert_eq!(&gz.body[..2], &[0x1f, 0x8b]);
     }
     let nm = c.get("/", &format!("If-None-Match: {etag}\r\n")).unwrap();
@@ -128,19 +177,36 @@ fn static_assets_negotiation_validators_ranges() {
     let r = c.get("/", "Range: bytes=0-9\r\n").unwrap();
     assert_eq!(r.status, 206);
     assert_eq!(r.body, plain.body[..10]);
-    assert_eq!(r.header("content-range").unwrap(), format!("bytes 0-9/{}", plain.body.len()));
-    let r = c.get("/", &format!("Range: bytes={}-\r\n", plain.body.len())).unwrap();
+    assert_eq!(
+        r.header("content-range").unwrap(),
+        format!("bytes 0-9/{}", plain.body.len())
+    );
+    let r = c
+        .get("/", &format!("Range: bytes={}-\r\n", plain.body.len()))
+        .unwrap();
     assert_eq!(r.status, 416);
     // Client-side routes fall back to the page; unknown files and API paths do not.
     assert_eq!(c.get("/connections", "").unwrap().text(), plain.text());
     assert_eq!(c.get("/missing.js", "").unwrap().status, 404);
-    for evil in ["/../Cargo.toml", "/%2e%2e/%2e%2e/etc/passwd", "/..%5c..%5cCargo.toml", "/assets/../../build.rs"] {
+    for evil in [
+        "/../Cargo.toml",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/..%5c..%5cCargo.toml",
+        "/assets/../../build.rs",
+    ] {
         let r = c.get(evil, "").unwrap();
-        assert!(r.status == 404 || r.text() == plain.text(), "{evil} escaped: {}", r.status);
+        assert!(
+            r.status == 404 || r.text() == plain.text(),
+            "{evil} escaped: {}",
+            r.status
+        );
     }
     // Hashed assets are immutable.
     let paths = common::page_paths(p.addr);
-    let asset = paths.iter().find(|p| p.starts_with("/assets/")).expect("a hashed asset");
+    let asset = paths
+        .iter()
+        .find(|p| p.starts_with("/assets/"))
+        .expect("a hashed asset");
     let a = c.get(asset, "").unwrap();
     assert_eq!(a.status, 200);
     assert!(a.header("cache-control").unwrap().contains("immutable"));

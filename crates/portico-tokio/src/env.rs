@@ -45,6 +45,10 @@ impl Env for ConnEnv {
             .table
             .borrow_mut()
             .set_state(self.id, state, now);
+        if state == ConnState::Idle {
+            // An idle connection is a possible victim: a held newcomer may now get in.
+            self.shared.wake_acceptor();
+        }
     }
 
     fn touch(&self) {

@@ -133,6 +133,11 @@ impl Shared {
         }
     }
 
+    /// Tells the accept loop that admission may now succeed.
+    pub(crate) fn wake_acceptor(&self) {
+        self.slot_freed.notify_one();
+    }
+
     fn register(&self, id: ConnId) -> Rc<Notify> {
         let n = Rc::new(Notify::new());
         self.evictors
@@ -248,7 +253,11 @@ impl<A: App> Server<A> {
                 tokio::task::spawn_local(refuse(stream));
             }
             shared.table.borrow_mut().set_pending(pending.len());
-            let next_deadline = pending.front().map(|(_, _, since)| since + queue_timeout);
+            // While newcomers wait, retry admission every 100 ms as well: a silent
+            // preconnect becomes evictable when its grace period ends, with no event.
+            let next_deadline = pending
+                .front()
+                .map(|(_, _, since)| (since + queue_timeout).min(shared.now() + 100));
             // With a full backlog we stop accepting: the kernel's backlog holds the rest,
             // as the device's TCP stack would.
             let can_accept = pending.len() < backlog.max(1);

@@ -26,8 +26,24 @@ impl TcpTransport {
 
     /// Waits until the peer has sent something (or closed) without reading it, so an
     /// idle connection holds no buffer while it waits.
+    ///
+    /// Readiness alone may be spurious, and a connection that claims to be mid-request
+    /// when it is not would be shielded from eviction: so peek, and only return once a
+    /// byte (or the peer's FIN) is really there.
     pub async fn readable(&self) -> std::io::Result<()> {
-        self.stream.readable().await
+        loop {
+            self.stream.readable().await?;
+            let sock = socket2::SockRef::from(&self.stream);
+            let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+            match self
+                .stream
+                .try_io(tokio::io::Interest::READABLE, || sock.peek(&mut byte))
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Sends FIN and stops.

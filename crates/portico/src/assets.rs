@@ -274,8 +274,16 @@ mod tests {
         assert!(lookup(&set, "/missing.js").is_none());
         assert!(lookup(&set, "/api/nope").is_none());
         // Traversal can only ever reach the embedded set: at worst the SPA fallback.
-        for evil in ["/../etc/passwd", "/%2e%2e/etc/passwd", "/..\\..\\win.ini", "/assets/../../x"] {
-            assert!(lookup(&set, evil).is_none_or(|a| a.path == "/index.html"), "{evil}");
+        for evil in [
+            "/../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/..\\..\\win.ini",
+            "/assets/../../x",
+        ] {
+            assert!(
+                lookup(&set, evil).is_none_or(|a| a.path == "/index.html"),
+                "{evil}"
+            );
         }
     }
 

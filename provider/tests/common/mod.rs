@@ -77,11 +77,19 @@ pub enum Failure {
 }
 
 /// Reads one response from a keep-alive connection.
-pub fn read_response(r: &mut BufReader<TcpStream>, head_request: bool) -> Result<Response, Failure> {
+pub fn read_response(
+    r: &mut BufReader<TcpStream>,
+    head_request: bool,
+) -> Result<Response, Failure> {
     let mut status_line = String::new();
     match r.read_line(&mut status_line) {
         Ok(0) => return Err(Failure::ClosedBeforeResponse),
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
             return Err(Failure::ClosedBeforeResponse)
         }
         Err(e) => return Err(Failure::Broken(format!("reading status: {e}"))),
@@ -95,36 +103,53 @@ pub fn read_response(r: &mut BufReader<TcpStream>, head_request: bool) -> Result
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
-        r.read_line(&mut line).map_err(|e| Failure::Broken(e.to_string()))?;
+        r.read_line(&mut line)
+            .map_err(|e| Failure::Broken(e.to_string()))?;
         let line = line.trim_end();
         if line.is_empty() {
             break;
         }
-        let (n, v) = line.split_once(':').ok_or_else(|| Failure::Broken(line.into()))?;
+        let (n, v) = line
+            .split_once(':')
+            .ok_or_else(|| Failure::Broken(line.into()))?;
         headers.push((n.trim().to_string(), v.trim().to_string()));
     }
-    let mut resp = Response { status, headers, body: Vec::new() };
+    let mut resp = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
     if head_request || status == 304 || status == 204 || status < 200 {
         return Ok(resp);
     }
     if let Some(len) = resp.header("content-length") {
-        let len: usize = len.parse().map_err(|_| Failure::Broken("bad length".into()))?;
+        let len: usize = len
+            .parse()
+            .map_err(|_| Failure::Broken("bad length".into()))?;
         resp.body.resize(len, 0);
-        r.read_exact(&mut resp.body).map_err(|e| Failure::Broken(format!("body: {e}")))?;
-    } else if resp.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        r.read_exact(&mut resp.body)
+            .map_err(|e| Failure::Broken(format!("body: {e}")))?;
+    } else if resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         loop {
             let mut size = String::new();
-            r.read_line(&mut size).map_err(|e| Failure::Broken(e.to_string()))?;
-            let n = usize::from_str_radix(size.trim(), 16).map_err(|_| Failure::Broken(format!("chunk {size:?}")))?;
+            r.read_line(&mut size)
+                .map_err(|e| Failure::Broken(e.to_string()))?;
+            let n = usize::from_str_radix(size.trim(), 16)
+                .map_err(|_| Failure::Broken(format!("chunk {size:?}")))?;
             let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk).map_err(|e| Failure::Broken(e.to_string()))?;
+            r.read_exact(&mut chunk)
+                .map_err(|e| Failure::Broken(e.to_string()))?;
             if n == 0 {
                 break;
             }
             resp.body.extend_from_slice(&chunk[..n]);
         }
     } else {
-        r.read_to_end(&mut resp.body).map_err(|e| Failure::Broken(e.to_string()))?;
+        r.read_to_end(&mut resp.body)
+            .map_err(|e| Failure::Broken(e.to_string()))?;
     }
     Ok(resp)
 }
@@ -139,17 +164,24 @@ impl Conn {
         let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
         s.set_read_timeout(Some(Duration::from_secs(6)))?;
         s.set_nodelay(true)?;
-        Ok(Conn { reader: BufReader::new(s) })
+        Ok(Conn {
+            reader: BufReader::new(s),
+        })
     }
 
     pub fn get(&mut self, path: &str, extra: &str) -> Result<Response, Failure> {
         let req = format!("GET {path} HTTP/1.1\r\nHost: device.local\r\n{extra}\r\n");
         if let Err(e) = self.reader.get_mut().write_all(req.as_bytes()) {
-            return Err(if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) {
-                Failure::ClosedBeforeResponse
-            } else {
-                Failure::Broken(e.to_string())
-            });
+            return Err(
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ) {
+                    Failure::ClosedBeforeResponse
+                } else {
+                    Failure::Broken(e.to_string())
+                },
+            );
         }
         read_response(&mut self.reader, false)
     }
@@ -157,7 +189,9 @@ impl Conn {
 
 /// One request on a fresh connection.
 pub fn get(addr: SocketAddr, path: &str) -> Result<Response, Failure> {
-    Conn::open(addr).map_err(|e| Failure::Broken(e.to_string()))?.get(path, "Connection: close\r\n")
+    Conn::open(addr)
+        .map_err(|e| Failure::Broken(e.to_string()))?
+        .get(path, "Connection: close\r\n")
 }
 
 /// Sends raw bytes, returns everything the server sends until it closes (or 5 s pass).
@@ -207,7 +241,10 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(addr: SocketAddr, conns: usize) -> Browser {
-        Browser { addr, conns: (0..conns).map(|_| None).collect() }
+        Browser {
+            addr,
+            conns: (0..conns).map(|_| None).collect(),
+        }
     }
 
     /// Sends one request on connection slot `i`, with the browser's retry rule.
@@ -228,7 +265,9 @@ impl Browser {
             match conn.get(path, "Accept-Encoding: gzip\r\n") {
                 Ok(r) => {
                     *used += 1;
-                    if r.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
+                    if r.header("connection")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+                    {
                         self.conns[i] = None;
                     }
                     if r.status == 200 {
@@ -271,6 +310,13 @@ impl Browser {
                 .map(|(k, mut b)| {
                     s.spawn(move || {
                         let mut l = Load::default();
+                        // Browsers open their connections up front (preconnect), whether
+                        // or not each one gets a request.
+                        if b.conns[0].is_none() {
+                            if let Ok(c) = Conn::open(b.addr) {
+                                b.conns[0] = Some((c, 0));
+                            }
+                        }
                         for p in paths.iter().skip(k).step_by(n) {
                             b.request(0, p, &mut l);
                         }

@@ -67,6 +67,8 @@ pub enum EvictReason {
     LruIdle,
     /// Idle connection of a peer holding more than its share.
     PeerCap,
+    /// Admitted, then silent past the grace period (a speculative preconnect).
+    Silent,
     /// Long-lived stream (only when `Policy::evict_streams`).
     Stream,
 }
@@ -77,6 +79,7 @@ impl EvictReason {
         match self {
             EvictReason::LruIdle => "lru_idle",
             EvictReason::PeerCap => "peer_cap",
+            EvictReason::Silent => "silent",
             EvictReason::Stream => "stream",
         }
     }
@@ -112,6 +115,10 @@ pub struct Policy {
     pub send_timeout_ms: Millis,
     /// Idle keep-alive timeout, advertised with `Keep-Alive: timeout=`.
     pub idle_timeout_ms: Millis,
+    /// How long a newly admitted connection that has sent nothing is protected. After
+    /// it, such a connection (a browser's speculative preconnect) may be evicted — after
+    /// every idle keep-alive. A real request arrives within milliseconds of the connect.
+    pub fresh_grace_ms: Millis,
     /// How long a newcomer may wait for a slot before it gets `503`.
     pub queue_timeout_ms: Millis,
 }
@@ -127,6 +134,7 @@ impl Policy {
             body_timeout_ms: 5_000,
             send_timeout_ms: 5_000,
             idle_timeout_ms: 10_000,
+            fresh_grace_ms: 1_000,
             queue_timeout_ms: 2_000,
         }
     }
@@ -229,6 +237,8 @@ pub struct Eviction {
 struct Entry {
     peer: SocketAddr,
     state: ConnState,
+    /// Admitted but silent so far: no byte seen, no state reported by the port.
+    fresh: bool,
     opened: Millis,
     last_activity: Millis,
     requests: u32,
@@ -346,13 +356,13 @@ impl<const N: usize> Table<N> {
         if !self.policy.lru_purge {
             return Admission::Full;
         }
-        let Some((victim, reason)) = self.choose_victim(peer.ip()) else {
+        let Some((victim, reason)) = self.choose_victim(peer.ip(), now) else {
             return Admission::Full;
         };
         let victim_peer = self.entries[victim.slot as usize].map(|e| e.peer);
         self.remove(victim);
         match reason {
-            EvictReason::LruIdle => self.counters.evicted_idle += 1,
+            EvictReason::LruIdle | EvictReason::Silent => self.counters.evicted_idle += 1,
             EvictReason::PeerCap => self.counters.evicted_peer_cap += 1,
             EvictReason::Stream => self.counters.evicted_stream += 1,
         }
@@ -372,13 +382,16 @@ impl<const N: usize> Table<N> {
     pub fn set_state(&mut self, id: ConnId, state: ConnState, now: Millis) -> Result<(), Stale> {
         let e = self.entry_mut(id)?;
         e.state = state;
+        e.fresh = false;
         e.last_activity = now;
         Ok(())
     }
 
     /// Bytes moved in either direction.
     pub fn touch(&mut self, id: ConnId, now: Millis) -> Result<(), Stale> {
-        self.entry_mut(id)?.last_activity = now;
+        let e = self.entry_mut(id)?;
+        e.fresh = false;
+        e.last_activity = now;
         Ok(())
     }
 
@@ -427,6 +440,7 @@ impl<const N: usize> Table<N> {
         self.entries[slot] = Some(Entry {
             peer,
             state: ConnState::Head,
+            fresh: true,
             opened: now,
             last_activity: now,
             requests: 0,
@@ -485,7 +499,7 @@ impl<const N: usize> Table<N> {
             })
     }
 
-    fn choose_victim(&self, newcomer: IpAddr) -> Option<(ConnId, EvictReason)> {
+    fn choose_victim(&self, newcomer: IpAddr, now: Millis) -> Option<(ConnId, EvictReason)> {
         let cap = self.policy.per_peer_cap;
         // 1. The newcomer's own peer is over its share: its own oldest idle goes.
         if self.peer_count(newcomer) >= cap {
@@ -501,7 +515,14 @@ impl<const N: usize> Table<N> {
         if let Some(v) = self.lru(ConnState::Idle, |_| true) {
             return Some((v, EvictReason::LruIdle));
         }
-        // 4. Streams, only if allowed.
+        // 4. Connections that were admitted and then never said a word.
+        let grace = self.policy.fresh_grace_ms;
+        if let Some(v) = self.lru(ConnState::Head, |e| {
+            e.fresh && now.saturating_sub(e.opened) >= grace
+        }) {
+            return Some((v, EvictReason::Silent));
+        }
+        // 5. Streams, only if allowed.
         if self.policy.evict_streams {
             if let Some(v) = self.lru(ConnState::Stream, |_| true) {
                 return Some((v, EvictReason::Stream));
@@ -593,6 +614,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn silent_preconnects_go_after_idle_and_only_after_grace() {
+        let mut t = table(2);
+        let quiet = admitted(t.admit(peer(1, 1), 0));
+        let busy = admitted(t.admit(peer(2, 1), 0));
+        t.set_state(busy, ConnState::Head, 10).unwrap();
+        // Within the grace period nothing may go.
+        assert_eq!(t.admit(peer(3, 1), 500), Admission::Full);
+        match t.admit(peer(3, 1), 1500) {
+            Admission::Evicted { victim, reason, .. } => {
+                assert_eq!((victim, reason), (quiet, EvictReason::Silent))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            t.is_live(busy),
+            "a connection that spoke is mid-request, never evicted"
+        );
     }
 
     #[test]
