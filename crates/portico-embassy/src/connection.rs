@@ -3,7 +3,7 @@
 use core::net::SocketAddr;
 
 use embassy_net::tcp::{Error, TcpSocket};
-use portico::conn::{ConnId, ConnState, Stale};
+use portico::conn::{ConnId, ConnState, Stale, TimeoutPhase};
 
 use crate::clock::now_ms;
 
@@ -13,6 +13,7 @@ pub(crate) trait Hooks {
     fn set_state(&self, id: ConnId, state: ConnState) -> Result<(), Stale>;
     fn touch(&self, id: ConnId) -> Result<(), Stale>;
     fn request_done(&self, id: ConnId) -> Result<(), Stale>;
+    fn timed_out(&self, phase: TimeoutPhase);
 }
 
 impl<const N: usize> Hooks for crate::shared::Shared<N> {
@@ -24,6 +25,9 @@ impl<const N: usize> Hooks for crate::shared::Shared<N> {
     }
     fn request_done(&self, id: ConnId) -> Result<(), Stale> {
         crate::shared::Shared::request_done(self, id)
+    }
+    fn timed_out(&self, phase: TimeoutPhase) {
+        self.with_table(|t| t.timed_out(phase))
     }
 }
 
@@ -74,6 +78,19 @@ impl<'a, 's> Connection<'a, 's> {
         self.hooks.request_done(self.id)
     }
 
+    /// Counts a missed deadline.
+    pub fn timed_out(&self, phase: TimeoutPhase) {
+        self.hooks.timed_out(phase)
+    }
+
+    /// The port side of the core's request loop for this connection.
+    pub fn env(&self) -> ConnEnv<'a> {
+        ConnEnv {
+            hooks: self.hooks,
+            id: self.id,
+        }
+    }
+
     /// The underlying socket (for `set_nagle_enabled`, queue sizes and the like).
     pub fn socket(&mut self) -> &mut TcpSocket<'s> {
         self.socket
@@ -105,5 +122,47 @@ impl embedded_io_async::Write for Connection<'_, '_> {
 
     async fn flush(&mut self) -> Result<(), Error> {
         self.socket.flush().await
+    }
+}
+
+impl portico::server::Transport for Connection<'_, '_> {}
+
+/// [`portico::server::Env`] for one connection: `embassy-time` deadlines, and every state
+/// change reported to the connection table under the connection's identity.
+#[derive(Clone, Copy)]
+pub struct ConnEnv<'a> {
+    hooks: &'a dyn Hooks,
+    id: ConnId,
+}
+
+impl portico::server::Env for ConnEnv<'_> {
+    fn now(&self) -> portico::time::Millis {
+        now_ms()
+    }
+
+    async fn timeout<F: core::future::Future>(
+        &self,
+        ms: portico::time::Millis,
+        fut: F,
+    ) -> Result<F::Output, portico::server::TimedOut> {
+        embassy_time::with_timeout(embassy_time::Duration::from_millis(ms), fut)
+            .await
+            .map_err(|_| portico::server::TimedOut)
+    }
+
+    fn state(&self, state: ConnState) {
+        let _ = self.hooks.set_state(self.id, state);
+    }
+
+    fn touch(&self) {
+        let _ = self.hooks.touch(self.id);
+    }
+
+    fn request_done(&self) {
+        let _ = self.hooks.request_done(self.id);
+    }
+
+    fn timed_out(&self, phase: TimeoutPhase) {
+        self.hooks.timed_out(phase)
     }
 }

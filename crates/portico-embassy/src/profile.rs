@@ -4,6 +4,12 @@
 //! RAM for sockets: `SOCKETS × (RX + TX)` = 14 × 3 KiB = 42 KiB of internal SRAM.
 //! Eight connections are admitted at once; the other six sockets listen, so a browser's
 //! burst of six SYNs finds a socket for each while idle victims close behind it.
+//!
+//! Request buffers come from the core's pool, leased only while a request is in flight:
+//! `CHUNKS × CHUNK_SIZE` = 6 × 4 KiB = 24 KiB at most, allocated on first use.
+
+use portico::placement::Placement;
+use portico::pool::PoolConfig;
 
 use crate::config::PortConfig;
 
@@ -21,5 +27,19 @@ pub const fn config() -> PortConfig {
     PortConfig {
         cap: CAP,
         ..PortConfig::const_default()
+    }
+}
+
+/// Request buffers leased at once.
+pub const CHUNKS: usize = 6;
+/// Bytes per request buffer (the core's loop keeps 1 KiB of it for the response head).
+pub const CHUNK_SIZE: usize = 4096;
+
+/// The firmware's buffer pool: internal RAM first, PSRAM when it is full.
+pub const fn pool_config() -> PoolConfig {
+    PoolConfig {
+        chunks: CHUNKS,
+        chunk_size: CHUNK_SIZE,
+        placement: Placement::PreferInternal,
     }
 }

@@ -1,6 +1,9 @@
 //! The socket pool and its accept strategy.
 
+use core::future::{poll_fn, Future};
 use core::net::{IpAddr, SocketAddr};
+use core::pin::pin;
+use core::task::Poll;
 
 use embassy_futures::select::{select, Either};
 use embassy_net::tcp::{State, TcpSocket};
@@ -14,7 +17,18 @@ use crate::buffers::SocketBuffers;
 use crate::clock::now_ms;
 use crate::config::{ConfigError, PortConfig};
 use crate::connection::Connection;
-use crate::shared::{Admit, PortSnapshot, Shared, SlotPhase};
+use crate::shared::{Admit, PortSnapshot, Shared};
+
+/// How often the keeper looks again while no socket listens.
+const KEEPER_TICK_MS: u64 = 10;
+
+/// Runs `fut` unless `stop` completes first.
+async fn unless<F: Future>(stop: impl Future<Output = ()>, fut: F) -> Option<F::Output> {
+    match select(fut, stop).await {
+        Either::First(v) => Some(v),
+        Either::Second(()) => None,
+    }
+}
 
 /// What the pool runs on each admitted connection: the request loop.
 ///
@@ -81,43 +95,92 @@ impl<'d, const N: usize> SocketPool<'d, N> {
             };
             self.slot(i, TcpSocket::new(self.stack, r, t), service)
         });
-        embassy_futures::join::join_array(slots).await;
+        embassy_futures::join::join(embassy_futures::join::join_array(slots), self.keeper()).await;
         unreachable!("socket slots never return")
     }
 
     /// One socket's life: listen, accept, admit or hold, serve, close, listen again.
     async fn slot<S: Service>(&self, i: usize, mut socket: TcpSocket<'_>, service: &S) {
         loop {
-            self.shared.set_phase(i, SlotPhase::Listening);
-            if let Err(e) = socket.accept(self.config.port).await {
-                // The socket was not closed: reset it and try again.
-                warn!("socket {}: accept failed: {:?}", i, e);
+            if !self.listen(i, &mut socket).await {
+                // The socket was not closed, or the handshake failed: reset it, retry.
+                self.shared.release(i, now_ms());
                 socket.abort();
                 let _ = with_timeout(Duration::from_millis(self.config.linger_ms), socket.flush())
                     .await;
                 Timer::after_millis(1).await;
                 continue;
             }
-            self.shared.accepted(i);
             socket.set_nagle_enabled(false);
-            let Some(peer) = socket.remote_endpoint().map(|ep| SocketAddr::new(IpAddr::from(ep.addr), ep.port)) else {
-                self.close(i, &mut socket).await;
-                continue;
-            };
-            match self.admit(i, peer).await {
-                Some(id) => {
-                    let mut conn = Connection::new(&mut socket, id, peer, &self.shared);
-                    match select(service.serve(&mut conn), self.shared.evicted(i)).await {
-                        Either::First(()) => {}
-                        Either::Second(()) => debug!("socket {}: evicted", i),
+            let peer = socket
+                .remote_endpoint()
+                .map(|ep| SocketAddr::new(IpAddr::from(ep.addr), ep.port));
+            if let Some(peer) = peer {
+                let early = self.shared.admitted_early(i);
+                let id = match early {
+                    Some(id) => Some(id),
+                    None => self.admit(i, peer).await,
+                };
+                match id {
+                    Some(id) => {
+                        let mut conn = Connection::new(&mut socket, id, peer, &self.shared);
+                        match select(service.serve(&mut conn), self.shared.evicted(i)).await {
+                            Either::First(()) => {}
+                            Either::Second(()) => debug!("socket {}: evicted", i),
+                        }
                     }
-                }
-                None => {
-                    self.shared.refused();
-                    self.refuse(&mut socket).await;
+                    None => {
+                        self.shared.refused();
+                        self.refuse(&mut socket).await;
+                    }
                 }
             }
             self.close(i, &mut socket).await;
+        }
+    }
+
+    /// Puts the socket in `LISTEN` and waits for a connection, telling the shared state
+    /// the moment a SYN takes the socket out of `LISTEN` (smoltcp wakes the socket's
+    /// wakers on every state change), so the pool knows how many sockets really listen.
+    async fn listen(&self, i: usize, socket: &mut TcpSocket<'_>) -> bool {
+        {
+            let mut accept = pin!(socket.accept(self.config.port));
+            match poll_fn(|cx| Poll::Ready(accept.as_mut().poll(cx))).await {
+                Poll::Ready(Err(e)) => {
+                    warn!("socket {}: listen failed: {:?}", i, e);
+                    return false;
+                }
+                Poll::Ready(Ok(())) | Poll::Pending => {}
+            }
+        }
+        self.shared.listening(i);
+        let socket = &*socket;
+        let mut writable = pin!(socket.wait_write_ready());
+        poll_fn(|cx| {
+            match socket.state() {
+                State::Listen => {}
+                State::SynReceived => {
+                    let peer = socket
+                        .remote_endpoint()
+                        .map(|ep| SocketAddr::new(IpAddr::from(ep.addr), ep.port));
+                    self.shared.handshake(i, peer, now_ms())
+                }
+                _ => return Poll::Ready(()),
+            }
+            writable.as_mut().poll(cx)
+        })
+        .await;
+        self.shared.accepted(i, now_ms());
+        matches!(socket.state(), State::Established | State::CloseWait)
+    }
+
+    /// Gets a socket back to `LISTEN` whenever none is, without waiting for the next SYN
+    /// (which would be reset): see `keep_listening` in the shared state.
+    async fn keeper(&self) {
+        loop {
+            self.shared.none_listening().await;
+            self.shared.keep_listening(now_ms());
+            Timer::after_millis(KEEPER_TICK_MS).await;
         }
     }
 
@@ -171,10 +234,11 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// sends), and abort only if the linger time runs out. The socket can listen again
     /// afterwards (smoltcp lets a socket in `TIME-WAIT` listen).
     async fn close(&self, i: usize, socket: &mut TcpSocket<'_>) {
-        self.shared.release(i);
+        self.shared.release(i, now_ms());
         socket.close();
         let linger = Duration::from_millis(self.config.linger_ms);
-        let graceful = with_timeout(linger, async {
+        let abort = self.shared.abort_requested(i);
+        let graceful = with_timeout(linger, unless(abort, async {
             let mut sink = [0u8; 64];
             loop {
                 match socket.read(&mut sink).await {
@@ -184,9 +248,9 @@ impl<'d, const N: usize> SocketPool<'d, N> {
             }
             // Our FIN may still wait for its ACK (LAST-ACK, CLOSING).
             let _ = socket.flush().await;
-        })
+        }))
         .await
-        .is_ok()
+        .is_ok_and(|done| done.is_some())
             && matches!(socket.state(), State::Closed | State::TimeWait);
         if !graceful {
             socket.abort();

@@ -24,6 +24,8 @@ pub enum SlotPhase {
     Starting,
     /// In `LISTEN`: a SYN that arrives now is accepted.
     Listening,
+    /// A SYN arrived and the handshake is under way: no longer listening.
+    Handshake,
     /// Accepted while the table was full and nothing could be evicted; left unread.
     Held,
     /// Admitted by the table and served.
@@ -49,10 +51,14 @@ pub struct PortCounters {
     pub graceful_closes: u64,
     /// Closes that ran out of linger time and ended with a reset.
     pub aborts: u64,
-    /// Accepts after which no socket was listening or on its way back to listening
-    /// although the table held a connection it could give up. The accept strategy
-    /// promises zero.
+    /// Times the last listening socket left `LISTEN` while the table held a connection
+    /// it could give up and nothing was on its way back to listening. The accept
+    /// strategy promises zero.
     pub listen_gaps: u64,
+    /// Sockets reset to get back to `LISTEN` at once because none was listening: a
+    /// close that had stalled (lost FIN or ACK), or, with nothing closing, an idle
+    /// keep-alive.
+    pub urgent_aborts: u64,
     /// Most newcomers held at once.
     pub max_held: usize,
 }
@@ -62,6 +68,8 @@ pub struct PortCounters {
 pub struct PortSnapshot {
     /// Sockets in `LISTEN`.
     pub listening: usize,
+    /// Sockets in a handshake.
+    pub handshake: usize,
     /// Sockets holding an unread newcomer.
     pub held: usize,
     /// Sockets serving an admitted connection.
@@ -85,6 +93,10 @@ struct Inner<const N: usize> {
     /// Bumped whenever a table slot may have become available to a held newcomer.
     freed_epoch: u32,
     freed_wakers: MultiWakerRegistration<N>,
+    /// Set to cut a close short with a reset.
+    abort: [bool; N],
+    closing_since: [Millis; N],
+    keeper_waker: WakerRegistration,
     counters: PortCounters,
 }
 
@@ -93,11 +105,14 @@ impl<const N: usize> Inner<N> {
         self.phase.iter().filter(|&&p| p == phase).count()
     }
 
-    /// Sockets listening, or on their way back to it (closing, or named as a victim).
+    /// Sockets listening, or on their way back to it (closing, named as a victim, or
+    /// being reset).
     fn listening_or_returning(&self) -> usize {
         (0..N)
             .filter(|&j| {
-                matches!(self.phase[j], SlotPhase::Listening | SlotPhase::Closing) || self.evict[j]
+                matches!(self.phase[j], SlotPhase::Listening | SlotPhase::Closing)
+                    || self.evict[j]
+                    || self.abort[j]
             })
             .count()
     }
@@ -119,6 +134,55 @@ impl<const N: usize> Inner<N> {
         }
     }
 
+    /// Called whenever a socket may have left `LISTEN`.
+    fn check_listening(&mut self, now: Millis) {
+        if self.count(SlotPhase::Listening) > 0 {
+            return;
+        }
+        self.keeper_waker.wake();
+        if self.evictable() > 0 && self.listening_or_returning() == 0 {
+            self.counters.listen_gaps += 1;
+        }
+        self.keep_listening(now);
+    }
+
+    /// With no socket listening, gets one back now: reset the close that has stalled
+    /// longest, or, with nothing closing, evict the least recently used idle connection
+    /// with a reset. Young closes (under `STALLED_CLOSE_MS`) are left to finish
+    /// gracefully; the keeper looks again shortly.
+    fn keep_listening(&mut self, now: Millis) {
+        if self.count(SlotPhase::Listening) > 0 {
+            return;
+        }
+        let closing = (0..N).filter(|&j| self.phase[j] == SlotPhase::Closing && !self.abort[j]);
+        if let Some(j) = closing.min_by_key(|&j| self.closing_since[j]) {
+            if now.saturating_sub(self.closing_since[j]) >= STALLED_CLOSE_MS {
+                self.abort[j] = true;
+                self.evict_wakers[j].wake();
+                self.counters.urgent_aborts += 1;
+            }
+            return;
+        }
+        if (0..N).any(|j| self.abort[j] || self.evict[j]) {
+            return;
+        }
+        let victim = self
+            .table
+            .connections(now)
+            .filter(|c| c.state == ConnState::Idle)
+            .max_by_key(|c| c.idle_ms)
+            .map(|c| c.id);
+        if let Some(v) = victim {
+            if let Some(j) = self.conn.iter().position(|c| *c == Some(v)) {
+                let _ = self.table.close(v);
+                self.evict[j] = true;
+                self.abort[j] = true;
+                self.evict_wakers[j].wake();
+                self.counters.urgent_aborts += 1;
+            }
+        }
+    }
+
     fn freed(&mut self) {
         self.freed_epoch = self.freed_epoch.wrapping_add(1);
         self.freed_wakers.wake();
@@ -132,6 +196,10 @@ pub(crate) enum Admit {
     /// Hold it; retry when the epoch moves past this value.
     Hold(u32),
 }
+
+/// A close still unfinished after this long has lost a packet (a LAN round trip is a
+/// few milliseconds; smoltcp retransmits after a second at the earliest).
+pub(crate) const STALLED_CLOSE_MS: Millis = 50;
 
 pub(crate) struct Shared<const N: usize> {
     inner: Mutex<NoopRawMutex, RefCell<Inner<N>>>,
@@ -154,6 +222,9 @@ impl<const N: usize> Shared<N> {
                 evict_wakers: core::array::from_fn(|_| WakerRegistration::new()),
                 freed_epoch: 0,
                 freed_wakers: MultiWakerRegistration::new(),
+                abort: [false; N],
+                closing_since: [0; N],
+                keeper_waker: WakerRegistration::new(),
                 counters: PortCounters::default(),
             })),
         }
@@ -167,21 +238,104 @@ impl<const N: usize> Shared<N> {
         self.with(|s| f(&mut s.table))
     }
 
-    pub(crate) fn set_phase(&self, i: usize, phase: SlotPhase) {
+    /// Socket `i` is in `LISTEN`.
+    pub(crate) fn listening(&self, i: usize) {
         self.with(|s| {
-            s.phase[i] = phase;
-            let held = s.count(SlotPhase::Held);
-            s.counters.max_held = s.counters.max_held.max(held);
-            s.table.set_pending(held);
+            s.phase[i] = SlotPhase::Listening;
+            s.abort[i] = false;
+        })
+    }
+
+    /// A SYN from `peer` reached socket `i`: it no longer listens.
+    ///
+    /// The newcomer is admitted right away, before the handshake completes, so that the
+    /// victim the table names starts closing one round trip earlier — and a handshake
+    /// that stalls on a lost packet still has its replacement listener on the way.
+    pub(crate) fn handshake(&self, i: usize, peer: Option<SocketAddr>, now: Millis) {
+        self.with(|s| {
+            if s.phase[i] == SlotPhase::Handshake {
+                return;
+            }
+            s.phase[i] = SlotPhase::Handshake;
+            if let Some(peer) = peer {
+                let id = match s.table.admit(peer, now) {
+                    Admission::Admitted(id) => Some(id),
+                    Admission::Evicted { id, victim, .. } => {
+                        s.request_evict(victim);
+                        Some(id)
+                    }
+                    Admission::Full => None,
+                };
+                if let Some(id) = id {
+                    // Busy until the request loop first reports it idle.
+                    let _ = s.table.set_state(id, ConnState::Head, now);
+                    s.conn[i] = Some(id);
+                    s.evict[i] = false;
+                }
+            }
+            s.check_listening(now);
+        })
+    }
+
+    /// The identity admitted during the handshake, if any.
+    pub(crate) fn admitted_early(&self, i: usize) -> Option<ConnId> {
+        self.with(|s| {
+            let id = s.conn[i]?;
+            if s.table.is_live(id) {
+                s.phase[i] = SlotPhase::Serving;
+                Some(id)
+            } else {
+                s.conn[i] = None;
+                None
+            }
         })
     }
 
     /// Socket `i` left `LISTEN` with a connection.
-    pub(crate) fn accepted(&self, i: usize) {
+    pub(crate) fn accepted(&self, i: usize, now: Millis) {
         self.with(|s| {
+            let was_listening = s.phase[i] == SlotPhase::Listening;
             s.phase[i] = SlotPhase::Held;
             s.counters.accepted += 1;
+            if was_listening {
+                s.check_listening(now);
+            }
         })
+    }
+
+    /// The keeper's round: waits until no socket listens, then gets one back.
+    pub(crate) async fn none_listening(&self) {
+        poll_fn(|cx| {
+            self.with(|s| {
+                if s.count(SlotPhase::Listening) == 0 && s.count(SlotPhase::Starting) == 0 {
+                    Poll::Ready(())
+                } else {
+                    s.keeper_waker.register(cx.waker());
+                    Poll::Pending
+                }
+            })
+        })
+        .await
+    }
+
+    /// See [`Inner::keep_listening`].
+    pub(crate) fn keep_listening(&self, now: Millis) {
+        self.with(|s| s.keep_listening(now))
+    }
+
+    /// Whether socket `i`'s close should end with a reset now.
+    pub(crate) async fn abort_requested(&self, i: usize) {
+        poll_fn(|cx| {
+            self.with(|s| {
+                if s.abort[i] {
+                    Poll::Ready(())
+                } else {
+                    s.evict_wakers[i].register(cx.waker());
+                    Poll::Pending
+                }
+            })
+        })
+        .await
     }
 
     /// Asks the table to admit the newcomer on socket `i`. `first` is true on the first
@@ -197,9 +351,6 @@ impl<const N: usize> Shared<N> {
                 }
                 Admission::Full => None,
             };
-            if first && s.listening_or_returning() == 0 && s.evictable() > 0 {
-                s.counters.listen_gaps += 1;
-            }
             match admitted {
                 Some(id) => {
                     if !first {
@@ -276,8 +427,9 @@ impl<const N: usize> Shared<N> {
     }
 
     /// Socket `i`'s connection is over (served, evicted, refused or failed).
-    pub(crate) fn release(&self, i: usize) {
+    pub(crate) fn release(&self, i: usize, now: Millis) {
         self.with(|s| {
+            s.closing_since[i] = now;
             if let Some(id) = s.conn[i].take() {
                 // Stale when the table already gave the slot away (eviction): harmless.
                 let _ = s.table.close(id);
@@ -308,6 +460,7 @@ impl<const N: usize> Shared<N> {
     pub(crate) fn snapshot(&self) -> PortSnapshot {
         self.with(|s| PortSnapshot {
             listening: s.count(SlotPhase::Listening),
+            handshake: s.count(SlotPhase::Handshake),
             held: s.count(SlotPhase::Held),
             serving: s.count(SlotPhase::Serving),
             closing: s.count(SlotPhase::Closing),

@@ -57,6 +57,9 @@ pub struct BrowserConfig {
     pub resources: Vec<&'static str>,
     /// How long one request may take before the browser gives up on it.
     pub request_timeout_ms: u64,
+    /// Open every connection once the page has arrived, even with fewer assets left
+    /// than connections (browsers preconnect; a dashboard's later API calls use them).
+    pub preconnect: bool,
 }
 
 struct Shared {
@@ -90,7 +93,14 @@ pub fn spawn_browser(
         shared.borrow_mut().queue.extend(assets.iter().map(|a| (*a, 0)));
         for _ in 1..config.connections {
             let w = worker();
-            sp.spawn(w.run_all());
+            let eager = config.preconnect;
+            sp.spawn(async move {
+                let mut w = w;
+                if eager {
+                    let _ = w.connect().await;
+                }
+                w.run_all().await;
+            });
         }
         first.run_all().await;
     });

@@ -4,11 +4,12 @@
 use core::net::Ipv4Addr;
 
 use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
-use embassy_time::{with_timeout, Duration};
-use embedded_io_async::{Read, Write};
-use portico::conn::ConnState;
-use portico::http::{HeadLimits, HeadWriter, RequestHead, Status};
-use portico_embassy::{Connection, PortConfig, Service, SocketBuffers, SocketPool};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use portico::http::Status;
+use portico::placement::sim::SimHeap;
+use portico::pool::Pool;
+use portico::server::{Env, Exchange, Handler, Reply, ServeError, ServerConfig, Transport};
+use portico_embassy::{profile, HttpService, NoStreams, PortConfig, SocketBuffers, SocketPool};
 
 use crate::executor::Spawner;
 use crate::net::Network;
@@ -28,89 +29,45 @@ pub fn site_paths() -> Vec<&'static str> {
     SITE.iter().map(|(p, _)| *p).collect()
 }
 
-/// A minimal keep-alive request loop over [`Connection`], reporting states to the table.
-///
-/// Stands in for the core's request loop where the simulation needs only the
-/// connection-level behaviour: idle between requests (evictable), head deadline, the
-/// head and a body in one write.
-pub struct SiteService {
-    /// Idle keep-alive timeout.
-    pub idle_timeout_ms: u64,
-    /// Whole-head deadline.
-    pub head_timeout_ms: u64,
+/// The simulated site: fixed-size bodies for the paths in [`SITE`], `/slow` answered
+/// after `slow_ms` (a handler busy that long), 404 otherwise.
+pub struct Site {
+    /// How long `/slow` keeps its handler busy.
+    pub slow_ms: u64,
 }
 
-impl Service for SiteService {
-    async fn serve(&self, conn: &mut Connection<'_, '_>) {
-        let mut buf = [0u8; 1024];
-        let limits = HeadLimits::const_default();
-        loop {
-            let _ = conn.set_state(ConnState::Idle);
-            // Wait for the first byte of the next request (idle, evictable).
-            let mut len = match with_timeout(
-                Duration::from_millis(self.idle_timeout_ms),
-                conn.read(&mut buf),
-            )
-            .await
-            {
-                Ok(Ok(n)) if n > 0 => n,
-                _ => return,
-            };
-            let _ = conn.set_state(ConnState::Head);
-            let (path, keep_alive) = loop {
-                match RequestHead::parse(&buf[..len], &limits) {
-                    Ok(Some(h)) => break (h.path.to_string(), h.keep_alive),
-                    Ok(None) if len < buf.len() => {}
-                    _ => return,
-                }
-                match with_timeout(
-                    Duration::from_millis(self.head_timeout_ms),
-                    conn.read(&mut buf[len..]),
-                )
-                .await
-                {
-                    Ok(Ok(n)) if n > 0 => len += n,
-                    _ => return,
-                }
-            };
-            let size = SITE.iter().find(|(p, _)| *p == path).map(|(_, s)| *s);
-            let _ = conn.set_state(ConnState::Response);
-            if respond(conn, size, keep_alive).await.is_err() {
-                return;
-            }
-            let _ = conn.request_done();
-            if !keep_alive {
-                return;
-            }
+static BODY: [u8; 32 * 1024] = [b'x'; 32 * 1024];
+
+impl Handler for Site {
+    type Upgrade = ();
+
+    async fn handle<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Reply<()>, ServeError<T::Error>> {
+        if ex.head().path == "/slow" {
+            embassy_time::Timer::after_millis(self.slow_ms).await;
+            ex.respond_text(Status::OK, "done").await?;
+            return Ok(Reply::Done);
         }
+        let size = SITE.iter().find(|(p, _)| *p == ex.head().path).map(|(_, s)| *s);
+        match size {
+            Some(n) => {
+                ex.respond(
+                    Status::OK,
+                    |h| h.header("Content-Type", "text/plain").map(drop),
+                    &BODY[..n],
+                )
+                .await?
+            }
+            None => ex.respond_text(Status::NOT_FOUND, "not found").await?,
+        }
+        Ok(Reply::Done)
     }
 }
 
-async fn respond(
-    conn: &mut Connection<'_, '_>,
-    size: Option<usize>,
-    keep_alive: bool,
-) -> Result<(), embassy_net::tcp::Error> {
-    const FILL: [u8; 512] = [b'x'; 512];
-    let mut head = [0u8; 256];
-    let status = if size.is_some() { Status::OK } else { Status::NOT_FOUND };
-    let body = size.unwrap_or(0);
-    let len = HeadWriter::new(&mut head, status)
-        .and_then(|mut w| {
-            w.header_fmt("Content-Length", format_args!("{body}"))?
-                .header("Connection", if keep_alive { "keep-alive" } else { "close" })?;
-            w.finish()
-        })
-        .unwrap_or(0);
-    conn.write_all(&head[..len]).await?;
-    let mut left = body;
-    while left > 0 {
-        let n = left.min(FILL.len());
-        conn.write_all(&FILL[..n]).await?;
-        left -= n;
-    }
-    conn.flush().await
-}
+/// The device's request buffer pool, on a simulated two-region heap.
+pub type SimPool = Pool<SimHeap, NoopRawMutex, 16, 64>;
 
 /// Address of the simulated device.
 pub const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -121,6 +78,7 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
     net: &Network,
     config: PortConfig,
     seed: u64,
+    slow_ms: u64,
 ) -> &'static SocketPool<'static, N> {
     let dev = net.attach(DEVICE_IP);
     let resources: &'static mut StackResources<64> = Box::leak(Box::new(StackResources::new()));
@@ -131,12 +89,24 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
     let pool: &'static SocketPool<'static, N> =
         Box::leak(Box::new(SocketPool::new(stack, config).expect("valid port config")));
     let buffers: &'static mut SocketBuffers<N, RX, TX> = Box::leak(Box::new(SocketBuffers::new()));
-    let service = SiteService {
-        idle_timeout_ms: config.policy.idle_timeout_ms,
+    // The device's RAM: 320 KiB internal, no PSRAM (an ESP32-C3).
+    let buffers_pool: &'static SimPool =
+        Box::leak(Box::new(Pool::new(SimHeap::new(320 * 1024, 0), profile::pool_config())));
+    let server = ServerConfig {
         head_timeout_ms: config.policy.head_timeout_ms,
+        body_timeout_ms: config.policy.body_timeout_ms,
+        send_timeout_ms: config.policy.send_timeout_ms,
+        idle_timeout_ms: config.policy.idle_timeout_ms,
+        ..ServerConfig::const_default()
     };
+    let service: &'static _ = Box::leak(Box::new(HttpService {
+        handler: Box::leak(Box::new(Site { slow_ms })),
+        streams: &NoStreams,
+        pool: buffers_pool,
+        config: server,
+    }));
     spawner.spawn(async move {
-        pool.run(buffers, &service).await;
+        pool.run(buffers, service).await;
     });
     pool
 }

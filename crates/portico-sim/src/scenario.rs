@@ -32,6 +32,12 @@ pub struct Burst {
     pub request_timeout_ms: u64,
     /// The device's port settings.
     pub port: PortConfig,
+    /// Resources each browser loads, page first.
+    pub resources: Vec<&'static str>,
+    /// Connections the newcomer opens.
+    pub newcomer_connections: usize,
+    /// How long the device's `/slow` handler stays busy, ms.
+    pub slow_ms: u64,
 }
 
 impl Burst {
@@ -46,6 +52,25 @@ impl Burst {
             arrival_gap_ms: 300,
             request_timeout_ms: 10_000,
             port: portico_embassy::profile::config(),
+            resources: site_paths(),
+            newcomer_connections: 6,
+            slow_ms: 0,
+        }
+    }
+
+    /// Every admitted connection busy in a slow handler, then a newcomer: it is held
+    /// unread on a spare socket, and admitted if a handler finishes within the queue
+    /// deadline, answered `503` otherwise.
+    pub fn saturated(seed: u64, slow_ms: u64) -> Self {
+        let port = portico_embassy::profile::config();
+        Burst {
+            browsers: port.cap,
+            connections: 1,
+            arrival_gap_ms: 1,
+            resources: vec!["/slow"],
+            newcomer_connections: 1,
+            slow_ms,
+            ..Burst::ten_browsers(seed)
         }
     }
 }
@@ -87,7 +112,7 @@ pub fn run_burst<const N: usize, const RX: usize, const TX: usize>(s: &Burst) ->
     let mut exec = Executor::new();
     let spawner = exec.spawner();
     let net = Network::new(s.link, s.seed);
-    let pool = spawn_device::<N, RX, TX>(&spawner, &net, s.port, s.seed ^ 0xD0);
+    let pool = spawn_device::<N, RX, TX>(&spawner, &net, s.port, s.seed ^ 0xD0, s.slow_ms);
     net.watch_server(DEVICE_IP, move || pool.snapshot().evictable > 0);
     let server = IpEndpoint::new(DEVICE_IP.into(), s.port.port);
 
@@ -106,16 +131,24 @@ pub fn run_burst<const N: usize, const RX: usize, const TX: usize>(s: &Burst) ->
     let logs: Rc<RefCell<Vec<Rc<RefCell<BrowserLog>>>>> = Rc::default();
     let config = BrowserConfig {
         connections: s.connections,
-        resources: site_paths(),
+        resources: s.resources.clone(),
         request_timeout_ms: s.request_timeout_ms,
+        preconnect: true,
+    };
+    let newcomer = BrowserConfig {
+        connections: s.newcomer_connections,
+        resources: site_paths(),
+        ..config.clone()
     };
     {
-        let (logs, spawner2, stacks, config, gap) =
-            (logs.clone(), spawner.clone(), client_stacks.clone(), config.clone(), s.arrival_gap_ms);
+        let (logs, spawner2, stacks, gap) =
+            (logs.clone(), spawner.clone(), client_stacks.clone(), s.arrival_gap_ms);
         spawner.spawn(async move {
-            for stack in stacks {
+            let last = stacks.len() - 1;
+            for (i, stack) in stacks.into_iter().enumerate() {
                 Timer::after_millis(gap).await;
-                let log = spawn_browser(&spawner2, stack, server, config.clone());
+                let c = if i == last { newcomer.clone() } else { config.clone() };
+                let log = spawn_browser(&spawner2, stack, server, c);
                 logs.borrow_mut().push(log);
             }
         });

@@ -99,7 +99,7 @@ mod tests {
         let mask = [0x37, 0xfa, 0x21, 0x3d];
         for offset in 0..5 {
             for len in 0..40 {
-                let src: [u8; 40] = core::array::from_fn(|i| i as u8 * 7);
+                let src: [u8; 40] = core::array::from_fn(|i| (i * 7) as u8);
                 let mut fast = src;
                 apply_mask(&mut fast[..len], mask, offset);
                 for i in 0..len {

@@ -1,0 +1,743 @@
+//! The host client: [`Client::start`] spawns the run task on tokio and returns a
+//! cloneable [`Handle`]; the handler gets a [`Control`] with the same non-blocking
+//! operations.
+//!
+//! Lifecycle guarantees (see [`crate::lifecycle`]):
+//! - `stop`, `close`, `start` and dropping a handle never wait, so they are safe from
+//!   inside the handler; [`Handle::stop_and_wait`] adds a bounded wait for callers
+//!   outside it.
+//! - One run task at a time: each start gets a generation; the command receiver is held
+//!   by the running task for its whole run, so a successor waits for it to finish.
+//! - The buffers are freed when the client is stopped and its last task has finished.
+//! - A send during or after stop fails with [`SendError::Closed`]; a send that times
+//!   out fails alone ([`SendError::Timeout`]) and the connection stays up.
+//! - Dropping the last [`Handle`] stops the client.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use portico::placement::{MemoryRegions, OutOfMemory, Region, RegionError, RegionStats};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+use crate::buffers::{Buffers, MemoryBlock};
+use crate::close::{CloseBuildError, CloseCode, CloseFrame};
+use crate::driver::{self, Command, Link, Outgoing, SendError, Status, Target};
+use crate::event::{ErrorKind, Event, State};
+use crate::frame::Opcode;
+use crate::handshake::RequestOptions;
+use crate::lifecycle::{Desired, FinishAction, Lifecycle, StartAction};
+use crate::url::{UrlError, WsUrl};
+
+use super::config::Config;
+use super::port::TokioPort;
+use super::stats::Stats;
+
+/// Receives the client's events, on the client's task. Keep it short: it runs between
+/// reads. It may call anything on the [`Control`] (all non-blocking).
+pub trait Handler: Send + 'static {
+    /// Called for every event.
+    fn on_event(&mut self, event: Event<'_>, client: &Control);
+}
+
+impl<F> Handler for F
+where
+    F: FnMut(Event<'_>, &Control) + Send + 'static,
+{
+    fn on_event(&mut self, event: Event<'_>, client: &Control) {
+        self(event, client)
+    }
+}
+
+/// Why the client could not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// No region could hold the client's buffers.
+    OutOfMemory(OutOfMemory),
+    /// The URL is invalid.
+    Url(UrlError),
+    /// The TLS configuration is invalid.
+    #[cfg(feature = "tls")]
+    Tls(super::tls::TlsConfigError),
+    /// Not called from inside a tokio runtime.
+    NoRuntime,
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::OutOfMemory(e) => write!(f, "{e}"),
+            StartError::Url(e) => write!(f, "{e}"),
+            #[cfg(feature = "tls")]
+            StartError::Tls(e) => write!(f, "{e}"),
+            StartError::NoRuntime => f.write_str("no tokio runtime"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// `stop_and_wait` gave up before the run task finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopTimeout;
+
+impl std::fmt::Display for StopTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("client task did not finish in time")
+    }
+}
+
+impl std::error::Error for StopTimeout {}
+
+/// Why `close` was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseError {
+    /// The client is already stopped.
+    Closed,
+    /// The code or reason cannot be sent.
+    Invalid(CloseBuildError),
+}
+
+impl std::fmt::Display for CloseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseError::Closed => f.write_str("client is stopped"),
+            CloseError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for CloseError {}
+
+/// An allocator shared by the client's blocks (cloning shares it).
+pub struct SharedHeap<M>(Arc<M>);
+
+impl<M> Clone for SharedHeap<M> {
+    fn clone(&self) -> Self {
+        SharedHeap(self.0.clone())
+    }
+}
+
+impl<M: MemoryRegions> MemoryRegions for SharedHeap<M> {
+    type Block = M::Block;
+
+    fn alloc_in(&self, region: Region, size: usize) -> Result<M::Block, RegionError> {
+        self.0.alloc_in(region, size)
+    }
+
+    fn stats(&self, region: Region) -> RegionStats {
+        self.0.stats(region)
+    }
+}
+
+const PENDING: u8 = 0;
+const CLAIMED: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// A queued send.
+#[derive(Debug)]
+pub struct Outbound {
+    opcode: Opcode,
+    fin: bool,
+    data: Vec<u8>,
+    state: Arc<AtomicU8>,
+    done: Option<oneshot::Sender<Result<(), SendError>>>,
+}
+
+impl Outgoing for Outbound {
+    fn opcode(&self) -> Opcode {
+        self.opcode
+    }
+
+    fn fin(&self) -> bool {
+        self.fin
+    }
+
+    fn payload(&self) -> &[u8] {
+        &self.data
+    }
+
+    fn claim(&self) -> bool {
+        self.state
+            .compare_exchange(PENDING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn complete(mut self, result: Result<(), SendError>) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Counters {
+    state: State,
+    connects: u64,
+    reconnects: u64,
+    last_error: Option<String>,
+    rtt_ms: Option<u64>,
+    memory: Vec<MemoryBlock>,
+    task_bytes: usize,
+}
+
+/// The state every handle shares, independent of the heap and handler types.
+struct Inner {
+    url: String,
+    settings: crate::settings::Settings,
+    cmd_tx: mpsc::Sender<Command<Outbound>>,
+    wake: Notify,
+    pending_close: Mutex<Option<CloseFrame>>,
+    life: Mutex<Lifecycle>,
+    counters: Mutex<Counters>,
+    changed: watch::Sender<u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking handler must not wedge the client: recover poisoned locks.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn request_stop(&self) {
+        lock(&self.life).stop();
+        self.wake.notify_one();
+        self.bump();
+    }
+}
+
+/// The part of the client that depends on the heap and handler types.
+trait Starter: Send + Sync {
+    fn start(self: Arc<Self>) -> Result<(), StartError>;
+}
+
+struct Runner<M: MemoryRegions, H> {
+    inner: Arc<Inner>,
+    heap: SharedHeap<M>,
+    buffers: Mutex<Option<Buffers<SharedHeap<M>>>>,
+    handler: Mutex<H>,
+    cmd_rx: tokio::sync::Mutex<mpsc::Receiver<Command<Outbound>>>,
+    port: TokioPort,
+    subprotocols: Vec<String>,
+    headers: Vec<(String, String)>,
+    basic_auth: Option<String>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl<M, H> Runner<M, H>
+where
+    M: MemoryRegions + Send + Sync + 'static,
+    M::Block: Send,
+    H: Handler,
+{
+    fn allocate(&self) -> Result<Buffers<SharedHeap<M>>, OutOfMemory> {
+        let s = &self.inner.settings;
+        Buffers::allocate(self.heap.clone(), s.placement, s.buffers)
+    }
+
+    async fn run_task(self: Arc<Self>, generation: u64) {
+        let mut rx = self.cmd_rx.lock().await;
+        let mut guard = FinishGuard {
+            runner: &self,
+            generation,
+            held: false,
+        };
+        let buffers = {
+            let mut life = lock(&self.inner.life);
+            if !life.task_begin(generation) {
+                None
+            } else {
+                guard.held = true;
+                let slot = lock(&self.buffers).take();
+                // The slot is empty only if a panicking handler unwound a previous run.
+                match slot.map_or_else(|| self.allocate(), Ok) {
+                    Ok(b) => Some(b),
+                    Err(_) => {
+                        life.task_exited(generation);
+                        None
+                    }
+                }
+            }
+        };
+        let Some(buffers) = buffers else {
+            return;
+        };
+        let subprotocols: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let target = Target {
+            url: &self.inner.url,
+            request: RequestOptions {
+                subprotocols: &subprotocols,
+                headers: &headers,
+                basic_auth: self.basic_auth.as_deref(),
+            },
+        };
+        let control = Control {
+            inner: self.inner.clone(),
+            starter: self.clone(),
+        };
+        let mut link = TokioLink {
+            runner: &self,
+            rx: &mut rx,
+            generation,
+            control: &control,
+        };
+        let (buffers, exit) =
+            driver::run(&self.inner.settings, &target, buffers, &self.port, &mut link).await;
+        *lock(&self.buffers) = Some(buffers);
+        if exit != driver::Exit::Stopped {
+            lock(&self.inner.life).task_exited(generation);
+        }
+        drop(guard);
+    }
+}
+
+/// Finishes a task's bookkeeping even if the handler panicked.
+struct FinishGuard<'a, M: MemoryRegions, H> {
+    runner: &'a Runner<M, H>,
+    generation: u64,
+    held: bool,
+}
+
+impl<M: MemoryRegions, H> Drop for FinishGuard<'_, M, H> {
+    fn drop(&mut self) {
+        let inner = &self.runner.inner;
+        let freed = {
+            let mut life = lock(&inner.life);
+            match life.task_finish(self.generation, self.held) {
+                FinishAction::Free => lock(&self.runner.buffers).take(),
+                FinishAction::Keep => None,
+            }
+        };
+        if freed.is_some() {
+            drop(freed);
+            lock(&inner.counters).memory.clear();
+        }
+        inner.bump();
+    }
+}
+
+impl<M, H> Starter for Runner<M, H>
+where
+    M: MemoryRegions + Send + Sync + 'static,
+    M::Block: Send,
+    H: Handler,
+{
+    fn start(self: Arc<Self>) -> Result<(), StartError> {
+        let generation = {
+            let mut life = lock(&self.inner.life);
+            match life.start() {
+                StartAction::AlreadyRunning => return Ok(()),
+                StartAction::Spawn {
+                    generation,
+                    allocate,
+                } => {
+                    if allocate {
+                        match self.allocate() {
+                            Ok(b) => {
+                                *lock(&self.buffers) = Some(b);
+                                life.allocated();
+                            }
+                            Err(e) => {
+                                life.start_failed();
+                                return Err(StartError::OutOfMemory(e));
+                            }
+                        }
+                    }
+                    generation
+                }
+            }
+        };
+        {
+            let mut c = lock(&self.inner.counters);
+            c.state = State::Connecting;
+        }
+        self.inner.bump();
+        let fut = self.clone().run_task(generation);
+        lock(&self.inner.counters).task_bytes = std::mem::size_of_val(&fut);
+        self.runtime.spawn(fut);
+        Ok(())
+    }
+}
+
+struct TokioLink<'a, M: MemoryRegions, H> {
+    runner: &'a Runner<M, H>,
+    rx: &'a mut mpsc::Receiver<Command<Outbound>>,
+    generation: u64,
+    control: &'a Control,
+}
+
+impl<M: MemoryRegions, H: Handler> TokioLink<'_, M, H> {
+    fn current(&self) -> bool {
+        lock(&self.runner.inner.life).generation() == self.generation
+    }
+}
+
+impl<M: MemoryRegions, H: Handler> Link for TokioLink<'_, M, H> {
+    type Out = Outbound;
+
+    async fn recv(&mut self) -> Command<Outbound> {
+        loop {
+            if self.stop_requested() {
+                return Command::Stop;
+            }
+            if let Some(c) = self.try_recv() {
+                return c;
+            }
+            tokio::select! {
+                biased;
+                c = self.rx.recv() => return c.unwrap_or(Command::Stop),
+                _ = self.runner.inner.wake.notified() => {}
+            }
+        }
+    }
+
+    fn try_recv(&mut self) -> Option<Command<Outbound>> {
+        if let Ok(c) = self.rx.try_recv() {
+            return Some(c);
+        }
+        lock(&self.runner.inner.pending_close).take().map(Command::Close)
+    }
+
+    fn stop_requested(&self) -> bool {
+        !lock(&self.runner.inner.life).should_run(self.generation)
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        lock(&self.runner.handler).on_event(event, self.control);
+    }
+
+    fn status(&mut self, status: Status<'_>) {
+        if !self.current() {
+            return; // A superseded run must not overwrite its successor's status.
+        }
+        let inner = &self.runner.inner;
+        {
+            let mut c = lock(&inner.counters);
+            match status {
+                Status::State(s) => c.state = s,
+                Status::Connected { reconnect } => {
+                    c.connects += 1;
+                    if reconnect {
+                        c.reconnects += 1;
+                    }
+                }
+                Status::Error(e) => c.last_error = Some(error_text(e)),
+                Status::RttMs(ms) => c.rtt_ms = Some(ms),
+                Status::Memory(blocks) => {
+                    c.memory.clear();
+                    c.memory.extend_from_slice(blocks);
+                }
+            }
+        }
+        inner.bump();
+    }
+}
+
+fn error_text(e: &ErrorKind) -> String {
+    e.to_string()
+}
+
+/// The client's operations, all non-blocking. The handler gets one by reference; a
+/// [`Handle`] dereferences to one.
+pub struct Control {
+    inner: Arc<Inner>,
+    starter: Arc<dyn Starter>,
+}
+
+impl Control {
+    /// Current state (`Stopped` as soon as a stop is requested).
+    pub fn state(&self) -> State {
+        if lock(&self.inner.life).desired() == Desired::Stop {
+            return State::Stopped;
+        }
+        lock(&self.inner.counters).state
+    }
+
+    /// A snapshot of state, counters and memory.
+    pub fn stats(&self) -> Stats {
+        let state = self.state();
+        let c = lock(&self.inner.counters);
+        Stats {
+            state,
+            url: self.inner.url.clone(),
+            connects: c.connects,
+            reconnects: c.reconnects,
+            last_error: c.last_error.clone(),
+            rtt_ms: c.rtt_ms,
+            memory: Self::memory_of(&c),
+        }
+    }
+
+    fn memory_of(c: &Counters) -> Vec<MemoryBlock> {
+        let mut v = c.memory.clone();
+        if !v.is_empty() {
+            v.push(MemoryBlock {
+                block: "task",
+                bytes: c.task_bytes,
+                region: None,
+            });
+        }
+        v
+    }
+
+    /// Every block the client holds: `rx`, `tx`, `message` (placed, with their region)
+    /// and `task` (the run task's future, owned by tokio: region `None`). Empty when
+    /// stopped.
+    pub fn memory_report(&self) -> Vec<MemoryBlock> {
+        Self::memory_of(&lock(&self.inner.counters))
+    }
+
+    /// Requests a stop; returns at once. The connection is dropped without a closing
+    /// handshake (use [`close`](Self::close) for one).
+    pub fn stop(&self) {
+        self.inner.request_stop();
+    }
+
+    /// (Re)starts a stopped client. A no-op when it is running.
+    pub fn start(&self) -> Result<(), StartError> {
+        self.starter.clone().start()
+    }
+
+    /// Starts the closing handshake with `code` and `reason`; the client stops when it
+    /// completes (or after `close_timeout_ms`). Returns at once.
+    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), CloseError> {
+        let frame = CloseFrame::new(code, reason).map_err(CloseError::Invalid)?;
+        if lock(&self.inner.life).desired() == Desired::Stop {
+            return Err(CloseError::Closed);
+        }
+        *lock(&self.inner.pending_close) = Some(frame);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    fn running(&self) -> bool {
+        lock(&self.inner.life).desired() == Desired::Run
+    }
+
+    fn outbound(&self, opcode: Opcode, fin: bool, data: &[u8]) -> (Outbound, Arc<AtomicU8>) {
+        let state = Arc::new(AtomicU8::new(PENDING));
+        let out = Outbound {
+            opcode,
+            fin,
+            data: data.to_vec(),
+            state: state.clone(),
+            done: None,
+        };
+        (out, state)
+    }
+
+    /// Queues a text message without waiting (for use inside the handler).
+    pub fn try_send_text(&self, text: &str) -> Result<(), SendError> {
+        self.try_send_fragment(Opcode::Text, true, text.as_bytes())
+    }
+
+    /// Queues a binary message without waiting.
+    pub fn try_send_binary(&self, data: &[u8]) -> Result<(), SendError> {
+        self.try_send_fragment(Opcode::Binary, true, data)
+    }
+
+    /// Queues one fragment (`Text`/`Binary` to begin, `Continuation` after) without
+    /// waiting.
+    pub fn try_send_fragment(&self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<(), SendError> {
+        check_data_opcode(opcode)?;
+        if !self.running() {
+            return Err(SendError::Closed);
+        }
+        let (out, _) = self.outbound(opcode, fin, data);
+        self.inner
+            .cmd_tx
+            .try_send(Command::Send(out))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            })
+    }
+
+    /// Sends a text message and waits until it is written (or `send_timeout_ms`).
+    pub async fn send_text(&self, text: &str) -> Result<(), SendError> {
+        self.send_fragment(Opcode::Text, true, text.as_bytes()).await
+    }
+
+    /// Sends a binary message and waits until it is written.
+    pub async fn send_binary(&self, data: &[u8]) -> Result<(), SendError> {
+        self.send_fragment(Opcode::Binary, true, data).await
+    }
+
+    /// Sends one fragment and waits until it is written.
+    pub async fn send_fragment(&self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<(), SendError> {
+        check_data_opcode(opcode)?;
+        if !self.running() {
+            return Err(SendError::Closed);
+        }
+        let (mut out, state) = self.outbound(opcode, fin, data);
+        let (tx, rx) = oneshot::channel();
+        out.done = Some(tx);
+        let deliver = async {
+            self.inner
+                .cmd_tx
+                .send(Command::Send(out))
+                .await
+                .map_err(|_| SendError::Closed)?;
+            rx.await.unwrap_or(Err(SendError::Closed))
+        };
+        let limit = Duration::from_millis(self.inner.settings.send_timeout_ms);
+        tokio::select! {
+            r = tokio::time::timeout(limit, deliver) => match r {
+                Ok(r) => r,
+                Err(_) => {
+                    // Withdraw it unless the task already began writing it.
+                    let _ = state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire);
+                    Err(SendError::Timeout)
+                }
+            },
+            _ = self.stopped() => {
+                let _ = state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire);
+                Err(SendError::Closed)
+            }
+        }
+    }
+
+    /// Resolves once a stop has been requested.
+    async fn stopped(&self) {
+        let mut rx = self.inner.changed.subscribe();
+        loop {
+            if !self.running() {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Requests a stop and waits up to `timeout` for the run task to finish (buffers
+    /// freed). Do not call it from the handler (it would wait for itself): use
+    /// [`stop`](Self::stop) there.
+    pub async fn stop_and_wait(&self, timeout: Duration) -> Result<(), StopTimeout> {
+        self.stop();
+        let mut rx = self.inner.changed.subscribe();
+        let wait = async {
+            loop {
+                if lock(&self.inner.life).live_tasks() == 0 {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.map_err(|_| StopTimeout)
+    }
+
+    /// Run tasks spawned and not yet finished (0 once stopped for good).
+    pub fn live_tasks(&self) -> u32 {
+        lock(&self.inner.life).live_tasks()
+    }
+}
+
+fn check_data_opcode(op: Opcode) -> Result<(), SendError> {
+    if op.is_control() {
+        return Err(SendError::Order(crate::connection::FrameOrderError::NoFragmentInProgress));
+    }
+    Ok(())
+}
+
+/// Ends the client when the last [`Handle`] is dropped.
+struct UserToken(Arc<Inner>);
+
+impl Drop for UserToken {
+    fn drop(&mut self) {
+        self.0.request_stop();
+    }
+}
+
+/// A cloneable handle to a running client; dropping the last one stops it.
+#[derive(Clone)]
+pub struct Handle {
+    control: Arc<Control>,
+    _token: Arc<UserToken>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").field("state", &self.state()).finish()
+    }
+}
+
+impl std::ops::Deref for Handle {
+    type Target = Control;
+
+    fn deref(&self) -> &Control {
+        &self.control
+    }
+}
+
+/// Entry point of the host client.
+#[derive(Debug)]
+pub struct Client;
+
+impl Client {
+    /// Allocates the buffers (per `config.settings.placement`, from `heap`) and spawns
+    /// the run task on the current tokio runtime.
+    pub fn start<M, H>(config: Config, heap: M, handler: H) -> Result<Handle, StartError>
+    where
+        M: MemoryRegions + Send + Sync + 'static,
+        M::Block: Send,
+        H: Handler,
+    {
+        WsUrl::parse(&config.url).map_err(StartError::Url)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+        #[cfg(feature = "tls")]
+        let port = TokioPort::new(Some(config.tls.build().map_err(StartError::Tls)?));
+        #[cfg(not(feature = "tls"))]
+        let port = TokioPort::new();
+        let (cmd_tx, cmd_rx) = mpsc::channel(config.settings.send_queue.max(1));
+        let inner = Arc::new(Inner {
+            url: config.url,
+            settings: config.settings,
+            cmd_tx,
+            wake: Notify::new(),
+            pending_close: Mutex::new(None),
+            life: Mutex::new(Lifecycle::new()),
+            counters: Mutex::new(Counters {
+                state: State::Stopped,
+                connects: 0,
+                reconnects: 0,
+                last_error: None,
+                rtt_ms: None,
+                memory: Vec::new(),
+                task_bytes: 0,
+            }),
+            changed: watch::channel(0).0,
+        });
+        let runner = Arc::new(Runner {
+            inner: inner.clone(),
+            heap: SharedHeap(Arc::new(heap)),
+            buffers: Mutex::new(None),
+            handler: Mutex::new(handler),
+            cmd_rx: tokio::sync::Mutex::new(cmd_rx),
+            port,
+            subprotocols: config.subprotocols,
+            headers: config.headers,
+            basic_auth: config.basic_auth,
+            runtime,
+        });
+        runner.clone().start()?;
+        Ok(Handle {
+            control: Arc::new(Control {
+                inner: inner.clone(),
+                starter: runner,
+            }),
+            _token: Arc::new(UserToken(inner)),
+        })
+    }
+}
