@@ -75,7 +75,15 @@ where
                 return;
             };
             let mut filled = 0;
-            let outcome = serve(conn, &mut lease, &mut filled, self.handler, &env, &self.config).await;
+            let outcome = serve(
+                conn,
+                &mut lease,
+                &mut filled,
+                self.handler,
+                &env,
+                &self.config,
+            )
+            .await;
             drop(lease);
             match outcome {
                 Ok(Outcome::Idle) => continue,

@@ -187,8 +187,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// Admits the newcomer, holding it unread while the table is full with nothing to
     /// evict. `None` when its deadline passed first.
     async fn admit(&self, i: usize, peer: SocketAddr) -> Option<portico::conn::ConnId> {
-        let deadline =
-            Instant::now() + Duration::from_millis(self.config.policy.queue_timeout_ms);
+        let deadline = Instant::now() + Duration::from_millis(self.config.policy.queue_timeout_ms);
         let mut first = true;
         loop {
             match self.shared.admit(i, peer, now_ms(), first) {
@@ -225,8 +224,11 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                 socket.write_all(&buf[..len]).await?;
                 socket.flush().await
             };
-            let _ = with_timeout(Duration::from_millis(self.config.policy.send_timeout_ms), send)
-                .await;
+            let _ = with_timeout(
+                Duration::from_millis(self.config.policy.send_timeout_ms),
+                send,
+            )
+            .await;
         }
     }
 
@@ -238,17 +240,20 @@ impl<'d, const N: usize> SocketPool<'d, N> {
         socket.close();
         let linger = Duration::from_millis(self.config.linger_ms);
         let abort = self.shared.abort_requested(i);
-        let graceful = with_timeout(linger, unless(abort, async {
-            let mut sink = [0u8; 64];
-            loop {
-                match socket.read(&mut sink).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+        let graceful = with_timeout(
+            linger,
+            unless(abort, async {
+                let mut sink = [0u8; 64];
+                loop {
+                    match socket.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
                 }
-            }
-            // Our FIN may still wait for its ACK (LAST-ACK, CLOSING).
-            let _ = socket.flush().await;
-        }))
+                // Our FIN may still wait for its ACK (LAST-ACK, CLOSING).
+                let _ = socket.flush().await;
+            }),
+        )
         .await
         .is_ok_and(|done| done.is_some())
             && matches!(socket.state(), State::Closed | State::TimeWait);

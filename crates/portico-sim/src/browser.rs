@@ -82,15 +82,30 @@ pub fn spawn_browser(
         queue: VecDeque::new(),
         outstanding: config.resources.len(),
     }));
-    let (page, assets) = config.resources.split_first().map(|(p, a)| (*p, a.to_vec())).unwrap_or(("/", Vec::new()));
+    let (page, assets) = config
+        .resources
+        .split_first()
+        .map(|(p, a)| (*p, a.to_vec()))
+        .unwrap_or(("/", Vec::new()));
     let sp = spawner.clone();
     let out = log.clone();
     spawner.spawn(async move {
         // The page first, on one connection; the assets once it has arrived.
         shared.borrow_mut().queue.push_back((page, 0));
-        let worker = || Worker::new(stack, server, shared.clone(), out.clone(), config.request_timeout_ms);
+        let worker = || {
+            Worker::new(
+                stack,
+                server,
+                shared.clone(),
+                out.clone(),
+                config.request_timeout_ms,
+            )
+        };
         let first = worker().run_one().await;
-        shared.borrow_mut().queue.extend(assets.iter().map(|a| (*a, 0)));
+        shared
+            .borrow_mut()
+            .queue
+            .extend(assets.iter().map(|a| (*a, 0)));
         for _ in 1..config.connections {
             let w = worker();
             let eager = config.preconnect;
@@ -173,7 +188,10 @@ impl Worker {
             }
             sock.close();
             let _ = with_timeout(Duration::from_secs(2), sock.flush()).await;
-            if !matches!(sock.state(), embassy_net::tcp::State::Closed | embassy_net::tcp::State::TimeWait) {
+            if !matches!(
+                sock.state(),
+                embassy_net::tcp::State::Closed | embassy_net::tcp::State::TimeWait
+            ) {
                 sock.abort();
                 let _ = with_timeout(Duration::from_secs(1), sock.flush()).await;
             }
@@ -275,7 +293,10 @@ impl Worker {
         if let Some(mut s) = self.socket.take() {
             // Sockets are dropped only after they are closed; abort leaves nothing behind
             // that the server would see except a reset on a connection it already closed.
-            if !matches!(s.state(), embassy_net::tcp::State::Closed | embassy_net::tcp::State::TimeWait) {
+            if !matches!(
+                s.state(),
+                embassy_net::tcp::State::Closed | embassy_net::tcp::State::TimeWait
+            ) {
                 s.close();
             }
             // Keep the socket alive in the stack until its FIN goes out: hand it to a

@@ -50,7 +50,10 @@ impl Handler for Site {
             ex.respond_text(Status::OK, "done").await?;
             return Ok(Reply::Done);
         }
-        let size = SITE.iter().find(|(p, _)| *p == ex.head().path).map(|(_, s)| *s);
+        let size = SITE
+            .iter()
+            .find(|(p, _)| *p == ex.head().path)
+            .map(|(_, s)| *s);
         match size {
             Some(n) => {
                 ex.respond(
@@ -86,12 +89,15 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
     spawner.spawn(async move {
         runner.run().await;
     });
-    let pool: &'static SocketPool<'static, N> =
-        Box::leak(Box::new(SocketPool::new(stack, config).expect("valid port config")));
+    let pool: &'static SocketPool<'static, N> = Box::leak(Box::new(
+        SocketPool::new(stack, config).expect("valid port config"),
+    ));
     let buffers: &'static mut SocketBuffers<N, RX, TX> = Box::leak(Box::new(SocketBuffers::new()));
     // The device's RAM: 320 KiB internal, no PSRAM (an ESP32-C3).
-    let buffers_pool: &'static SimPool =
-        Box::leak(Box::new(Pool::new(SimHeap::new(320 * 1024, 0), profile::pool_config())));
+    let buffers_pool: &'static SimPool = Box::leak(Box::new(Pool::new(
+        SimHeap::new(320 * 1024, 0),
+        profile::pool_config(),
+    )));
     let server = ServerConfig {
         head_timeout_ms: config.policy.head_timeout_ms,
         body_timeout_ms: config.policy.body_timeout_ms,

@@ -103,7 +103,11 @@ impl BurstReport {
 
     /// Browsers (newcomer included) whose whole page loaded.
     pub fn pages_loaded(&self) -> usize {
-        self.browsers.iter().chain([&self.newcomer]).filter(|b| b.page_loaded()).count()
+        self.browsers
+            .iter()
+            .chain([&self.newcomer])
+            .filter(|b| b.page_loaded())
+            .count()
     }
 }
 
@@ -120,8 +124,12 @@ pub fn run_burst<const N: usize, const RX: usize, const TX: usize>(s: &Burst) ->
     for i in 0..=s.browsers {
         let ip = Ipv4Addr::new(10, 0, 0, 10 + i as u8);
         let resources: &'static mut StackResources<16> = Box::leak(Box::new(StackResources::new()));
-        let (stack, mut runner) =
-            embassy_net::new(net.attach(ip), static_config(ip), resources, s.seed ^ (0x100 + i as u64));
+        let (stack, mut runner) = embassy_net::new(
+            net.attach(ip),
+            static_config(ip),
+            resources,
+            s.seed ^ (0x100 + i as u64),
+        );
         spawner.spawn(async move {
             runner.run().await;
         });
@@ -141,13 +149,21 @@ pub fn run_burst<const N: usize, const RX: usize, const TX: usize>(s: &Burst) ->
         ..config.clone()
     };
     {
-        let (logs, spawner2, stacks, gap) =
-            (logs.clone(), spawner.clone(), client_stacks.clone(), s.arrival_gap_ms);
+        let (logs, spawner2, stacks, gap) = (
+            logs.clone(),
+            spawner.clone(),
+            client_stacks.clone(),
+            s.arrival_gap_ms,
+        );
         spawner.spawn(async move {
             let last = stacks.len() - 1;
             for (i, stack) in stacks.into_iter().enumerate() {
                 Timer::after_millis(gap).await;
-                let c = if i == last { newcomer.clone() } else { config.clone() };
+                let c = if i == last {
+                    newcomer.clone()
+                } else {
+                    config.clone()
+                };
                 let log = spawn_browser(&spawner2, stack, server, c);
                 logs.borrow_mut().push(log);
             }
