@@ -145,6 +145,28 @@ impl Lifecycle {
         was
     }
 
+    /// Requests stopping the run of `generation` only: a handler of a superseded run
+    /// must not stop the run that replaced it. Returns whether it stopped anything.
+    pub fn stop_generation(&mut self, generation: u64) -> bool {
+        if self.generation != generation {
+            return false;
+        }
+        self.stop()
+    }
+
+    /// After a stop: frees idle buffers if no task is left to do it.
+    pub fn reclaim(&mut self) -> FinishAction {
+        if self.desired == Desired::Stop
+            && self.live_tasks == 0
+            && self.running.is_none()
+            && self.buffers == BufferSlot::Idle
+        {
+            self.buffers = BufferSlot::None;
+            return FinishAction::Free;
+        }
+        FinishAction::Keep
+    }
+
     /// Whether the task of `generation` should (still) run.
     pub const fn should_run(&self, generation: u64) -> bool {
         self.generation == generation && matches!(self.desired, Desired::Run)

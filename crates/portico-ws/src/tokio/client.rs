@@ -202,17 +202,13 @@ impl Inner {
     fn bump(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
-
-    fn request_stop(&self) {
-        lock(&self.life).stop();
-        self.wake.notify_one();
-        self.bump();
-    }
 }
 
 /// The part of the client that depends on the heap and handler types.
 trait Starter: Send + Sync {
     fn start(self: Arc<Self>) -> Result<(), StartError>;
+    /// Requests a stop (of `generation` only, if given); never waits.
+    fn stop(&self, generation: Option<u64>);
 }
 
 struct Runner<M: MemoryRegions, H> {
@@ -283,6 +279,7 @@ where
         let control = Control {
             inner: self.inner.clone(),
             starter: self.clone(),
+            generation: Some(generation),
         };
         let mut link = TokioLink {
             runner: &self,
@@ -365,6 +362,32 @@ where
         lock(&self.inner.counters).task_bytes = std::mem::size_of_val(&fut);
         self.runtime.spawn(fut);
         Ok(())
+    }
+
+    fn stop(&self, generation: Option<u64>) {
+        let inner = &self.inner;
+        let (stopped, freed) = {
+            let mut life = lock(&inner.life);
+            let stopped = match generation {
+                None => life.stop(),
+                Some(g) => life.stop_generation(g),
+            };
+            // No task left to free idle buffers: do it here, under the same lock as
+            // `start`, so a concurrent start cannot lose its fresh allocation.
+            let freed = match life.reclaim() {
+                FinishAction::Free => lock(&self.buffers).take(),
+                FinishAction::Keep => None,
+            };
+            (stopped, freed)
+        };
+        if freed.is_some() {
+            drop(freed);
+            lock(&inner.counters).memory.clear();
+        }
+        if stopped {
+            inner.wake.notify_one();
+        }
+        inner.bump();
     }
 }
 
@@ -451,6 +474,8 @@ fn error_text(e: &ErrorKind) -> String {
 pub struct Control {
     inner: Arc<Inner>,
     starter: Arc<dyn Starter>,
+    /// The run this control belongs to (the handler's), or `None` for a [`Handle`]'s.
+    generation: Option<u64>,
 }
 
 impl Control {
@@ -497,9 +522,11 @@ impl Control {
     }
 
     /// Requests a stop; returns at once. The connection is dropped without a closing
-    /// handshake (use [`close`](Self::close) for one).
+    /// handshake (use [`close`](Self::close) for one). From a handler, it stops only
+    /// the run that handler belongs to: a late event of a superseded run cannot stop
+    /// the run that replaced it.
     pub fn stop(&self) {
-        self.inner.request_stop();
+        self.starter.stop(self.generation);
     }
 
     /// (Re)starts a stopped client. A no-op when it is running.
@@ -511,8 +538,12 @@ impl Control {
     /// completes (or after `close_timeout_ms`). Returns at once.
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), CloseError> {
         let frame = CloseFrame::new(code, reason).map_err(CloseError::Invalid)?;
-        if lock(&self.inner.life).desired() == Desired::Stop {
-            return Err(CloseError::Closed);
+        {
+            let life = lock(&self.inner.life);
+            let stale = self.generation.is_some_and(|g| g != life.generation());
+            if life.desired() == Desired::Stop || stale {
+                return Err(CloseError::Closed);
+            }
         }
         *lock(&self.inner.pending_close) = Some(frame);
         self.inner.wake.notify_one();
@@ -652,11 +683,11 @@ fn check_data_opcode(op: Opcode) -> Result<(), SendError> {
 }
 
 /// Ends the client when the last [`Handle`] is dropped.
-struct UserToken(Arc<Inner>);
+struct UserToken(Arc<dyn Starter>);
 
 impl Drop for UserToken {
     fn drop(&mut self) {
-        self.0.request_stop();
+        self.0.stop(None);
     }
 }
 
@@ -734,10 +765,11 @@ impl Client {
         runner.clone().start()?;
         Ok(Handle {
             control: Arc::new(Control {
-                inner: inner.clone(),
-                starter: runner,
+                inner,
+                starter: runner.clone(),
+                generation: None,
             }),
-            _token: Arc::new(UserToken(inner)),
+            _token: Arc::new(UserToken(runner)),
         })
     }
 }
