@@ -5,6 +5,7 @@ use portico_tokio::Shared;
 use serde_json::{json, Value};
 
 use crate::cli::Settings;
+use crate::link::Link;
 
 pub fn status(s: &Shared, settings: &Settings) -> Value {
     let o = &s.options;
@@ -87,25 +88,51 @@ pub fn memory(s: &Shared) -> Value {
     json!({ "regions": regions })
 }
 
-pub fn link(settings: &Settings) -> Value {
+pub fn link(settings: &Settings, link: Option<&Link>) -> Value {
+    let Some(link) = link else {
+        return json!({
+            "configured": false,
+            "url": settings.upstream,
+            "state": "disabled",
+            "connects": 0,
+            "reconnects": 0,
+            "last_error": null,
+            "rtt_ms": null,
+            "messages_in": 0,
+            "memory": [],
+        });
+    };
+    let st = link.handle.stats();
+    let memory: Vec<Value> = st
+        .memory
+        .iter()
+        .map(|b| {
+            json!({
+                "block": b.block,
+                "bytes": b.bytes,
+                "region": b.region.map(|r| r.name()).unwrap_or("task"),
+            })
+        })
+        .collect();
     json!({
-        "configured": settings.upstream.is_some(),
-        "url": settings.upstream,
-        "state": "disabled",
-        "connects": 0,
-        "reconnects": 0,
-        "last_error": if settings.upstream.is_some() { Some("WebSocket client not yet wired in") } else { None },
-        "rtt_ms": null,
-        "memory": [],
+        "configured": true,
+        "url": st.url,
+        "state": st.state,
+        "connects": st.connects,
+        "reconnects": st.reconnects,
+        "last_error": st.last_error,
+        "rtt_ms": st.rtt_ms,
+        "messages_in": link.messages_in(),
+        "memory": memory,
     })
 }
 
-pub fn snapshot(s: &Shared, settings: &Settings) -> Value {
+pub fn snapshot(s: &Shared, settings: &Settings, upstream: Option<&Link>) -> Value {
     json!({
         "status": status(s, settings),
         "connections": connections(s),
         "pool": pool(s),
         "memory": memory(s),
-        "link": link(settings),
+        "link": link(settings, upstream),
     })
 }

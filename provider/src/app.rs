@@ -65,11 +65,16 @@ pub struct EventStream;
 pub struct Provider {
     shared: Rc<Shared>,
     settings: Settings,
+    link: Option<crate::link::Link>,
 }
 
 impl Provider {
-    pub fn new(shared: Rc<Shared>, settings: Settings) -> Self {
-        Provider { shared, settings }
+    pub fn new(shared: Rc<Shared>, settings: Settings, link: Option<crate::link::Link>) -> Self {
+        Provider {
+            shared,
+            settings,
+            link,
+        }
     }
 
     fn json(&self, api: Api) -> Vec<u8> {
@@ -78,8 +83,8 @@ impl Provider {
             Api::Connections => api::connections(&self.shared),
             Api::Pool => api::pool(&self.shared),
             Api::Memory => api::memory(&self.shared),
-            Api::Link => api::link(&self.settings),
-            Api::Events => api::snapshot(&self.shared, &self.settings),
+            Api::Link => api::link(&self.settings, self.link.as_ref()),
+            Api::Events => api::snapshot(&self.shared, &self.settings, self.link.as_ref()),
         };
         serde_json::to_vec(&v).unwrap_or_default()
     }

@@ -3,6 +3,7 @@
 mod api;
 mod app;
 mod cli;
+mod link;
 mod static_files;
 
 use clap::Parser;
@@ -36,7 +37,38 @@ fn main() -> std::process::ExitCode {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let settings = cli.settings();
-        let server = Server::new(options, |shared| app::Provider::new(shared, settings));
+        let mut link_error = None;
+        let mut link_handle = None;
+        let server = Server::new(options, |shared| {
+            let link = settings.upstream.as_deref().and_then(|url| {
+                // The link's socket comes out of the stack's reserve, not the HTTP cap.
+                shared.outbound.set(1);
+                match link::Link::start(url, shared.heap.clone()) {
+                    Ok(l) => {
+                        link_handle = Some(l.handle.clone());
+                        Some(l)
+                    }
+                    Err(e) => {
+                        link_error = Some(e);
+                        None
+                    }
+                }
+            });
+            app::Provider::new(shared, settings.clone(), link)
+        });
+        if let Some(e) = link_error {
+            eprintln!("provider: cannot start the upstream link: {e}");
+            return std::process::ExitCode::from(1);
+        }
+        if let Some(handle) = link_handle {
+            let shared = server.shared().clone();
+            let settings = settings.clone();
+            tokio::task::spawn_local(link::Link::report(
+                handle,
+                std::time::Duration::from_secs(5),
+                move || api::status(&shared, &settings).to_string(),
+            ));
+        }
         println!("Portico provider listening: dashboard at http://{addr}/");
         println!("{}", cli.summary(&options));
         tokio::select! {
