@@ -487,6 +487,7 @@ where
     let mut user_closed = false;
     let mut reported_bytes = 0usize;
     let mut protocol_error = None;
+    let mut peer_close = None;
     loop {
         // Decode and deliver everything already buffered.
         loop {
@@ -509,6 +510,7 @@ where
                         }
                     }
                     Incoming::Close { code, .. } => {
+                        peer_close = Some(code);
                         link.event(Event::Closed(code));
                         close_deadline.get_or_insert(now + settings.close_timeout_ms);
                     }
@@ -548,7 +550,7 @@ where
         }
         let now = port.now_ms();
         if close_deadline.is_some_and(|d| now >= d) {
-            return finish_close(conn, user_closed, protocol_error);
+            return finish_close(user_closed, protocol_error, peer_close);
         }
         if let Some(at) = ping_sent_at {
             if now >= at + settings.pong_timeout_ms {
@@ -584,7 +586,7 @@ where
         match select3(io.read(space), link.recv(), port.sleep_ms(wait)).await {
             Either3::First(Ok(0)) | Either3::First(Err(_)) => {
                 return if conn.close_received() || conn.close_sent() {
-                    finish_close(conn, user_closed, protocol_error)
+                    finish_close(user_closed, protocol_error, peer_close)
                 } else {
                     let err = ErrorKind::Io;
                     link.status(Status::Error(&err));
@@ -605,10 +607,10 @@ where
     }
 }
 
-fn finish_close<M: MemoryRegions>(
-    conn: &Connection<M>,
+fn finish_close(
     user_closed: bool,
     protocol_error: Option<crate::connection::ProtocolError>,
+    peer_close: Option<CloseCode>,
 ) -> SessionEnd {
     if user_closed {
         return SessionEnd::UserClosed;
@@ -616,6 +618,6 @@ fn finish_close<M: MemoryRegions>(
     if let Some(e) = protocol_error {
         return SessionEnd::Ended(DisconnectReason::Protocol(e));
     }
-    let _ = conn;
-    SessionEnd::Ended(DisconnectReason::Closed(CloseCode::NORMAL))
+    // The peer's code; an empty close frame means "no status".
+    SessionEnd::Ended(DisconnectReason::Closed(peer_close.unwrap_or(CloseCode::ABNORMAL)))
 }

@@ -1,1 +1,172 @@
+//! Against an independent server: Python `websockets`, spawned by each test from
+//! `tests/ws_server.py` with the interpreter in `$WS_PYTHON` (set by
+//! `scripts/test-ws.sh`, which creates the venv). Built only with the `python-tests`
+//! feature; with it, a missing interpreter fails loudly instead of skipping.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use portico::placement::sim::SimHeap;
+use portico::placement::{MemoryRegions, Region};
+use portico_ws::tokio::{Client, Config, Control, Handle};
+use portico_ws::{BufferSizes, CloseCode, Event, Reconnect, State};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> String {
+    match std::env::var("WS_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ => panic!(
+            "WS_PYTHON is not set. These tests need a Python with `websockets` installed: \
+             run scripts/test-ws.sh (it creates the venv and sets WS_PYTHON)."
+        ),
+    }
+}
+
+fn spawn_server(port: u16) -> Server {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ws_server.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .arg("--port")
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run WS_PYTHON={}: {e}", python()));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("python server did not start (said {line:?}); is `websockets` installed?"));
+    Server { child, port }
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn start(url: String, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
+    let log: Log = Default::default();
+    let l = log.clone();
+    let mut c = Config::new(url);
+    c.settings.reconnect = reconnect;
+    c.settings.buffers = BufferSizes { rx: 512, tx: 512, message_initial: 64, max_message: 1 << 20 };
+    let heap = SimHeap::new(1 << 20, 1 << 20);
+    let h = Client::start(c, heap.clone(), move |ev: Event<'_>, _: &Control| {
+        let s = match ev {
+            Event::Data { opcode, payload, .. } => format!("data {opcode:?} {payload:?}"),
+            other => format!("{other:?}"),
+        };
+        l.lock().unwrap().push(s);
+    })
+    .unwrap();
+    (h, log, heap)
+}
+
+async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    cond()
+}
+
+fn has(log: &Log, s: &str) -> bool {
+    log.lock().unwrap().iter().any(|l| l.contains(s))
+}
+
+fn bytes(s: &str) -> String {
+    format!("{:?}", s.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_and_echo() {
+    let srv = spawn_server(0);
+    let (h, log, heap) = start(format!("ws://127.0.0.1:{}/echo", srv.port), Reconnect::disabled());
+    assert!(eventually(10, || h.state() == State::Connected).await);
+    h.send_text("hello python").await.unwrap();
+    let big: String = "é".repeat(3000); // 6000 bytes: several frames each way
+    h.send_text(&big).await.unwrap();
+    assert!(eventually(10, || has(&log, &bytes("hello python"))).await);
+    assert!(eventually(10, || has(&log, &bytes(&big))).await);
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(heap.stats(Region::Internal).used + heap.stats(Region::External).used, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragmented_messages_are_reassembled() {
+    let srv = spawn_server(0);
+    let (h, log, _) = start(format!("ws://127.0.0.1:{}/fragments", srv.port), Reconnect::disabled());
+    assert!(eventually(10, || has(&log, &bytes("fragmented"))).await, "{:?}", log.lock().unwrap());
+    assert!(eventually(10, || has(&log, "data Binary [1, 2, 3]")).await);
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_ping_is_answered_and_client_ping_measures_rtt() {
+    let srv = spawn_server(0);
+    let log: Log = Default::default();
+    let l = log.clone();
+    let mut c = Config::new(format!("ws://127.0.0.1:{}/ping", srv.port));
+    c.settings.ping_interval_ms = Some(50);
+    c.settings.reconnect = Reconnect::disabled();
+    let h = Client::start(c, SimHeap::new(1 << 20, 0), move |ev: Event<'_>, _: &Control| {
+        l.lock().unwrap().push(format!("{ev:?}"));
+    })
+    .unwrap();
+    assert!(eventually(10, || has(&log, &bytes("pong-ok"))).await, "{:?}", log.lock().unwrap());
+    assert!(eventually(10, || h.stats().rtt_ms.is_some()).await);
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_initiated_close() {
+    let srv = spawn_server(0);
+    let (h, log, heap) = start(format!("ws://127.0.0.1:{}/close", srv.port), Reconnect::disabled());
+    assert!(eventually(10, || has(&log, "Closed(CloseCode(4001))")).await, "{:?}", log.lock().unwrap());
+    assert!(eventually(10, || h.live_tasks() == 0).await);
+    assert!(has(&log, "Disconnected(Closed(CloseCode(4001)))"), "{:?}", log.lock().unwrap());
+    assert_eq!(heap.stats(Region::External).used, 0);
+    let _ = CloseCode::NORMAL;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_dying_mid_frame_triggers_reconnect_with_backoff() {
+    let srv = spawn_server(0);
+    let policy = Reconnect { enabled: true, min_delay_ms: 50, max_delay_ms: 400 };
+    let (h, log, _) = start(format!("ws://127.0.0.1:{}/midframe", srv.port), policy);
+    assert!(eventually(15, || h.stats().reconnects >= 3).await, "{:?}", h.stats());
+    assert!(has(&log, "Disconnected(ConnectionLost)"));
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_process_killed_then_restarted() {
+    let srv = spawn_server(0);
+    let port = srv.port;
+    let policy = Reconnect { enabled: true, min_delay_ms: 50, max_delay_ms: 200 };
+    let (h, log, _) = start(format!("ws://127.0.0.1:{port}/echo"), policy);
+    assert!(eventually(10, || h.state() == State::Connected).await);
+    drop(srv); // SIGKILL: no close frame, the TCP connection just ends
+    assert!(eventually(10, || has(&log, "Disconnected(ConnectionLost)")).await);
+    assert!(eventually(10, || h.state() != State::Connected).await);
+    let _srv2 = spawn_server(port);
+    assert!(eventually(15, || h.stats().reconnects >= 1 && h.state() == State::Connected).await, "{:?}", h.stats());
+    h.send_text("back").await.unwrap();
+    assert!(eventually(10, || has(&log, &bytes("back"))).await);
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+}
