@@ -32,16 +32,23 @@ fn config(url: String) -> Config {
 async fn run(url: String, heap: &SimHeap) -> Option<String> {
     let last = Arc::new(Mutex::new(None));
     let l = last.clone();
-    let handle = match Client::start(config(url), heap.clone(), move |ev: Event<'_>, c: &portico_ws::tokio::Control| {
-        if let Event::Data { opcode, payload, .. } = ev {
-            if opcode == Opcode::Text {
-                *l.lock().unwrap() = Some(String::from_utf8_lossy(payload).into_owned());
-                let _ = c.try_send_text(std::str::from_utf8(payload).unwrap_or(""));
-            } else {
-                let _ = c.try_send_binary(payload);
+    let handle = match Client::start(
+        config(url),
+        heap.clone(),
+        move |ev: Event<'_>, c: &portico_ws::tokio::Control| {
+            if let Event::Data {
+                opcode, payload, ..
+            } = ev
+            {
+                if opcode == Opcode::Text {
+                    *l.lock().unwrap() = Some(String::from_utf8_lossy(payload).into_owned());
+                    let _ = c.try_send_text(std::str::from_utf8(payload).unwrap_or(""));
+                } else {
+                    let _ = c.try_send_binary(payload);
+                }
             }
-        }
-    }) {
+        },
+    ) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("start failed: {e}");

@@ -1,1 +1,142 @@
-fn main() {}
+//! Echo benchmark: portico-ws vs tokio-tungstenite against the same local echo server
+//! (tokio-tungstenite's server side, in this process), in the same run.
+//!
+//! Reports round trips per second and MB/s (payload bytes echoed per second) for 64 B
+//! and 16 KiB binary messages, and the RAM the portico client holds while connected.
+//!
+//! Usage: `cargo run --release -p portico-ws --example ws_bench [-- ITERATIONS]`
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use portico::placement::sim::SimHeap;
+use portico_ws::tokio::{Client, Config, Control};
+use portico_ws::{BufferSizes, Event, Reconnect, State};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn echo_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tcp.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                while let Some(Ok(m)) = ws.next().await {
+                    if m.is_binary() || m.is_text() {
+                        ws.send(m).await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+struct Run {
+    secs: f64,
+    ram: usize,
+}
+
+async fn portico(url: &str, size: usize, n: usize) -> Run {
+    let got = Arc::new(AtomicUsize::new(0));
+    let notify = Arc::new(Notify::new());
+    let (g, nt) = (got.clone(), notify.clone());
+    let mut c = Config::new(url);
+    c.settings.reconnect = Reconnect::disabled();
+    c.settings.ping_interval_ms = None;
+    // Big enough for a 16 KiB message in one frame each way.
+    c.settings.buffers = BufferSizes {
+        rx: 17 * 1024,
+        tx: 17 * 1024,
+        message_initial: 1024,
+        max_message: 64 * 1024,
+    };
+    let heap = SimHeap::new(1 << 20, 4 << 20);
+    let h = Client::start(c, heap, move |ev: Event<'_>, _: &Control| {
+        if let Event::Data { .. } = ev {
+            g.fetch_add(1, Ordering::Release);
+            nt.notify_one();
+        }
+    })
+    .unwrap();
+    while h.state() != State::Connected {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let payload = vec![0x5Au8; size];
+    let t0 = Instant::now();
+    for i in 0..n {
+        h.send_binary(&payload).await.unwrap();
+        while got.load(Ordering::Acquire) <= i {
+            notify.notified().await;
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let ram = h.memory_report().iter().map(|b| b.bytes).sum();
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+    Run { secs, ram }
+}
+
+async fn tungstenite(url: &str, size: usize, n: usize) -> Run {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let payload = vec![0x5Au8; size];
+    let t0 = Instant::now();
+    for _ in 0..n {
+        ws.send(Message::binary(payload.clone())).await.unwrap();
+        loop {
+            match ws.next().await.unwrap().unwrap() {
+                Message::Binary(_) => break,
+                _ => continue,
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    Run { secs, ram: 0 }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let url = echo_server().await;
+    println!("echo round trips on loopback, {n} per row (same server, same run)\n");
+    println!("| message | client | round trips/s | MB/s | ratio (portico / tungstenite) |");
+    println!("|---|---|---:|---:|---:|");
+    let mut ram = 0;
+    for size in [64usize, 16 * 1024] {
+        // Warm up both paths once.
+        portico(&url, size, 200).await;
+        tungstenite(&url, size, 200).await;
+        let p = portico(&url, size, n).await;
+        let t = tungstenite(&url, size, n).await;
+        ram = ram.max(p.ram);
+        let rate = |r: &Run| n as f64 / r.secs;
+        let mbs = |r: &Run| (n * size) as f64 / r.secs / 1e6;
+        let label = if size == 64 {
+            "64 B".to_string()
+        } else {
+            format!("{} KiB", size / 1024)
+        };
+        println!(
+            "| {label} | portico-ws | {:.0} | {:.1} | {:.2} |",
+            rate(&p),
+            mbs(&p),
+            rate(&p) / rate(&t)
+        );
+        println!(
+            "| {label} | tokio-tungstenite | {:.0} | {:.1} | 1.00 |",
+            rate(&t),
+            mbs(&t)
+        );
+    }
+    println!("\nportico-ws RAM while connected (rx + tx + message + task future): {ram} bytes");
+    println!(
+        "tokio-tungstenite defaults for comparison: 128 KiB read buffer, 128 KiB write buffer limit"
+    );
+}

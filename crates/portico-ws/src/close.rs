@@ -167,10 +167,14 @@ mod tests {
 
     #[test]
     fn valid_and_invalid_codes() {
-        for c in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999] {
+        for c in [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999,
+        ] {
             assert!(parse_close(&u16::to_be_bytes(c)).is_ok(), "{c}");
         }
-        for c in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+        for c in [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
             assert_eq!(
                 parse_close(&u16::to_be_bytes(c)),
                 Err(CloseParseError::InvalidCode(c)),
@@ -193,8 +197,14 @@ mod tests {
 
     #[test]
     fn build_limits() {
-        assert_eq!(CloseFrame::new(CloseCode::NORMAL, "ok").unwrap().as_bytes(), &[0x03, 0xE8, b'o', b'k']);
-        assert_eq!(CloseFrame::new(CloseCode(1005), ""), Err(CloseBuildError::InvalidCode(1005)));
+        assert_eq!(
+            CloseFrame::new(CloseCode::NORMAL, "ok").unwrap().as_bytes(),
+            &[0x03, 0xE8, b'o', b'k']
+        );
+        assert_eq!(
+            CloseFrame::new(CloseCode(1005), ""),
+            Err(CloseBuildError::InvalidCode(1005))
+        );
         assert!(CloseFrame::new(CloseCode::NORMAL, &"x".repeat(123)).is_ok());
         assert_eq!(
             CloseFrame::new(CloseCode::NORMAL, &"x".repeat(124)),

@@ -316,8 +316,7 @@ impl<M: MemoryRegions> Connection<M> {
                     Kind::Close { code } => Incoming::Close {
                         code,
                         // Validated in `step`.
-                        reason: core::str::from_utf8(payload.get(2..).unwrap_or(&[]))
-                            .unwrap_or(""),
+                        reason: core::str::from_utf8(payload.get(2..).unwrap_or(&[])).unwrap_or(""),
                     },
                 }
             }
@@ -372,8 +371,7 @@ impl<M: MemoryRegions> Connection<M> {
                 _ => {}
             }
             let so_far = self.message.map_or(0, |m| m.len) as u64;
-            if self.delivery == Delivery::Messages
-                && so_far + len > self.buffers.max_message as u64
+            if self.delivery == Delivery::Messages && so_far + len > self.buffers.max_message as u64
             {
                 return Err(ProtocolError::MessageTooBig);
             }
@@ -439,7 +437,10 @@ impl<M: MemoryRegions> Connection<M> {
             msg.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         self.rx_start = end;
-        self.frame = (remaining > 0).then_some(FrameState { fin: f.fin, remaining });
+        self.frame = (remaining > 0).then_some(FrameState {
+            fin: f.fin,
+            remaining,
+        });
         match self.delivery {
             Delivery::Frames => {
                 self.message = (!last).then_some(msg);
@@ -561,6 +562,13 @@ enum Kind {
 
 #[derive(Debug, Clone, Copy)]
 enum Ready {
-    Rx { kind: Kind, start: usize, end: usize },
-    Message { opcode: Opcode, len: usize },
+    Rx {
+        kind: Kind,
+        start: usize,
+        end: usize,
+    },
+    Message {
+        opcode: Opcode,
+        len: usize,
+    },
 }

@@ -276,7 +276,9 @@ where
                 return stopped(buffers, link, Exit::Stopped);
             }
             Some(SessionEnd::UserClosed) => {
-                link.event(Event::Disconnected(DisconnectReason::Closed(CloseCode::NORMAL)));
+                link.event(Event::Disconnected(DisconnectReason::Closed(
+                    CloseCode::NORMAL,
+                )));
                 return stopped(buffers, link, Exit::Closed);
             }
             Some(SessionEnd::Ended(reason)) => link.event(Event::Disconnected(reason)),
@@ -342,9 +344,14 @@ async fn connect<M: MemoryRegions, P: Port>(
         let rx = buffers.rx.block.as_mut();
         if filled == rx.len() {
             // A response head larger than the receive buffer: refuse rather than grow.
-            return Err(ConnectError::Handshake(crate::handshake::ResponseError::Malformed));
+            return Err(ConnectError::Handshake(
+                crate::handshake::ResponseError::Malformed,
+            ));
         }
-        let got = io.read(&mut rx[filled..]).await.map_err(|_| ConnectError::Io)?;
+        let got = io
+            .read(&mut rx[filled..])
+            .await
+            .map_err(|_| ConnectError::Io)?;
         if got == 0 {
             return Err(ConnectError::Io);
         }
@@ -537,8 +544,16 @@ where
             }
             // Answer sends queued by the handler right away, in order with the data.
             while let Some(cmd) = link.try_recv() {
-                match command(settings, conn, io, port, cmd, &mut close_deadline, &mut user_closed)
-                    .await
+                match command(
+                    settings,
+                    conn,
+                    io,
+                    port,
+                    cmd,
+                    &mut close_deadline,
+                    &mut user_closed,
+                )
+                .await
                 {
                     Step::Continue => {}
                     Step::End(e) => return e,
@@ -595,8 +610,16 @@ where
             }
             Either3::First(Ok(n)) => conn.rx_filled(n),
             Either3::Second(cmd) => {
-                match command(settings, conn, io, port, cmd, &mut close_deadline, &mut user_closed)
-                    .await
+                match command(
+                    settings,
+                    conn,
+                    io,
+                    port,
+                    cmd,
+                    &mut close_deadline,
+                    &mut user_closed,
+                )
+                .await
                 {
                     Step::Continue => {}
                     Step::End(e) => return e,
@@ -619,5 +642,7 @@ fn finish_close(
         return SessionEnd::Ended(DisconnectReason::Protocol(e));
     }
     // The peer's code; an empty close frame means "no status".
-    SessionEnd::Ended(DisconnectReason::Closed(peer_close.unwrap_or(CloseCode::ABNORMAL)))
+    SessionEnd::Ended(DisconnectReason::Closed(
+        peer_close.unwrap_or(CloseCode::ABNORMAL),
+    ))
 }

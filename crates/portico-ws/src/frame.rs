@@ -318,7 +318,10 @@ mod tests {
         let wire = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
         let (h, n) = complete(&wire);
         assert_eq!(n, 2);
-        assert_eq!((h.fin, h.opcode, h.mask, h.payload_len), (true, Opcode::Text, None, 5));
+        assert_eq!(
+            (h.fin, h.opcode, h.mask, h.payload_len),
+            (true, Opcode::Text, None, 5)
+        );
         let mut out = [0u8; 16];
         let len = encode_frame(&mut out, true, Opcode::Text, None, b"Hello").unwrap();
         assert_eq!(&out[..len], &wire);
@@ -330,9 +333,14 @@ mod tests {
             0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
         ];
         let mut out = [0u8; 16];
-        let len =
-            encode_frame(&mut out, true, Opcode::Text, Some([0x37, 0xfa, 0x21, 0x3d]), b"Hello")
-                .unwrap();
+        let len = encode_frame(
+            &mut out,
+            true,
+            Opcode::Text,
+            Some([0x37, 0xfa, 0x21, 0x3d]),
+            b"Hello",
+        )
+        .unwrap();
         assert_eq!(&out[..len], &wire);
         let (h, n) = complete(&wire);
         assert_eq!((n, h.mask), (6, Some([0x37, 0xfa, 0x21, 0x3d])));
@@ -340,7 +348,7 @@ mod tests {
 
     #[test]
     fn rfc_fragments_and_ping() {
-        assert_eq!(complete(&[0x01, 0x03]).0.fin, false);
+        assert!(!complete(&[0x01, 0x03]).0.fin);
         assert_eq!(complete(&[0x80, 0x02]).0.opcode, Opcode::Continuation);
         let mut out = [0u8; 16];
         let len = encode_frame(&mut out, true, Opcode::Ping, None, b"Hello").unwrap();
@@ -350,32 +358,74 @@ mod tests {
     #[test]
     fn rfc_extended_lengths() {
         let mut out = [0u8; 16];
-        assert_eq!(encode_header(&mut out, true, Opcode::Binary, None, 256).unwrap(), 4);
+        assert_eq!(
+            encode_header(&mut out, true, Opcode::Binary, None, 256).unwrap(),
+            4
+        );
         assert_eq!(&out[..4], &[0x82, 0x7E, 0x01, 0x00]);
-        assert_eq!(encode_header(&mut out, true, Opcode::Binary, None, 65536).unwrap(), 10);
+        assert_eq!(
+            encode_header(&mut out, true, Opcode::Binary, None, 65536).unwrap(),
+            10
+        );
         assert_eq!(&out[..10], &[0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]);
         assert_eq!(complete(&out[..10]).0.payload_len, 65536);
-        assert_eq!(encode_header(&mut out, true, Opcode::Binary, None, 125).unwrap(), 2);
-        assert_eq!(encode_header(&mut out, true, Opcode::Binary, None, 126).unwrap(), 4);
-        assert_eq!(encode_header(&mut out, true, Opcode::Binary, None, 65535).unwrap(), 4);
+        assert_eq!(
+            encode_header(&mut out, true, Opcode::Binary, None, 125).unwrap(),
+            2
+        );
+        assert_eq!(
+            encode_header(&mut out, true, Opcode::Binary, None, 126).unwrap(),
+            4
+        );
+        assert_eq!(
+            encode_header(&mut out, true, Opcode::Binary, None, 65535).unwrap(),
+            4
+        );
     }
 
     #[test]
     fn incomplete_says_how_much_more() {
         assert_eq!(decode_header(&[]), Ok(Decoded::Incomplete { needed: 2 }));
-        assert_eq!(decode_header(&[0x82]), Ok(Decoded::Incomplete { needed: 1 }));
-        assert_eq!(decode_header(&[0x82, 0x7E, 0x01]), Ok(Decoded::Incomplete { needed: 1 }));
-        assert_eq!(decode_header(&[0x82, 0xFF]), Ok(Decoded::Incomplete { needed: 12 }));
+        assert_eq!(
+            decode_header(&[0x82]),
+            Ok(Decoded::Incomplete { needed: 1 })
+        );
+        assert_eq!(
+            decode_header(&[0x82, 0x7E, 0x01]),
+            Ok(Decoded::Incomplete { needed: 1 })
+        );
+        assert_eq!(
+            decode_header(&[0x82, 0xFF]),
+            Ok(Decoded::Incomplete { needed: 12 })
+        );
     }
 
     #[test]
     fn refuses_protocol_violations() {
-        assert_eq!(decode_header(&[0xC1, 0x00]), Err(DecodeError::ReservedBits(4)));
-        assert_eq!(decode_header(&[0x93, 0x00]), Err(DecodeError::ReservedBits(1)));
-        assert_eq!(decode_header(&[0x83, 0x00]), Err(DecodeError::ReservedOpcode(3)));
-        assert_eq!(decode_header(&[0x8B, 0x00]), Err(DecodeError::ReservedOpcode(0xB)));
-        assert_eq!(decode_header(&[0x09, 0x00]), Err(DecodeError::ControlFragmented));
-        assert_eq!(decode_header(&[0x89, 0x7E, 0, 126]), Err(DecodeError::ControlTooLong(126)));
+        assert_eq!(
+            decode_header(&[0xC1, 0x00]),
+            Err(DecodeError::ReservedBits(4))
+        );
+        assert_eq!(
+            decode_header(&[0x93, 0x00]),
+            Err(DecodeError::ReservedBits(1))
+        );
+        assert_eq!(
+            decode_header(&[0x83, 0x00]),
+            Err(DecodeError::ReservedOpcode(3))
+        );
+        assert_eq!(
+            decode_header(&[0x8B, 0x00]),
+            Err(DecodeError::ReservedOpcode(0xB))
+        );
+        assert_eq!(
+            decode_header(&[0x09, 0x00]),
+            Err(DecodeError::ControlFragmented)
+        );
+        assert_eq!(
+            decode_header(&[0x89, 0x7E, 0, 126]),
+            Err(DecodeError::ControlTooLong(126))
+        );
         assert_eq!(
             decode_header(&[0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0]),
             Err(DecodeError::LengthOverflow)

@@ -129,7 +129,11 @@ pub fn write_request(
         return Err(RequestError::InvalidHeader);
     }
     let mut w = SliceWriter { buf, len: 0 };
-    let slash = if url.resource.starts_with('?') { "/" } else { "" };
+    let slash = if url.resource.starts_with('?') {
+        "/"
+    } else {
+        ""
+    };
     let res = (|| -> fmt::Result {
         write!(w, "GET {slash}{} HTTP/1.1\r\nHost: ", url.resource)?;
         if url.host.contains(':') {
@@ -210,8 +214,12 @@ impl fmt::Display for ResponseError {
             ResponseError::NoUpgrade => f.write_str("response lacks Upgrade: websocket"),
             ResponseError::NoConnectionUpgrade => f.write_str("response lacks Connection: upgrade"),
             ResponseError::BadAccept => f.write_str("wrong Sec-WebSocket-Accept"),
-            ResponseError::UnexpectedSubprotocol => f.write_str("server chose a subprotocol not offered"),
-            ResponseError::UnexpectedExtension => f.write_str("server enabled an extension not offered"),
+            ResponseError::UnexpectedSubprotocol => {
+                f.write_str("server chose a subprotocol not offered")
+            }
+            ResponseError::UnexpectedExtension => {
+                f.write_str("server enabled an extension not offered")
+            }
         }
     }
 }
@@ -291,7 +299,10 @@ mod tests {
     #[test]
     fn rfc_key_and_accept() {
         assert_eq!(rfc_key().as_str(), "dGhlIHNhbXBsZSBub25jZQ==");
-        assert_eq!(&rfc_key().expected_accept(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            &rfc_key().expected_accept(),
+            b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[test]
@@ -321,7 +332,10 @@ mod tests {
             ..Default::default()
         };
         let mut buf = [0u8; 512];
-        assert_eq!(write_request(&mut buf, &url, &rfc_key(), &bad), Err(RequestError::InvalidHeader));
+        assert_eq!(
+            write_request(&mut buf, &url, &rfc_key(), &bad),
+            Err(RequestError::InvalidHeader)
+        );
         let mut tiny = [0u8; 40];
         assert_eq!(
             write_request(&mut tiny, &url, &rfc_key(), &Default::default()),
@@ -352,14 +366,31 @@ mod tests {
     fn refuses_bad_responses() {
         let k = rfc_key();
         let sub = |from: &str, to: &str| {
-            let s = core::str::from_utf8(&OK[..OK.len() - 2]).unwrap().replace(from, to);
+            let s = core::str::from_utf8(&OK[..OK.len() - 2])
+                .unwrap()
+                .replace(from, to);
             parse_response(s.as_bytes(), &k, &["chat"]).map(|_| ())
         };
-        assert_eq!(sub("101 Switching", "200 Switching"), Err(ResponseError::Status(200)));
-        assert_eq!(sub("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "x"), Err(ResponseError::BadAccept));
-        assert_eq!(sub("Upgrade: websocket", "Upgrade: h2c"), Err(ResponseError::NoUpgrade));
-        assert_eq!(sub("Connection: Upgrade", "Connection: close"), Err(ResponseError::NoConnectionUpgrade));
-        assert_eq!(sub("Protocol: chat", "Protocol: other"), Err(ResponseError::UnexpectedSubprotocol));
+        assert_eq!(
+            sub("101 Switching", "200 Switching"),
+            Err(ResponseError::Status(200))
+        );
+        assert_eq!(
+            sub("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "x"),
+            Err(ResponseError::BadAccept)
+        );
+        assert_eq!(
+            sub("Upgrade: websocket", "Upgrade: h2c"),
+            Err(ResponseError::NoUpgrade)
+        );
+        assert_eq!(
+            sub("Connection: Upgrade", "Connection: close"),
+            Err(ResponseError::NoConnectionUpgrade)
+        );
+        assert_eq!(
+            sub("Protocol: chat", "Protocol: other"),
+            Err(ResponseError::UnexpectedSubprotocol)
+        );
         assert_eq!(
             sub("Protocol: chat", "Extensions: permessage-deflate"),
             Err(ResponseError::UnexpectedExtension)

@@ -200,13 +200,7 @@ impl Lifecycle {
             self.running = None;
             self.buffers = BufferSlot::Idle;
         }
-        if self.desired == Desired::Stop && self.live_tasks == 0 && self.running.is_none() {
-            if self.buffers == BufferSlot::Idle {
-                self.buffers = BufferSlot::None;
-                return FinishAction::Free;
-            }
-        }
-        FinishAction::Keep
+        self.reclaim()
     }
 
     /// The state to report.
@@ -222,14 +216,22 @@ mod tests {
     #[test]
     fn start_stop_start_hands_buffers_over() {
         let mut l = Lifecycle::new();
-        let StartAction::Spawn { generation: g1, allocate: true } = l.start() else {
+        let StartAction::Spawn {
+            generation: g1,
+            allocate: true,
+        } = l.start()
+        else {
             panic!()
         };
         l.allocated();
         assert_eq!(l.start(), StartAction::AlreadyRunning);
         assert!(l.task_begin(g1));
         assert!(l.stop());
-        let StartAction::Spawn { generation: g2, allocate: false } = l.start() else {
+        let StartAction::Spawn {
+            generation: g2,
+            allocate: false,
+        } = l.start()
+        else {
             panic!()
         };
         assert!(!l.should_run(g1));
@@ -243,7 +245,9 @@ mod tests {
     #[test]
     fn superseded_task_that_never_ran_frees_when_last() {
         let mut l = Lifecycle::new();
-        let StartAction::Spawn { generation: g, .. } = l.start() else { panic!() };
+        let StartAction::Spawn { generation: g, .. } = l.start() else {
+            panic!()
+        };
         l.allocated();
         l.stop();
         assert!(!l.task_begin(g));
@@ -253,7 +257,9 @@ mod tests {
     #[test]
     fn self_exit_marks_stopped() {
         let mut l = Lifecycle::new();
-        let StartAction::Spawn { generation: g, .. } = l.start() else { panic!() };
+        let StartAction::Spawn { generation: g, .. } = l.start() else {
+            panic!()
+        };
         l.allocated();
         assert!(l.task_begin(g));
         l.task_exited(g);

@@ -103,7 +103,11 @@ mod tests {
                 let mut fast = src;
                 apply_mask(&mut fast[..len], mask, offset);
                 for i in 0..len {
-                    assert_eq!(fast[i], src[i] ^ mask[(offset + i) % 4], "off {offset} len {len}");
+                    assert_eq!(
+                        fast[i],
+                        src[i] ^ mask[(offset + i) % 4],
+                        "off {offset} len {len}"
+                    );
                 }
             }
         }

@@ -102,7 +102,8 @@ impl<'a> WsUrl<'a> {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 fn parse_port(p: &str) -> Result<u16, UrlError> {
@@ -119,9 +120,15 @@ mod tests {
     #[test]
     fn parses_common_forms() {
         let u = WsUrl::parse("ws://example.com/chat?x=1").unwrap();
-        assert_eq!((u.secure, u.host, u.port, u.resource), (false, "example.com", 80, "/chat?x=1"));
+        assert_eq!(
+            (u.secure, u.host, u.port, u.resource),
+            (false, "example.com", 80, "/chat?x=1")
+        );
         let u = WsUrl::parse("WSS://user:pw@example.com:8443").unwrap();
-        assert_eq!((u.secure, u.host, u.port, u.resource, u.userinfo), (true, "example.com", 8443, "/", Some("user:pw")));
+        assert_eq!(
+            (u.secure, u.host, u.port, u.resource, u.userinfo),
+            (true, "example.com", 8443, "/", Some("user:pw"))
+        );
         let u = WsUrl::parse("ws://[::1]:9001/runCase?case=1&agent=a").unwrap();
         assert_eq!((u.host, u.port), ("::1", 9001));
     }

@@ -11,7 +11,9 @@ use common::{eventually, server, Mode};
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Placement, Region};
 use portico_ws::tokio::{Client, Config, Control, Handle, StartError};
-use portico_ws::{BufferSizes, CloseCode, DisconnectReason, Event, Opcode, Reconnect, SendError, State};
+use portico_ws::{
+    BufferSizes, CloseCode, DisconnectReason, Event, Opcode, Reconnect, SendError, State,
+};
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -20,7 +22,9 @@ fn logger() -> (Log, impl FnMut(Event<'_>, &Control) + Send + 'static) {
     let l = log.clone();
     let h = move |ev: Event<'_>, _: &Control| {
         let s = match ev {
-            Event::Data { opcode, payload, .. } => {
+            Event::Data {
+                opcode, payload, ..
+            } => {
                 format!("data {:?} {}", opcode, String::from_utf8_lossy(payload))
             }
             other => format!("{other:?}"),
@@ -40,13 +44,25 @@ fn used(heap: &SimHeap) -> usize {
 
 fn cfg(url: &str) -> Config {
     let mut c = Config::new(url);
-    c.settings.buffers = BufferSizes { rx: 1024, tx: 1024, message_initial: 256, max_message: 1 << 20 };
-    c.settings.reconnect = Reconnect { enabled: true, min_delay_ms: 10, max_delay_ms: 50 };
+    c.settings.buffers = BufferSizes {
+        rx: 1024,
+        tx: 1024,
+        message_initial: 256,
+        max_message: 1 << 20,
+    };
+    c.settings.reconnect = Reconnect {
+        enabled: true,
+        min_delay_ms: 10,
+        max_delay_ms: 50,
+    };
     c
 }
 
 async fn connected(h: &Handle) {
-    assert!(eventually(5, || h.state() == State::Connected).await, "never connected");
+    assert!(
+        eventually(5, || h.state() == State::Connected).await,
+        "never connected"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,10 +80,17 @@ async fn echo_stats_and_memory_back_to_baseline() {
     assert!(eventually(5, || has(&log, "data Text hello")).await);
     assert!(eventually(5, || has(&log, &big)).await);
     let st = handle.stats();
-    assert_eq!((st.state, st.connects, st.reconnects), (State::Connected, 1, 0));
+    assert_eq!(
+        (st.state, st.connects, st.reconnects),
+        (State::Connected, 1, 0)
+    );
     let blocks: Vec<_> = st.memory.iter().map(|b| b.block).collect();
     assert_eq!(blocks, ["rx", "tx", "message", "task"]);
-    assert!(st.memory.iter().take(3).all(|b| b.region == Some(Region::External)));
+    assert!(st
+        .memory
+        .iter()
+        .take(3)
+        .all(|b| b.region == Some(Region::External)));
     assert!(st.memory[3].bytes > 0);
     let json = serde_json::to_value(&st).unwrap();
     assert_eq!(json["state"], "connected");
@@ -98,7 +121,10 @@ async fn ten_thousand_rapid_stop_start_cycles() {
     }
     connected(&handle).await;
     handle.send_text("still works").await.unwrap();
-    handle.stop_and_wait(Duration::from_secs(30)).await.expect("no orphan task");
+    handle
+        .stop_and_wait(Duration::from_secs(30))
+        .await
+        .expect("no orphan task");
     assert_eq!(handle.live_tasks(), 0);
     assert_eq!(used(&heap), 0);
 }
@@ -118,7 +144,10 @@ async fn thousand_stops_from_inside_the_handler() {
     };
     let handle = Client::start(cfg(&url), heap.clone(), h).unwrap();
     for i in 1..=1000 {
-        assert!(eventually(5, || handle.live_tasks() == 0).await, "cycle {i} hung");
+        assert!(
+            eventually(5, || handle.live_tasks() == 0).await,
+            "cycle {i} hung"
+        );
         assert_eq!(used(&heap), 0, "cycle {i} leaked");
         if i < 1000 {
             handle.start().unwrap();
@@ -142,7 +171,10 @@ async fn dropping_the_last_handle_inside_the_handler_shuts_down() {
     let handle = Client::start(cfg(&url), heap.clone(), h).unwrap();
     *slot.lock().unwrap() = Some(handle);
     assert!(eventually(5, || slot.lock().unwrap().is_none()).await);
-    assert!(eventually(5, || used(&heap) == 0).await, "buffers not freed");
+    assert!(
+        eventually(5, || used(&heap) == 0).await,
+        "buffers not freed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,7 +223,10 @@ async fn concurrent_sends_and_stop_never_hang() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     handle.stop_and_wait(Duration::from_secs(5)).await.unwrap();
     for t in tasks {
-        let (ok, closed) = tokio::time::timeout(Duration::from_secs(5), t).await.expect("sender hung").unwrap();
+        let (ok, closed) = tokio::time::timeout(Duration::from_secs(5), t)
+            .await
+            .expect("sender hung")
+            .unwrap();
         assert!(ok > 0 && closed == 1, "ok {ok} closed {closed}");
     }
     assert_eq!(used(&heap), 0);
@@ -297,10 +332,22 @@ async fn fragments_are_sent_in_order_and_misuse_is_refused() {
         handle.send_fragment(Opcode::Continuation, true, b"x").await,
         Err(SendError::Order(_))
     ));
-    handle.send_fragment(Opcode::Text, false, b"frag").await.unwrap();
-    assert!(matches!(handle.send_text("interleaved").await, Err(SendError::Order(_))));
-    handle.send_fragment(Opcode::Continuation, false, b"men").await.unwrap();
-    handle.send_fragment(Opcode::Continuation, true, b"ted").await.unwrap();
+    handle
+        .send_fragment(Opcode::Text, false, b"frag")
+        .await
+        .unwrap();
+    assert!(matches!(
+        handle.send_text("interleaved").await,
+        Err(SendError::Order(_))
+    ));
+    handle
+        .send_fragment(Opcode::Continuation, false, b"men")
+        .await
+        .unwrap();
+    handle
+        .send_fragment(Opcode::Continuation, true, b"ted")
+        .await
+        .unwrap();
     assert!(eventually(5, || has(&log, "data Text fragmented")).await);
     handle.stop_and_wait(Duration::from_secs(5)).await.unwrap();
 }
@@ -313,7 +360,10 @@ async fn placement_external_absent_means_all_internal_and_reported() {
     let handle = Client::start(cfg(&url), heap.clone(), h).unwrap();
     connected(&handle).await;
     let mem = handle.memory_report();
-    assert!(mem.iter().filter(|b| b.block != "task").all(|b| b.region == Some(Region::Internal)));
+    assert!(mem
+        .iter()
+        .filter(|b| b.block != "task")
+        .all(|b| b.region == Some(Region::Internal)));
     assert_eq!(heap.stats(Region::Internal).used, 1024 + 1024 + 256);
     handle.stop_and_wait(Duration::from_secs(5)).await.unwrap();
     assert_eq!(used(&heap), 0);
@@ -327,7 +377,11 @@ async fn placement_external_full_midway_falls_back() {
     let (_, h) = logger();
     let handle = Client::start(cfg(&url), heap.clone(), h).unwrap();
     connected(&handle).await;
-    let regions: Vec<_> = handle.memory_report().iter().map(|b| (b.block, b.region)).collect();
+    let regions: Vec<_> = handle
+        .memory_report()
+        .iter()
+        .map(|b| (b.block, b.region))
+        .collect();
     assert_eq!(
         regions,
         [

@@ -47,9 +47,11 @@ fn feed(c: &mut Connection<SimHeap>, wire: &[u8], chunk: usize) -> Vec<Got> {
     loop {
         loop {
             match c.poll() {
-                Ok(Some(Incoming::Data { opcode, fin, payload })) => {
-                    out.push(Got::Data(opcode, fin, payload.to_vec()))
-                }
+                Ok(Some(Incoming::Data {
+                    opcode,
+                    fin,
+                    payload,
+                })) => out.push(Got::Data(opcode, fin, payload.to_vec())),
                 Ok(Some(Incoming::Ping(p))) => out.push(Got::Ping(p.to_vec())),
                 Ok(Some(Incoming::Pong(p))) => out.push(Got::Pong(p.to_vec())),
                 Ok(Some(Incoming::Close { code, .. })) => out.push(Got::Close(code.0)),
@@ -85,8 +87,17 @@ fn small_message_is_delivered_whole_and_ping_answered() {
     let mut wire = frame(true, Opcode::Text, b"hello");
     wire.extend(frame(true, Opcode::Ping, b"p1"));
     let got = feed(&mut c, &wire, 3);
-    assert_eq!(got, vec![Got::Data(Opcode::Text, true, b"hello".to_vec()), Got::Ping(b"p1".to_vec())]);
-    assert_eq!(c.take_control().map(|(o, p)| (o, p.to_vec())), Some((Opcode::Pong, b"p1".to_vec())));
+    assert_eq!(
+        got,
+        vec![
+            Got::Data(Opcode::Text, true, b"hello".to_vec()),
+            Got::Ping(b"p1".to_vec())
+        ]
+    );
+    assert_eq!(
+        c.take_control().map(|(o, p)| (o, p.to_vec())),
+        Some((Opcode::Pong, b"p1".to_vec()))
+    );
 }
 
 #[test]
@@ -122,13 +133,46 @@ fn control_frames_interleave_with_fragments() {
 #[test]
 fn protocol_violations_close_with_1002() {
     let cases: Vec<(Vec<u8>, ProtocolError)> = vec![
-        ({ let mut f = frame(true, Opcode::Text, b"x"); f[0] |= 0x40; f }, ProtocolError::Frame(portico_ws::frame::DecodeError::ReservedBits(4))),
-        (vec![0x83, 0x00], ProtocolError::Frame(portico_ws::frame::DecodeError::ReservedOpcode(3))),
-        (frame(true, Opcode::Continuation, b"x"), ProtocolError::BadContinuation),
-        ({ let mut f = frame(false, Opcode::Text, b"a"); f.extend(frame(true, Opcode::Text, b"b")); f }, ProtocolError::BadContinuation),
-        (vec![0x09, 0x00], ProtocolError::Frame(portico_ws::frame::DecodeError::ControlFragmented)),
-        ({ let mut f = vec![0x89, 0x7E, 0x00, 0x7E]; f.extend([0u8; 126]); f }, ProtocolError::Frame(portico_ws::frame::DecodeError::ControlTooLong(126))),
-        (vec![0x81, 0x81, 1, 2, 3, 4, b'a' ^ 1], ProtocolError::MaskedFrame),
+        (
+            {
+                let mut f = frame(true, Opcode::Text, b"x");
+                f[0] |= 0x40;
+                f
+            },
+            ProtocolError::Frame(portico_ws::frame::DecodeError::ReservedBits(4)),
+        ),
+        (
+            vec![0x83, 0x00],
+            ProtocolError::Frame(portico_ws::frame::DecodeError::ReservedOpcode(3)),
+        ),
+        (
+            frame(true, Opcode::Continuation, b"x"),
+            ProtocolError::BadContinuation,
+        ),
+        (
+            {
+                let mut f = frame(false, Opcode::Text, b"a");
+                f.extend(frame(true, Opcode::Text, b"b"));
+                f
+            },
+            ProtocolError::BadContinuation,
+        ),
+        (
+            vec![0x09, 0x00],
+            ProtocolError::Frame(portico_ws::frame::DecodeError::ControlFragmented),
+        ),
+        (
+            {
+                let mut f = vec![0x89, 0x7E, 0x00, 0x7E];
+                f.extend([0u8; 126]);
+                f
+            },
+            ProtocolError::Frame(portico_ws::frame::DecodeError::ControlTooLong(126)),
+        ),
+        (
+            vec![0x81, 0x81, 1, 2, 3, 4, b'a' ^ 1],
+            ProtocolError::MaskedFrame,
+        ),
     ];
     for (wire, err) in cases {
         let heap = SimHeap::new(1 << 20, 0);
@@ -165,14 +209,33 @@ fn over_the_cap_closes_with_1009_before_reading_the_payload() {
 
 #[test]
 fn received_close_codes_are_validated() {
-    for (code, reply) in [(1000u16, 1000u16), (1001, 1001), (3000, 3000), (4999, 4999), (1005, 1002), (1006, 1002), (1015, 1002), (999, 1002), (1004, 1002), (2000, 1002), (5000, 1002)] {
+    for (code, reply) in [
+        (1000u16, 1000u16),
+        (1001, 1001),
+        (3000, 3000),
+        (4999, 4999),
+        (1005, 1002),
+        (1006, 1002),
+        (1015, 1002),
+        (999, 1002),
+        (1004, 1002),
+        (2000, 1002),
+        (5000, 1002),
+    ] {
         let heap = SimHeap::new(1 << 20, 0);
         let mut c = conn(&heap, 256, 1024, Delivery::Messages);
-        let got = feed(&mut c, &frame(true, Opcode::Close, &code.to_be_bytes()), 100);
+        let got = feed(
+            &mut c,
+            &frame(true, Opcode::Close, &code.to_be_bytes()),
+            100,
+        );
         if reply == code {
             assert_eq!(got, vec![Got::Close(code)]);
         } else {
-            assert!(matches!(got.last(), Some(Got::Err(ProtocolError::BadClose(_)))), "{code}: {got:?}");
+            assert!(
+                matches!(got.last(), Some(Got::Err(ProtocolError::BadClose(_)))),
+                "{code}: {got:?}"
+            );
         }
         assert_eq!(queued_close(&mut c), Some(reply), "code {code}");
     }
@@ -182,7 +245,11 @@ fn received_close_codes_are_validated() {
     feed(&mut c, &frame(true, Opcode::Close, &[0x03]), 100);
     assert_eq!(queued_close(&mut c), Some(1002));
     let mut c = conn(&heap, 256, 1024, Delivery::Messages);
-    feed(&mut c, &frame(true, Opcode::Close, &[0x03, 0xe8, 0xff]), 100);
+    feed(
+        &mut c,
+        &frame(true, Opcode::Close, &[0x03, 0xe8, 0xff]),
+        100,
+    );
     assert_eq!(queued_close(&mut c), Some(1007));
 }
 
@@ -205,10 +272,19 @@ fn reassembly_block_grows_then_returns_to_its_initial_size() {
 fn client_frames_are_masked_and_written_whole() {
     let heap = SimHeap::new(1 << 20, 0);
     let mut c = conn(&heap, 256, 1024, Delivery::Messages);
-    let wire = c.encode(true, Opcode::Text, [1, 2, 3, 4], b"Hello").unwrap().to_vec();
-    let Decoded::Complete { value, consumed } = decode_header(&wire).unwrap() else { panic!() };
+    let wire = c
+        .encode(true, Opcode::Text, [1, 2, 3, 4], b"Hello")
+        .unwrap()
+        .to_vec();
+    let Decoded::Complete { value, consumed } = decode_header(&wire).unwrap() else {
+        panic!()
+    };
     assert_eq!((value.mask, value.payload_len), (Some([1, 2, 3, 4]), 5));
-    let unmasked: Vec<u8> = wire[consumed..].iter().enumerate().map(|(i, b)| b ^ [1, 2, 3, 4][i % 4]).collect();
+    let unmasked: Vec<u8> = wire[consumed..]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b ^ [1, 2, 3, 4][i % 4])
+        .collect();
     assert_eq!(unmasked, b"Hello");
 }
 

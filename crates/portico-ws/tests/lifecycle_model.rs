@@ -33,7 +33,10 @@ fn start(w: &Arc<World>, stop_inside: bool) {
         let mut life = w.life.lock().unwrap();
         match life.start() {
             StartAction::AlreadyRunning => return,
-            StartAction::Spawn { generation, allocate } => {
+            StartAction::Spawn {
+                generation,
+                allocate,
+            } => {
                 if allocate {
                     let mut slot = w.slot.lock().unwrap();
                     assert!(slot.is_none(), "allocating over live buffers");
@@ -54,7 +57,10 @@ fn stop(w: &World) {
     let mut life = w.life.lock().unwrap();
     life.stop();
     if let FinishAction::Free = life.reclaim() {
-        assert!(w.slot.lock().unwrap().take().is_some(), "reclaiming absent buffers");
+        assert!(
+            w.slot.lock().unwrap().take().is_some(),
+            "reclaiming absent buffers"
+        );
         w.frees.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -71,7 +77,11 @@ fn task(w: &Arc<World>, generation: u64, stop_inside: bool) {
         ok
     };
     if held {
-        assert_eq!(w.active.fetch_add(1, Ordering::SeqCst), 0, "two run tasks at once");
+        assert_eq!(
+            w.active.fetch_add(1, Ordering::SeqCst),
+            0,
+            "two run tasks at once"
+        );
         *w.latest_ran.lock().unwrap() = Some(generation);
         thread::yield_now();
         if stop_inside {
@@ -87,7 +97,10 @@ fn task(w: &Arc<World>, generation: u64, stop_inside: bool) {
     }
     let mut life = w.life.lock().unwrap();
     if let FinishAction::Free = life.task_finish(generation, held) {
-        assert!(w.slot.lock().unwrap().take().is_some(), "freeing absent buffers");
+        assert!(
+            w.slot.lock().unwrap().take().is_some(),
+            "freeing absent buffers"
+        );
         w.frees.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -138,7 +151,10 @@ fn scenario() {
     let life = *w.life.lock().unwrap();
     assert_eq!(life.live_tasks(), 0, "orphan task");
     assert!(w.slot.lock().unwrap().is_none(), "buffers not freed");
-    assert_eq!(w.allocs.load(Ordering::SeqCst), w.frees.load(Ordering::SeqCst));
+    assert_eq!(
+        w.allocs.load(Ordering::SeqCst),
+        w.frees.load(Ordering::SeqCst)
+    );
 }
 
 fn stop_after_latest_ran(w: &Arc<World>, want: u64) {

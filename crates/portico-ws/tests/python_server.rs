@@ -45,12 +45,16 @@ fn spawn_server(port: u16) -> Server {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run WS_PYTHON={}: {e}", python()));
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let port = line
         .trim()
         .strip_prefix("PORT ")
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("python server did not start (said {line:?}); is `websockets` installed?"));
+        .unwrap_or_else(|| {
+            panic!("python server did not start (said {line:?}); is `websockets` installed?")
+        });
     Server { child, port }
 }
 
@@ -61,11 +65,18 @@ fn start(url: String, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
     let l = log.clone();
     let mut c = Config::new(url);
     c.settings.reconnect = reconnect;
-    c.settings.buffers = BufferSizes { rx: 512, tx: 512, message_initial: 64, max_message: 1 << 20 };
+    c.settings.buffers = BufferSizes {
+        rx: 512,
+        tx: 512,
+        message_initial: 64,
+        max_message: 1 << 20,
+    };
     let heap = SimHeap::new(1 << 20, 1 << 20);
     let h = Client::start(c, heap.clone(), move |ev: Event<'_>, _: &Control| {
         let s = match ev {
-            Event::Data { opcode, payload, .. } => format!("data {opcode:?} {payload:?}"),
+            Event::Data {
+                opcode, payload, ..
+            } => format!("data {opcode:?} {payload:?}"),
             other => format!("{other:?}"),
         };
         l.lock().unwrap().push(s);
@@ -96,7 +107,10 @@ fn bytes(s: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_and_echo() {
     let srv = spawn_server(0);
-    let (h, log, heap) = start(format!("ws://127.0.0.1:{}/echo", srv.port), Reconnect::disabled());
+    let (h, log, heap) = start(
+        format!("ws://127.0.0.1:{}/echo", srv.port),
+        Reconnect::disabled(),
+    );
     assert!(eventually(10, || h.state() == State::Connected).await);
     h.send_text("hello python").await.unwrap();
     let big: String = "é".repeat(3000); // 6000 bytes: several frames each way
@@ -104,14 +118,24 @@ async fn connect_and_echo() {
     assert!(eventually(10, || has(&log, &bytes("hello python"))).await);
     assert!(eventually(10, || has(&log, &bytes(&big))).await);
     h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(heap.stats(Region::Internal).used + heap.stats(Region::External).used, 0);
+    assert_eq!(
+        heap.stats(Region::Internal).used + heap.stats(Region::External).used,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fragmented_messages_are_reassembled() {
     let srv = spawn_server(0);
-    let (h, log, _) = start(format!("ws://127.0.0.1:{}/fragments", srv.port), Reconnect::disabled());
-    assert!(eventually(10, || has(&log, &bytes("fragmented"))).await, "{:?}", log.lock().unwrap());
+    let (h, log, _) = start(
+        format!("ws://127.0.0.1:{}/fragments", srv.port),
+        Reconnect::disabled(),
+    );
+    assert!(
+        eventually(10, || has(&log, &bytes("fragmented"))).await,
+        "{:?}",
+        log.lock().unwrap()
+    );
     assert!(eventually(10, || has(&log, "data Binary [1, 2, 3]")).await);
     h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
 }
@@ -124,11 +148,19 @@ async fn server_ping_is_answered_and_client_ping_measures_rtt() {
     let mut c = Config::new(format!("ws://127.0.0.1:{}/ping", srv.port));
     c.settings.ping_interval_ms = Some(50);
     c.settings.reconnect = Reconnect::disabled();
-    let h = Client::start(c, SimHeap::new(1 << 20, 0), move |ev: Event<'_>, _: &Control| {
-        l.lock().unwrap().push(format!("{ev:?}"));
-    })
+    let h = Client::start(
+        c,
+        SimHeap::new(1 << 20, 0),
+        move |ev: Event<'_>, _: &Control| {
+            l.lock().unwrap().push(format!("{ev:?}"));
+        },
+    )
     .unwrap();
-    assert!(eventually(10, || has(&log, &bytes("pong-ok"))).await, "{:?}", log.lock().unwrap());
+    assert!(
+        eventually(10, || has(&log, &bytes("pong-ok"))).await,
+        "{:?}",
+        log.lock().unwrap()
+    );
     assert!(eventually(10, || h.stats().rtt_ms.is_some()).await);
     h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
 }
@@ -136,10 +168,21 @@ async fn server_ping_is_answered_and_client_ping_measures_rtt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_initiated_close() {
     let srv = spawn_server(0);
-    let (h, log, heap) = start(format!("ws://127.0.0.1:{}/close", srv.port), Reconnect::disabled());
-    assert!(eventually(10, || has(&log, "Closed(CloseCode(4001))")).await, "{:?}", log.lock().unwrap());
+    let (h, log, heap) = start(
+        format!("ws://127.0.0.1:{}/close", srv.port),
+        Reconnect::disabled(),
+    );
+    assert!(
+        eventually(10, || has(&log, "Closed(CloseCode(4001))")).await,
+        "{:?}",
+        log.lock().unwrap()
+    );
     assert!(eventually(10, || h.live_tasks() == 0).await);
-    assert!(has(&log, "Disconnected(Closed(CloseCode(4001)))"), "{:?}", log.lock().unwrap());
+    assert!(
+        has(&log, "Disconnected(Closed(CloseCode(4001)))"),
+        "{:?}",
+        log.lock().unwrap()
+    );
     assert_eq!(heap.stats(Region::External).used, 0);
     let _ = CloseCode::NORMAL;
 }
@@ -147,9 +190,17 @@ async fn server_initiated_close() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_dying_mid_frame_triggers_reconnect_with_backoff() {
     let srv = spawn_server(0);
-    let policy = Reconnect { enabled: true, min_delay_ms: 50, max_delay_ms: 400 };
+    let policy = Reconnect {
+        enabled: true,
+        min_delay_ms: 50,
+        max_delay_ms: 400,
+    };
     let (h, log, _) = start(format!("ws://127.0.0.1:{}/midframe", srv.port), policy);
-    assert!(eventually(15, || h.stats().reconnects >= 3).await, "{:?}", h.stats());
+    assert!(
+        eventually(15, || h.stats().reconnects >= 3).await,
+        "{:?}",
+        h.stats()
+    );
     assert!(has(&log, "Disconnected(ConnectionLost)"));
     h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
 }
@@ -158,14 +209,24 @@ async fn server_dying_mid_frame_triggers_reconnect_with_backoff() {
 async fn server_process_killed_then_restarted() {
     let srv = spawn_server(0);
     let port = srv.port;
-    let policy = Reconnect { enabled: true, min_delay_ms: 50, max_delay_ms: 200 };
+    let policy = Reconnect {
+        enabled: true,
+        min_delay_ms: 50,
+        max_delay_ms: 200,
+    };
     let (h, log, _) = start(format!("ws://127.0.0.1:{port}/echo"), policy);
     assert!(eventually(10, || h.state() == State::Connected).await);
     drop(srv); // SIGKILL: no close frame, the TCP connection just ends
     assert!(eventually(10, || has(&log, "Disconnected(ConnectionLost)")).await);
     assert!(eventually(10, || h.state() != State::Connected).await);
     let _srv2 = spawn_server(port);
-    assert!(eventually(15, || h.stats().reconnects >= 1 && h.state() == State::Connected).await, "{:?}", h.stats());
+    assert!(
+        eventually(15, || h.stats().reconnects >= 1
+            && h.state() == State::Connected)
+        .await,
+        "{:?}",
+        h.stats()
+    );
     h.send_text("back").await.unwrap();
     assert!(eventually(10, || has(&log, &bytes("back"))).await);
     h.stop_and_wait(Duration::from_secs(5)).await.unwrap();

@@ -287,8 +287,14 @@ where
             generation,
             control: &control,
         };
-        let (buffers, exit) =
-            driver::run(&self.inner.settings, &target, buffers, &self.port, &mut link).await;
+        let (buffers, exit) = driver::run(
+            &self.inner.settings,
+            &target,
+            buffers,
+            &self.port,
+            &mut link,
+        )
+        .await;
         *lock(&self.buffers) = Some(buffers);
         if exit != driver::Exit::Stopped {
             lock(&self.inner.life).task_exited(generation);
@@ -427,7 +433,9 @@ impl<M: MemoryRegions, H: Handler> Link for TokioLink<'_, M, H> {
         if let Ok(c) = self.rx.try_recv() {
             return Some(c);
         }
-        lock(&self.runner.inner.pending_close).take().map(Command::Close)
+        lock(&self.runner.inner.pending_close)
+            .take()
+            .map(Command::Close)
     }
 
     fn stop_requested(&self) -> bool {
@@ -578,7 +586,12 @@ impl Control {
 
     /// Queues one fragment (`Text`/`Binary` to begin, `Continuation` after) without
     /// waiting.
-    pub fn try_send_fragment(&self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<(), SendError> {
+    pub fn try_send_fragment(
+        &self,
+        opcode: Opcode,
+        fin: bool,
+        data: &[u8],
+    ) -> Result<(), SendError> {
         check_data_opcode(opcode)?;
         if !self.running() {
             return Err(SendError::Closed);
@@ -595,7 +608,8 @@ impl Control {
 
     /// Sends a text message and waits until it is written (or `send_timeout_ms`).
     pub async fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send_fragment(Opcode::Text, true, text.as_bytes()).await
+        self.send_fragment(Opcode::Text, true, text.as_bytes())
+            .await
     }
 
     /// Sends a binary message and waits until it is written.
@@ -604,7 +618,12 @@ impl Control {
     }
 
     /// Sends one fragment and waits until it is written.
-    pub async fn send_fragment(&self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<(), SendError> {
+    pub async fn send_fragment(
+        &self,
+        opcode: Opcode,
+        fin: bool,
+        data: &[u8],
+    ) -> Result<(), SendError> {
         check_data_opcode(opcode)?;
         if !self.running() {
             return Err(SendError::Closed);
@@ -666,7 +685,9 @@ impl Control {
                 }
             }
         };
-        tokio::time::timeout(timeout, wait).await.map_err(|_| StopTimeout)
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| StopTimeout)
     }
 
     /// Run tasks spawned and not yet finished (0 once stopped for good).
@@ -677,7 +698,9 @@ impl Control {
 
 fn check_data_opcode(op: Opcode) -> Result<(), SendError> {
     if op.is_control() {
-        return Err(SendError::Order(crate::connection::FrameOrderError::NoFragmentInProgress));
+        return Err(SendError::Order(
+            crate::connection::FrameOrderError::NoFragmentInProgress,
+        ));
     }
     Ok(())
 }
@@ -700,7 +723,9 @@ pub struct Handle {
 
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").field("state", &self.state()).finish()
+        f.debug_struct("Handle")
+            .field("state", &self.state())
+            .finish()
     }
 }
 

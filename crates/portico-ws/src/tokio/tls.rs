@@ -55,7 +55,9 @@ impl TlsConfig {
             let mut any = false;
             for cert in CertificateDer::pem_slice_iter(pem) {
                 let cert = cert.map_err(|_| TlsConfigError::BadPem)?;
-                roots.add(cert).map_err(|_| TlsConfigError::BadCertificate)?;
+                roots
+                    .add(cert)
+                    .map_err(|_| TlsConfigError::BadCertificate)?;
                 any = true;
             }
             if !any {

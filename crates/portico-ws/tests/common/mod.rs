@@ -34,13 +34,16 @@ pub async fn server(mode: Mode) -> (String, Arc<Seen>) {
     let mode = Arc::new(mode);
     tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { return };
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
             s.accepted.fetch_add(1, Ordering::SeqCst);
             let (s, mode) = (s.clone(), mode.clone());
             tokio::spawn(async move {
                 let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                     .max_message_size(Some(64 << 20));
-                let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(cfg)).await else {
+                let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(cfg)).await
+                else {
                     return;
                 };
                 match *mode {
@@ -53,12 +56,16 @@ pub async fn server(mode: Mode) -> (String, Arc<Seen>) {
                     match msg {
                         Message::Binary(_) if stall => {}
                         Message::Text(_) | Message::Binary(_) => {
-                            if ws.send(msg).await.is_err() {
+                            let sent = ws.send(msg).await;
+                            if sent.is_err() {
                                 return;
                             }
                         }
                         Message::Close(c) => {
-                            s.closes.lock().unwrap().push(c.map_or(1005, |c| u16::from(c.code)));
+                            s.closes
+                                .lock()
+                                .unwrap()
+                                .push(c.map_or(1005, |c| u16::from(c.code)));
                         }
                         _ => {}
                     }
