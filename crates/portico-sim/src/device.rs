@@ -98,6 +98,7 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
         SimHeap::new(320 * 1024, 0),
         profile::pool_config(),
     )));
+    LAST_POOL.with(|p| p.set(Some(buffers_pool)));
     let server = ServerConfig {
         head_timeout_ms: config.policy.head_timeout_ms,
         body_timeout_ms: config.policy.body_timeout_ms,
@@ -111,10 +112,27 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
         pool: buffers_pool,
         config: server,
     }));
+    let run = pool.run(buffers, service);
+    SERVER_FUTURE_BYTES.with(|b| b.set(core::mem::size_of_val(&run)));
     spawner.spawn(async move {
-        pool.run(buffers, service).await;
+        run.await;
     });
     pool
+}
+
+thread_local! {
+    /// Size of the last device server future spawned on this thread (all sockets' state
+    /// machines): on the device this is static RAM.
+    pub static SERVER_FUTURE_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The request buffer pool of the last device spawned on this thread.
+pub fn last_buffer_pool() -> Option<&'static SimPool> {
+    LAST_POOL.with(|p| p.get())
+}
+
+thread_local! {
+    static LAST_POOL: std::cell::Cell<Option<&'static SimPool>> = const { std::cell::Cell::new(None) };
 }
 
 /// A static /24 address configuration.

@@ -82,8 +82,8 @@ pub struct BurstReport {
     pub browsers: Vec<BrowserLog>,
     /// The newcomer.
     pub newcomer: BrowserLog,
-    /// The device pool at the end.
-    pub device: PortSnapshot,
+    /// The device pool at the end (Portico only).
+    pub device: Option<PortSnapshot>,
     /// Network counters.
     pub net: NetStats,
     /// Virtual time at the end, ms.
@@ -94,7 +94,20 @@ pub struct BurstReport {
     pub polls: u64,
 }
 
+/// What the scenario needs from the server under test.
+pub struct DeviceHandle {
+    /// Does the server hold a connection it could give up right now? (Classifies resets.)
+    pub evictable: Box<dyn Fn() -> bool>,
+    /// The server's own counters, when it is Portico's port.
+    pub snapshot: Box<dyn Fn() -> Option<PortSnapshot>>,
+}
+
 impl BurstReport {
+    /// The Portico port's snapshot (panics for other servers).
+    pub fn port(&self) -> &PortSnapshot {
+        self.device.as_ref().expect("a Portico device")
+    }
+
     /// Resets clients saw in total: refused connection attempts plus resets of
     /// established connections.
     pub fn resets_seen(&self) -> u64 {
@@ -111,13 +124,30 @@ impl BurstReport {
     }
 }
 
-/// Runs the scenario with a device pool of `N` sockets of `RX`/`TX` bytes.
+/// Runs the scenario against Portico's port with `N` sockets of `RX`/`TX` bytes.
 pub fn run_burst<const N: usize, const RX: usize, const TX: usize>(s: &Burst) -> BurstReport {
+    let (port, seed, slow) = (s.port, s.seed ^ 0xD0, s.slow_ms);
+    run_burst_with(s, move |spawner, net| {
+        let pool = spawn_device::<N, RX, TX>(spawner, net, port, seed, slow);
+        DeviceHandle {
+            evictable: Box::new(move || pool.snapshot().evictable > 0),
+            snapshot: Box::new(move || Some(pool.snapshot())),
+        }
+    })
+}
+
+/// Runs the scenario against any server that `spawn` starts on the network at
+/// [`DEVICE_IP`], port `s.port.port`.
+pub fn run_burst_with(
+    s: &Burst,
+    spawn: impl FnOnce(&crate::executor::Spawner, &Network) -> DeviceHandle,
+) -> BurstReport {
     let mut exec = Executor::new();
     let spawner = exec.spawner();
     let net = Network::new(s.link, s.seed);
-    let pool = spawn_device::<N, RX, TX>(&spawner, &net, s.port, s.seed ^ 0xD0, s.slow_ms);
-    net.watch_server(DEVICE_IP, move || pool.snapshot().evictable > 0);
+    let device = spawn(&spawner, &net);
+    let evictable = device.evictable;
+    net.watch_server(DEVICE_IP, evictable);
     let server = IpEndpoint::new(DEVICE_IP.into(), s.port.port);
 
     let mut client_stacks = Vec::new();
@@ -189,7 +219,7 @@ pub fn run_burst<const N: usize, const RX: usize, const TX: usize>(s: &Burst) ->
     BurstReport {
         browsers,
         newcomer,
-        device: pool.snapshot(),
+        device: (device.snapshot)(),
         net: net.stats(),
         virtual_ms: clock::now() * 1000 / clock::TICK_HZ,
         end,

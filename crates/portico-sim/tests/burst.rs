@@ -29,7 +29,7 @@ fn summary(r: &BurstReport) -> String {
 /// What the accept strategy promises, checked through the simulation's counters.
 fn assert_listening_kept(r: &BurstReport) {
     // The port's own check at every accept: a socket listening or on its way back.
-    assert_eq!(r.device.port.listen_gaps, 0, "{}", summary(r));
+    assert_eq!(r.port().port.listen_gaps, 0, "{}", summary(r));
     // The wire's view: no SYN was reset while the table held something to give up.
     assert_eq!(r.net.syn_resets_while_evictable, 0, "{}", summary(r));
 }
@@ -42,12 +42,12 @@ fn ten_browsers_then_a_newcomer() {
     assert!(r.newcomer.page_loaded(), "{}", summary(&r));
     assert_eq!(r.pages_loaded(), 11, "{}", summary(&r));
     // Ten browsers × six connections, plus the newcomer's six.
-    assert_eq!(r.device.port.accepted, 66, "{}", summary(&r));
+    assert_eq!(r.port().port.accepted, 66, "{}", summary(&r));
     assert_eq!(r.resets_seen(), 0, "{}", summary(&r));
     assert_listening_kept(&r);
     // Room was made by closing idle keep-alives gracefully, never by a reset.
-    assert!(r.device.table.evicted_idle >= 50, "{}", summary(&r));
-    assert_eq!(r.device.port.aborts, 0, "{}", summary(&r));
+    assert!(r.port().table.evicted_idle >= 50, "{}", summary(&r));
+    assert_eq!(r.port().port.aborts, 0, "{}", summary(&r));
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn one_percent_packet_loss() {
     // The port's invariant holds; on the wire a few SYNs can still meet no listener
     // when a lost packet stalls handshakes and closes inside one burst (reported, and
     // bounded here so a regression shows).
-    assert_eq!(r.device.port.listen_gaps, 0, "{}", summary(&r));
+    assert_eq!(r.port().port.listen_gaps, 0, "{}", summary(&r));
     assert!(r.net.syn_resets <= 4, "{}", summary(&r));
 }
 
@@ -93,8 +93,8 @@ fn saturated_newcomer_is_held_then_served() {
     // Every admitted connection sits in a 1 s handler; the queue deadline is 2 s.
     let r = run(&Burst::saturated(3, 1_000));
     println!("{}", summary(&r));
-    assert!(r.device.port.held >= 1, "{}", summary(&r));
-    assert!(r.device.port.held_admitted >= 1, "{}", summary(&r));
+    assert!(r.port().port.held >= 1, "{}", summary(&r));
+    assert!(r.port().port.held_admitted >= 1, "{}", summary(&r));
     assert!(r.newcomer.page_loaded(), "{}", summary(&r));
     assert_eq!(r.resets_seen(), 0, "{}", summary(&r));
 }
@@ -104,7 +104,7 @@ fn saturated_newcomer_gets_503_not_a_reset() {
     // Handlers busy for 5 s, past the 2 s queue deadline: 503 with Retry-After.
     let r = run(&Burst::saturated(3, 5_000));
     println!("{}", summary(&r));
-    assert!(r.device.port.refused_503 >= 1, "{}", summary(&r));
+    assert!(r.port().port.refused_503 >= 1, "{}", summary(&r));
     assert!(r.newcomer.unavailable >= 1, "{}", summary(&r));
     assert_eq!(r.resets_seen(), 0, "{}", summary(&r));
     assert_listening_kept(&r);
