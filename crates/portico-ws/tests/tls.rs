@@ -1,0 +1,124 @@
+//! `wss://` end to end: a TLS echo server (tokio-rustls + tokio-tungstenite) with a
+//! certificate from a private CA made here. Verification is on: the client connects
+//! only when it is given that CA.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::eventually;
+use futures_util::{SinkExt, StreamExt};
+use portico::placement::sim::SimHeap;
+use portico_ws::tokio::{Client, Config, Control, TlsConfig};
+use portico_ws::{ConnectError, ErrorKind, Event, Reconnect, State};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::TcpListener;
+
+/// Starts the server; returns its port and the CA certificate in PEM.
+async fn tls_echo_server() -> (u16, String) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, ca.pem())
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn start(url: String, tls: TlsConfig) -> (portico_ws::tokio::Handle, Log) {
+    let log: Log = Default::default();
+    let l = log.clone();
+    let mut c = Config::new(url);
+    c.tls = tls;
+    c.settings.reconnect = Reconnect::disabled();
+    let h = Client::start(
+        c,
+        SimHeap::new(1 << 20, 0),
+        move |ev: Event<'_>, _: &Control| {
+            l.lock().unwrap().push(format!("{ev:?}"));
+        },
+    )
+    .unwrap();
+    (h, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_with_a_private_ca_connects_and_echoes() {
+    let (port, ca) = tls_echo_server().await;
+    let tls = TlsConfig {
+        webpki_roots: true,
+        extra_ca_pem: Some(ca.into_bytes()),
+    };
+    let (h, log) = start(format!("wss://localhost:{port}/"), tls);
+    assert!(
+        eventually(10, || h.state() == State::Connected).await,
+        "{:?}",
+        log.lock().unwrap()
+    );
+    h.send_text("over tls").await.unwrap();
+    let want = format!("{:?}", "over tls".as_bytes());
+    assert!(eventually(10, || log.lock().unwrap().iter().any(|l| l.contains(&want))).await);
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_without_the_ca_is_refused() {
+    let (port, _) = tls_echo_server().await;
+    let (h, log) = start(format!("wss://localhost:{port}/"), TlsConfig::default());
+    let refused = format!("{:?}", Event::Error(ErrorKind::Connect(ConnectError::Tls)));
+    assert!(
+        eventually(10, || log.lock().unwrap().contains(&refused)).await,
+        "{:?}",
+        log.lock().unwrap()
+    );
+    assert!(eventually(10, || h.live_tasks() == 0).await);
+    assert_eq!(h.stats().connects, 0);
+    assert!(h.stats().last_error.unwrap().contains("TLS"));
+}
+
+#[test]
+fn malformed_extra_ca_is_a_typed_error() {
+    let tls = TlsConfig {
+        webpki_roots: false,
+        extra_ca_pem: Some(b"not a pem".to_vec()),
+    };
+    assert!(tls.build().is_err());
+}
