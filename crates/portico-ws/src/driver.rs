@@ -109,6 +109,10 @@ pub trait Link {
     /// Whether the client must stop (checked between steps).
     fn stop_requested(&self) -> bool;
 
+    /// Resolves once a stop is requested (without consuming commands): a write stalled
+    /// by the network is abandoned at once instead of after `network_timeout_ms`.
+    async fn stopped(&self);
+
     /// Delivers an event to the user's handler.
     fn event(&mut self, event: Event<'_>);
 
@@ -375,35 +379,45 @@ async fn connect<M: MemoryRegions, P: Port>(
 }
 
 /// Writes `frame` with the network timeout. `Err(reason)` ends the connection.
-async fn write_frame<P: Port, W: Write>(
+async fn write_frame<P: Port, W: Write, L: Link>(
     settings: &Settings,
     io: &mut W,
     port: &P,
+    link: &L,
     frame: &[u8],
 ) -> Result<(), DisconnectReason> {
     let write = async {
         io.write_all(frame).await?;
         io.flush().await
     };
-    match select(write, port.sleep_ms(settings.network_timeout_ms)).await {
-        Either::First(Ok(())) => Ok(()),
-        Either::First(Err(_)) => Err(DisconnectReason::ConnectionLost),
-        Either::Second(()) => Err(DisconnectReason::WriteTimeout),
+    match select3(
+        write,
+        port.sleep_ms(settings.network_timeout_ms),
+        link.stopped(),
+    )
+    .await
+    {
+        Either3::First(Ok(())) => Ok(()),
+        Either3::First(Err(_)) => Err(DisconnectReason::ConnectionLost),
+        Either3::Second(()) => Err(DisconnectReason::WriteTimeout),
+        // Half a frame is on the wire: the connection cannot continue anyway.
+        Either3::Third(()) => Err(DisconnectReason::Stopped),
     }
 }
 
-async fn flush_control<M: MemoryRegions, P: Port, W: Write>(
+async fn flush_control<M: MemoryRegions, P: Port, W: Write, L: Link>(
     settings: &Settings,
     conn: &mut Connection<M>,
     io: &mut W,
     port: &P,
+    link: &L,
 ) -> Result<(), DisconnectReason> {
     while let Some((op, payload)) = conn.take_control() {
         let mask = PortRng(port).mask();
         let frame = conn
             .encode(true, op, mask, &payload)
             .map_err(|_| DisconnectReason::ConnectionLost)?;
-        write_frame(settings, io, port, frame).await?;
+        write_frame(settings, io, port, link, frame).await?;
     }
     Ok(())
 }
@@ -413,12 +427,14 @@ enum Step {
     End(SessionEnd),
 }
 
-async fn command<M: MemoryRegions, P: Port, W: Write, O: Outgoing>(
+#[allow(clippy::too_many_arguments)] // the session's state, passed by piece
+async fn command<M: MemoryRegions, P: Port, W: Write, L: Link>(
     settings: &Settings,
     conn: &mut Connection<M>,
     io: &mut W,
     port: &P,
-    cmd: Command<O>,
+    link: &L,
+    cmd: Command<L::Out>,
     close_deadline: &mut Option<u64>,
     user_closed: &mut bool,
 ) -> Step {
@@ -427,7 +443,7 @@ async fn command<M: MemoryRegions, P: Port, W: Write, O: Outgoing>(
         Command::Close(frame) => {
             if !conn.close_sent() {
                 conn.start_close(frame);
-                if let Err(r) = flush_control(settings, conn, io, port).await {
+                if let Err(r) = flush_control(settings, conn, io, port, link).await {
                     return Step::End(SessionEnd::Ended(r));
                 }
             }
@@ -460,9 +476,16 @@ async fn command<M: MemoryRegions, P: Port, W: Write, O: Outgoing>(
                         return Step::Continue;
                     }
                 };
-                if let Err(r) = write_frame(settings, io, port, frame).await {
-                    out.complete(Err(SendError::Io));
-                    return Step::End(SessionEnd::Ended(r));
+                if let Err(r) = write_frame(settings, io, port, link, frame).await {
+                    out.complete(Err(if r == DisconnectReason::Stopped {
+                        SendError::Closed
+                    } else {
+                        SendError::Io
+                    }));
+                    return Step::End(match r {
+                        DisconnectReason::Stopped => SessionEnd::Stopped,
+                        r => SessionEnd::Ended(r),
+                    });
                 }
                 rest = &rest[n..];
                 op = Opcode::Continuation;
@@ -536,7 +559,7 @@ where
                 reported_bytes = total;
                 link.status(Status::Memory(&conn.buffers().report()));
             }
-            if let Err(r) = flush_control(settings, conn, io, port).await {
+            if let Err(r) = flush_control(settings, conn, io, port, link).await {
                 return SessionEnd::Ended(r);
             }
             if link.stop_requested() {
@@ -549,6 +572,7 @@ where
                     conn,
                     io,
                     port,
+                    &*link,
                     cmd,
                     &mut close_deadline,
                     &mut user_closed,
@@ -560,7 +584,7 @@ where
                 }
             }
         }
-        if let Err(r) = flush_control(settings, conn, io, port).await {
+        if let Err(r) = flush_control(settings, conn, io, port, link).await {
             return SessionEnd::Ended(r);
         }
         let now = port.now_ms();
@@ -576,7 +600,7 @@ where
             let mask = PortRng(port).mask();
             let frame = conn.encode(true, Opcode::Ping, mask, b"portico");
             if let Ok(frame) = frame {
-                if let Err(r) = write_frame(settings, io, port, frame).await {
+                if let Err(r) = write_frame(settings, io, port, link, frame).await {
                     return SessionEnd::Ended(r);
                 }
             }
@@ -615,6 +639,7 @@ where
                     conn,
                     io,
                     port,
+                    &*link,
                     cmd,
                     &mut close_deadline,
                     &mut user_closed,

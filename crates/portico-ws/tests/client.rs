@@ -441,3 +441,35 @@ async fn bad_url_is_refused_at_start() {
     assert!(matches!(err, StartError::Url(_)));
     let _ = DisconnectReason::Stopped;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_is_not_held_up_by_a_stalled_write() {
+    // ANCHORS #841: close/stop hanging. The peer reads nothing; a 32 MiB send blocks in
+    // the middle of a frame. Stop must still finish at once, not after the 60 s network
+    // timeout, and the blocked send must learn that the client closed.
+    let (url, _) = server(Mode::Stall(Duration::from_secs(60))).await;
+    let heap = SimHeap::new(1 << 20, 0);
+    let (_, h) = logger();
+    let mut c = cfg(&url);
+    c.settings.send_timeout_ms = 60_000;
+    c.settings.network_timeout_ms = 60_000;
+    c.settings.buffers.tx = 64 * 1024;
+    let handle = Client::start(c, heap.clone(), h).unwrap();
+    connected(&handle).await;
+    let h2 = handle.clone();
+    let send = tokio::spawn(async move { h2.send_binary(&vec![1u8; 32 << 20]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!send.is_finished(), "the write should be stalled");
+    let t0 = std::time::Instant::now();
+    handle
+        .stop_and_wait(Duration::from_secs(2))
+        .await
+        .expect("stop hung behind the write");
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    let r = tokio::time::timeout(Duration::from_secs(2), send)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r, Err(SendError::Closed));
+    assert_eq!(used(&heap), 0);
+}

@@ -442,6 +442,19 @@ impl<M: MemoryRegions, H: Handler> Link for TokioLink<'_, M, H> {
         !lock(&self.runner.inner.life).should_run(self.generation)
     }
 
+    async fn stopped(&self) {
+        // Subscribe before checking: a stop between the two still wakes us.
+        let mut rx = self.runner.inner.changed.subscribe();
+        loop {
+            if self.stop_requested() {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     fn event(&mut self, event: Event<'_>) {
         lock(&self.runner.handler).on_event(event, self.control);
     }
