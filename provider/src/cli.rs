@@ -63,6 +63,17 @@ pub struct Cli {
     /// How long a newcomer waits for a socket or buffer before it gets 503, in ms.
     #[arg(long, default_value_t = 2000)]
     pub queue_timeout_ms: u64,
+    /// Where request buffers come from: `pool` (the design) or `per-request` (allocate
+    /// and free one per request: the baseline the pool benchmark compares against).
+    #[arg(long, value_enum, default_value_t = Buffers::Pool)]
+    pub buffers: Buffers,
+}
+
+/// `--buffers` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Buffers {
+    Pool,
+    PerRequest,
 }
 
 /// What the application itself needs from the command line.
@@ -125,6 +136,10 @@ impl Cli {
             internal_ram: self.internal_ram,
             psram: self.psram,
             conn_state_bytes: portico_tokio::CONN_STATE_BYTES,
+            buffers: match self.buffers {
+                Buffers::Pool => portico_tokio::BufferStrategy::Pool,
+                Buffers::PerRequest => portico_tokio::BufferStrategy::PerRequest,
+            },
         })
     }
 

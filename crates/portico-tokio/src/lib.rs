@@ -20,7 +20,9 @@ mod transport;
 
 pub use env::ConnEnv;
 pub use portico::placement::sim::SimHeap;
-pub use server::{App, HostPool, Server, ServerOptions, Shared, Snapshot, TABLE_SLOTS};
+pub use server::{
+    App, BufferStrategy, HostPool, Server, ServerOptions, Shared, Snapshot, TABLE_SLOTS,
+};
 
 /// Internal RAM charged per admitted connection: its table entry, its socket's
 /// bookkeeping and its idle task state. Buffers are leased separately, only while a

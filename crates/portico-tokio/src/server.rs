@@ -43,6 +43,18 @@ pub struct ServerOptions {
     /// Bytes of internal RAM charged per admitted connection (its table entry, socket
     /// bookkeeping and idle task state).
     pub conn_state_bytes: usize,
+    /// Where request buffers come from.
+    pub buffers: BufferStrategy,
+}
+
+/// Where a request's buffer comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferStrategy {
+    /// Leased from the fixed pool (the design).
+    Pool,
+    /// Allocated for each request and freed after it: the baseline the pool is measured
+    /// against. Accounted in the same heap, so peaks compare directly.
+    PerRequest,
 }
 
 /// What the application adds to the core `Handler`: driving long-lived streams.
@@ -344,25 +356,48 @@ async fn drive<A: App>(
         }
         first = false;
         env.state(ConnState::Head);
-        let lease = match tokio::time::timeout(
-            Duration::from_millis(opts.policy.queue_timeout_ms),
-            shared.pool.acquire(),
-        )
-        .await
-        {
-            Ok(Ok(lease)) => lease,
-            _ => {
-                use portico::server::Transport;
-                let _ = io.write_all_vectored(&[REFUSAL_503]).await;
-                return;
-            }
-        };
-        let mut lease = lease;
         let mut filled = 0;
         // Boxed so that an idle connection's task does not carry the size of the
         // request loop and the handler's futures: idle costs only what is above.
-        let outcome = Box::pin(serve(io, &mut lease, &mut filled, app, env, &opts.server)).await;
-        drop(lease);
+        let outcome = match opts.buffers {
+            BufferStrategy::Pool => {
+                let lease = match tokio::time::timeout(
+                    Duration::from_millis(opts.policy.queue_timeout_ms),
+                    shared.pool.acquire(),
+                )
+                .await
+                {
+                    Ok(Ok(lease)) => lease,
+                    _ => {
+                        use portico::server::Transport;
+                        let _ = io.write_all_vectored(&[REFUSAL_503]).await;
+                        return;
+                    }
+                };
+                let mut lease = lease;
+                Box::pin(serve(io, &mut lease, &mut filled, app, env, &opts.server)).await
+            }
+            BufferStrategy::PerRequest => {
+                let Ok(mut block) = portico::placement::place(
+                    &shared.heap,
+                    opts.pool.placement,
+                    opts.pool.chunk_size,
+                ) else {
+                    use portico::server::Transport;
+                    let _ = io.write_all_vectored(&[REFUSAL_503]).await;
+                    return;
+                };
+                Box::pin(serve(
+                    io,
+                    block.block.as_mut(),
+                    &mut filled,
+                    app,
+                    env,
+                    &opts.server,
+                ))
+                .await
+            }
+        };
         match outcome {
             Ok(Outcome::Idle) => continue,
             Ok(Outcome::Upgrade(u)) => {
