@@ -166,15 +166,9 @@ impl<const N: usize> Inner<N> {
         if (0..N).any(|j| self.abort[j] || self.evict[j]) {
             return;
         }
-        let victim = self
-            .table
-            .connections(now)
-            .filter(|c| c.state == ConnState::Idle)
-            .max_by_key(|c| c.idle_ms)
-            .map(|c| c.id);
-        if let Some(v) = victim {
+        // The table chooses, by its own rules and with its counters kept.
+        if let Some((v, _)) = self.table.evict_one(now) {
             if let Some(j) = self.conn.iter().position(|c| *c == Some(v)) {
-                let _ = self.table.close(v);
                 self.evict[j] = true;
                 self.abort[j] = true;
                 self.evict_wakers[j].wake();

@@ -349,6 +349,10 @@ impl<const N: usize> Table<N> {
     }
 
     /// A newcomer from `peer` arrives. Admits it, evicts to make room, or says `Full`.
+    ///
+    /// A newcomer enters in [`ConnState::Head`], marked as not yet heard from: it is
+    /// protected like a connection mid-request for `Policy::fresh_grace_ms`, after which a
+    /// still-silent one (a speculative preconnect) may be evicted after every idle one.
     pub fn admit(&mut self, peer: SocketAddr, now: Millis) -> Admission {
         if self.open < self.cap {
             return Admission::Admitted(self.insert(peer, now));
@@ -359,6 +363,28 @@ impl<const N: usize> Table<N> {
         let Some((victim, reason)) = self.choose_victim(peer.ip(), now) else {
             return Admission::Full;
         };
+        self.evict(victim, reason, now);
+        let id = self.insert(peer, now);
+        Admission::Evicted { id, victim, reason }
+    }
+
+    /// Evicts one connection by the same rules as [`Table::admit`], without admitting
+    /// anyone: for a port that must free a socket *before* the next newcomer arrives
+    /// (smoltcp has no accept backlog: a SYN that finds no listening socket is reset).
+    /// Returns the victim, which the port must now close.
+    pub fn evict_one(&mut self, now: Millis) -> Option<(ConnId, EvictReason)> {
+        if !self.policy.lru_purge {
+            return None;
+        }
+        // No newcomer address: pass one that matches no peer, so only the general
+        // rules (greedy peers first, then LRU) apply.
+        let nobody = IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED);
+        let (victim, reason) = self.choose_victim(nobody, now)?;
+        self.evict(victim, reason, now);
+        Some((victim, reason))
+    }
+
+    fn evict(&mut self, victim: ConnId, reason: EvictReason, now: Millis) {
         let victim_peer = self.entries[victim.slot as usize].map(|e| e.peer);
         self.remove(victim);
         match reason {
@@ -374,8 +400,6 @@ impl<const N: usize> Table<N> {
                 at_ms: now,
             });
         }
-        let id = self.insert(peer, now);
-        Admission::Evicted { id, victim, reason }
     }
 
     /// The connection changed state; this counts as activity.
@@ -634,6 +658,20 @@ mod tests {
             t.is_live(busy),
             "a connection that spoke is mid-request, never evicted"
         );
+    }
+
+    #[test]
+    fn evict_one_frees_a_slot_without_admitting() {
+        let mut t = table(2);
+        let a = admitted(t.admit(peer(1, 1), 0));
+        let b = admitted(t.admit(peer(2, 1), 0));
+        t.set_state(a, ConnState::Idle, 5).unwrap();
+        t.set_state(b, ConnState::Handler, 6).unwrap();
+        assert_eq!(t.evict_one(10), Some((a, EvictReason::LruIdle)));
+        assert_eq!(t.open(), 1);
+        assert_eq!(t.counters().evicted_idle, 1);
+        assert_eq!(t.recent_evictions().count(), 1);
+        assert_eq!(t.evict_one(11), None, "the busy one stays");
     }
 
     #[test]
