@@ -223,3 +223,25 @@ fn a_crowd_of_fifty_browsers_all_served() {
     let errors: Vec<String> = results.iter().flat_map(|r| r.0.errors.clone()).collect();
     assert_eq!(failed, 0, "{:?}", &errors[..errors.len().min(10)]);
 }
+
+#[test]
+fn invalid_budgets_are_refused_at_start_up() {
+    for (args, want) in [
+        (&["--max-sockets", "31"][..], "overcommitted"),
+        (&["--max-sockets", "0"][..], "at least 1"),
+        (
+            &["--stack-sockets", "8", "--max-sockets", "7"][..],
+            "overcommitted",
+        ),
+        (&["--pool-buffers", "0"][..], "--pool-buffers"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_provider"))
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

@@ -212,6 +212,7 @@ impl<A: App> Server<A> {
     /// Accepts and serves forever. Must run inside a `tokio::task::LocalSet`.
     pub async fn run(self, listener: TcpListener) {
         let shared = self.shared;
+        tokio::task::spawn_local(shrink_when_idle(shared.clone()));
         let backlog = shared.options.budget.backlog;
         let queue_timeout = shared.options.policy.queue_timeout_ms;
         let mut pending: VecDeque<(TcpStream, SocketAddr, Millis)> = VecDeque::new();
@@ -282,6 +283,29 @@ impl<A: App> Server<A> {
                 _ = shared.slot_freed.notified() => {}
                 _ = sleep_until_ms(&shared, next_deadline), if next_deadline.is_some() => {}
             }
+        }
+    }
+}
+
+/// Chunks the pool keeps after a quiet period.
+pub const POOL_BASELINE: usize = 2;
+/// How long the pool must see no lease before it gives memory back.
+pub const POOL_IDLE_MS: u64 = 30_000;
+
+/// Gives pool chunks back to the heap after a spike, once no lease has been taken for
+/// [`POOL_IDLE_MS`]: the device's RAM returns to the baseline between bursts.
+async fn shrink_when_idle(shared: Rc<Shared>) {
+    let mut last = shared.pool.stats().leases;
+    let mut quiet_since = shared.now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(POOL_IDLE_MS / 6)).await;
+        let s = shared.pool.stats();
+        let now = shared.now();
+        if s.leases != last || s.leased > 0 {
+            last = s.leases;
+            quiet_since = now;
+        } else if now - quiet_since >= POOL_IDLE_MS && s.allocated > POOL_BASELINE {
+            shared.pool.shrink(POOL_BASELINE);
         }
     }
 }

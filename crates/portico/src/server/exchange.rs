@@ -219,6 +219,49 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         }
     }
 
+    /// A JSON response serialised with `serde-json-core` straight into the connection
+    /// buffer's free space — no allocator. Answers 500 if the document does not fit.
+    pub async fn respond_json<J: serde::Serialize>(
+        &mut self,
+        status: Status,
+        value: &J,
+    ) -> Result<(), ServeError<T::Error>> {
+        self.compact();
+        // The head goes first in the free space; keep room for it.
+        let reserve = self.cfg.response_reserve.min(self.rest.len() - self.end) / 2;
+        let start = self.end + reserve;
+        let n = match serde_json_core::to_slice(value, &mut self.rest[start..]) {
+            Ok(n) => n,
+            Err(_) => {
+                return self
+                    .respond_text(Status::INTERNAL_SERVER_ERROR, "response too large")
+                    .await
+            }
+        };
+        let head_len = self.format_head(status, ResponseLength::Known(n as u64), |h| {
+            h.header("Content-Type", "application/json").map(drop)
+        })?;
+        if self.end + head_len > start {
+            // The head ran into the body: cannot happen unless the handler's headers
+            // outgrow half the reserve; refuse rather than send garbage.
+            return Err(ServeError::Misuse("response head overlaps the JSON body"));
+        }
+        let off = self.end;
+        let body_on_wire = self.head.method != Method::Head;
+        let (io, rest) = (&mut *self.io, &*self.rest);
+        if body_on_wire {
+            write_with(
+                io,
+                self.env,
+                self.cfg,
+                &[&rest[off..off + head_len], &rest[start..start + n]],
+            )
+            .await
+        } else {
+            write_with(io, self.env, self.cfg, &[&rest[off..off + head_len]]).await
+        }
+    }
+
     /// A short plain-text response (errors, simple answers).
     pub async fn respond_text(
         &mut self,

@@ -111,6 +111,23 @@ impl Handler for App {
                 w.write(b"cde").await?;
                 w.finish().await?;
             }
+            (Method::Get, "/json") => {
+                #[derive(serde::Serialize)]
+                struct Doc<'a> {
+                    name: &'a str,
+                    open: u32,
+                    list: [u8; 3],
+                }
+                ex.respond_json(
+                    crate::http::Status::OK,
+                    &Doc {
+                        name: "dev",
+                        open: 3,
+                        list: [1, 2, 3],
+                    },
+                )
+                .await?
+            }
             (Method::Get, "/ignore-body") => ex.respond_text(crate::http::Status::OK, "ok").await?,
             _ => {
                 ex.respond_text(crate::http::Status::NOT_FOUND, "nf")
@@ -223,6 +240,17 @@ fn head_has_length_but_no_body() {
     let (out, _, _) = run(&[b"HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n"]);
     assert!(out.contains("Content-Length: 2\r\n"));
     assert!(out.ends_with("\r\n\r\n"));
+}
+
+#[test]
+fn json_without_allocator() {
+    let (out, _, _) = run(&[b"GET /json HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    assert!(out.contains("Content-Type: application/json\r\n"), "{out}");
+    assert!(
+        out.ends_with("\r\n\r\n{\"name\":\"dev\",\"open\":3,\"list\":[1,2,3]}"),
+        "{out}"
+    );
+    assert!(out.contains("Content-Length: 38\r\n"), "{out}");
 }
 
 #[test]
