@@ -10,7 +10,8 @@
 //!   driven by a port (tokio on the host, embassy-net on the device).
 //!
 //! Nothing here allocates unless the `alloc` feature asks for it, and nothing reads a
-//! clock: ports pass `now` in and implement [`server::Timer`].
+//! clock: ports pass `now` in and implement [`server::Env`].
+#![doc = include_str!("../README.md")]
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
