@@ -2,7 +2,7 @@
 //!
 //! A port (tokio on the host, embassy-net on the device) owns the sockets, the clock and
 //! the buffers. For each readable connection it leases a buffer and calls
-//! [`serve`](connection::serve), which reads request heads, checks them, hands each
+//! [`serve`], which reads request heads, checks them, hands each
 //! exchange to the application's [`Handler`], writes the response, and returns as soon as
 //! the connection has nothing buffered — so the port can give the buffer back while the
 //! connection sits idle. An idle keep-alive connection then costs no buffer at all.
