@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::conn::{Admission, Budget, ConnId, ConnState, Policy, Table, TimeoutPhase};
-use portico::placement::sim::{SimBlock, SimHeap};
-use portico::placement::{MemoryRegions, Region};
+use portico::placement::sim::{SimCharge, SimHeap};
+use portico::placement::Region;
 use portico::pool::{Pool, PoolConfig};
 use portico::server::{serve, Env, Handler, Outcome, ServerConfig};
 use portico::time::Millis;
@@ -235,7 +235,7 @@ impl<A: App> Server<A> {
                 // newcomer is refused with 503 instead of starving the rest.
                 match shared
                     .heap
-                    .alloc_in(Region::Internal, shared.options.conn_state_bytes)
+                    .charge(Region::Internal, shared.options.conn_state_bytes)
                 {
                     Ok(block) => {
                         let evict = shared.register(id);
@@ -334,7 +334,7 @@ async fn connection<A: App>(
     stream: TcpStream,
     id: ConnId,
     evict: Rc<Notify>,
-    _state: SimBlock,
+    _state: SimCharge,
 ) {
     let env = ConnEnv {
         shared: shared.clone(),

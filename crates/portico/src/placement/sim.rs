@@ -123,6 +123,60 @@ impl MemoryRegions for SimHeap {
     type Block = SimBlock;
 
     fn alloc_in(&self, region: Region, size: usize) -> Result<SimBlock, RegionError> {
+        // Account first (budget, faults, counters), then hold the real bytes; the block
+        // returns them to the region on its drop.
+        self.account(region, size)?;
+        Ok(SimBlock {
+            data: std::vec![0u8; size].into_boxed_slice(),
+            region,
+            heap: self.state.clone(),
+        })
+    }
+
+    fn stats(&self, region: Region) -> RegionStats {
+        let mut s = self.lock();
+        let r = s.region(region);
+        RegionStats {
+            capacity: r.capacity,
+            used: r.used,
+            peak: r.peak,
+            free: r.capacity - r.used,
+            failures: r.failures,
+        }
+    }
+}
+
+/// Bytes charged to a region without holding real memory: for state that lives
+/// elsewhere on the host (a task's future) but would take this much on the device.
+/// Returns the bytes on drop.
+#[derive(Debug)]
+pub struct SimCharge {
+    bytes: usize,
+    region: Region,
+    heap: Arc<Mutex<State>>,
+}
+
+impl Drop for SimCharge {
+    fn drop(&mut self) {
+        let mut s = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        s.region(self.region).used -= self.bytes;
+    }
+}
+
+impl SimHeap {
+    /// Charges `size` bytes to `region` under the same rules (budget, faults, counters)
+    /// as [`MemoryRegions::alloc_in`], without allocating them on the host.
+    pub fn charge(&self, region: Region, size: usize) -> Result<SimCharge, RegionError> {
+        self.account(region, size)?;
+        Ok(SimCharge {
+            bytes: size,
+            region,
+            heap: self.state.clone(),
+        })
+    }
+
+    /// Applies the budget, the injected faults and the counters to one allocation.
+    fn account(&self, region: Region, size: usize) -> Result<(), RegionError> {
         let mut s = self.lock();
         s.allocations += 1;
         let nth_hit = s.fail_nth == Some(s.allocations);
@@ -142,24 +196,7 @@ impl MemoryRegions for SimHeap {
         }
         r.used += size;
         r.peak = r.peak.max(r.used);
-        drop(s);
-        Ok(SimBlock {
-            data: std::vec![0u8; size].into_boxed_slice(),
-            region,
-            heap: self.state.clone(),
-        })
-    }
-
-    fn stats(&self, region: Region) -> RegionStats {
-        let mut s = self.lock();
-        let r = s.region(region);
-        RegionStats {
-            capacity: r.capacity,
-            used: r.used,
-            peak: r.peak,
-            free: r.capacity - r.used,
-            failures: r.failures,
-        }
+        Ok(())
     }
 }
 
