@@ -245,3 +245,41 @@ fn invalid_budgets_are_refused_at_start_up() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn no_victim_means_a_short_wait_then_503_with_retry_after() {
+    // Two sockets, both held by live event streams (never evicted by default).
+    let p = Provider::start(&["--max-sockets", "2", "--queue-timeout-ms", "300"]);
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(p.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        assert!(s.read(&mut buf).unwrap() > 0);
+        streams.push(s);
+    }
+    let t0 = Instant::now();
+    let r = common::get(p.addr, "/api/status").unwrap();
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(
+        t0.elapsed() >= Duration::from_millis(250),
+        "it waited first"
+    );
+    drop(streams);
+    // The streams' sockets are freed: the next request is served.
+    let t0 = Instant::now();
+    loop {
+        match common::get(p.addr, "/api/status") {
+            Ok(r) if r.status == 200 => break,
+            _ if t0.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            other => panic!("not served after the streams left: {other:?}"),
+        }
+    }
+    let c = json(p.addr, "/api/connections");
+    assert!(c["counters"]["refused_503"].as_u64().unwrap() >= 1, "{c}");
+}
