@@ -1,0 +1,163 @@
+//! picoserve on tokio, serving a directory's files from memory: the bench's peer.
+//!
+//! Configured as a user who wants keep-alive would: one thread (a current-thread runtime,
+//! like Portico's), keep-alive on, a 30 s idle timeout (picoserve's default is 1 s),
+//! `TCP_NODELAY` on every accepted socket, and the 2048-byte per-connection buffer of
+//! picoserve's own tokio example. `/` is `index.html`, as with the other servers.
+//!
+//! `pico-server --print-sizes` prints the per-connection memory picoserve needs (its
+//! buffer and the whole connection future that holds it) as JSON and exits.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use clap::Parser;
+use picoserve::response::fs::{Directory, File};
+use picoserve::routing::get_service;
+use picoserve::time::Duration;
+use picoserve::{Config, Router, Timeouts};
+
+/// The per-connection request buffer (picoserve's README uses 2048).
+const HTTP_BUFFER: usize = 2048;
+
+#[derive(Debug, Parser)]
+#[command(about = "picoserve on tokio serving a directory (bench peer)")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    bind: std::net::SocketAddr,
+    /// Directory to serve.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Idle keep-alive timeout in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    idle_timeout_ms: u64,
+    /// Print the per-connection sizes as JSON and exit.
+    #[arg(long)]
+    print_sizes: bool,
+}
+
+/// The same `Content-Type` values as the provider's embedded assets.
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+fn leak_str(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Loads a directory tree into picoserve's static `Directory` (read once, kept for good).
+fn load_dir(dir: &Path) -> std::io::Result<Directory> {
+    let mut files = Vec::new();
+    let mut subs = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type()?.is_dir() {
+            subs.push((leak_str(name), load_dir(&e.path())?));
+        } else {
+            let body: &'static [u8] = Box::leak(std::fs::read(e.path())?.into_boxed_slice());
+            files.push((
+                leak_str(name.clone()),
+                File::with_content_type(content_type(&name), body),
+            ));
+        }
+    }
+    Ok(Directory {
+        files: Box::leak(files.into_boxed_slice()),
+        sub_directories: Box::leak(subs.into_boxed_slice()),
+    })
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let dir = match load_dir(&args.root) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("pico-server: cannot read {}: {e}", args.root.display());
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let index = dir
+        .files
+        .iter()
+        .find(|(n, _)| *n == "index.html")
+        .map(|(_, f)| f.clone())
+        .unwrap_or_else(|| File::html("<!doctype html><title>empty</title>\n"));
+    let app = Rc::new(Router::from_service(dir).route("/", get_service(index)));
+    let config: &'static Config = Box::leak(Box::new(
+        Config::new(Timeouts {
+            start_read_request: Duration::from_secs(5),
+            persistent_start_read_request: Duration::from_millis(args.idle_timeout_ms),
+            read_request: Duration::from_secs(3),
+            write: Duration::from_secs(5),
+        })
+        .keep_connection_alive(),
+    ));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = match tokio::net::TcpListener::bind(args.bind).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("pico-server: cannot listen on {}: {e}", args.bind);
+                return std::process::ExitCode::from(1);
+            }
+        };
+        if args.print_sizes {
+            let addr = listener.local_addr().expect("local addr");
+            let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let (stream, _) = listener.accept().await.expect("accept");
+            let fut = connection(app.clone(), config, stream);
+            println!(
+                "{{\"http_buffer\": {HTTP_BUFFER}, \"connection_future\": {}}}",
+                std::mem::size_of_val(&fut)
+            );
+            drop(fut);
+            drop(client);
+            return std::process::ExitCode::SUCCESS;
+        }
+        println!("pico-server listening on http://{}/", args.bind);
+        loop {
+            let stream = match listener.accept().await {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    // Out of descriptors and the like: back off, as a server would.
+                    eprintln!("pico-server: accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            tokio::task::spawn_local(connection(app.clone(), config, stream));
+        }
+    })
+}
+
+/// One connection's task: the buffer lives in the future, as in picoserve's examples.
+async fn connection<P: picoserve::routing::PathRouter>(
+    app: Rc<Router<P>>,
+    config: &'static Config,
+    stream: tokio::net::TcpStream,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut buffer = [0u8; HTTP_BUFFER];
+    let _ = picoserve::Server::new_tokio(&app, config, &mut buffer)
+        .serve(stream)
+        .await;
+}

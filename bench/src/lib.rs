@@ -1,0 +1,13 @@
+//! Side-by-side benchmarks: Portico's `provider` against picoserve (on tokio) and nginx.
+//!
+//! `scripts/bench.sh` builds everything and runs `bench-run`, which starts each server in
+//! turn on loopback with the same files and keep-alive settings, drives it, and prints one
+//! table of ratios. The pieces are also small binaries of their own: `pico-server` (the
+//! picoserve peer), `newcomer` (ten browsers holding idle keep-alives, then an eleventh
+//! loads the page) and `idle-conns` (opens idle keep-alive connections and holds them).
+
+pub mod client;
+pub mod idle;
+pub mod newcomer;
+pub mod procfs;
+pub mod stats;
