@@ -100,14 +100,19 @@ for t in "${TARGETS[@]}"; do
     time_left=$SECONDS_PER_TARGET
     if [ "$BUDGET" -gt 0 ]; then
         share=$(((BUDGET - (SECONDS - start) - 5 * remaining) / remaining))
+        [ "$share" -lt 5 ] && share=5
         [ "$share" -lt "$time_left" ] && time_left=$share
-        [ "$time_left" -lt 5 ] && time_left=5
     fi
+    dict=()
+    case "$t" in
+        http_head | serve | assets) dict=(-dict=fuzz/dicts/http.dict) ;;
+        ws_handshake) dict=(-dict=fuzz/dicts/ws.dict) ;;
+    esac
     rm -rf "$WORK/corpus/$t"
     mkdir -p "$WORK/corpus/$t"
     cargo +nightly fuzz run -s "$SANITIZER" "$t" "$WORK/corpus/$t" "fuzz/corpus/$t" -- \
         -max_total_time="$time_left" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
-        -print_final_stats=1 >"$log" 2>&1
+        -print_final_stats=1 "${dict[@]}" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)

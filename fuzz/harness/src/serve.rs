@@ -37,7 +37,8 @@ impl embedded_io::Error for Broken {
 struct Script<'a> {
     input: &'a [u8],
     at: usize,
-    pieces: Knobs<'a>,
+    /// Read sizes; `None`: everything at once.
+    pieces: Option<Knobs<'a>>,
     max_piece: usize,
     /// Reads fail instead of returning EOF at the end.
     error_at_end: bool,
@@ -58,9 +59,11 @@ impl embedded_io_async::Read for Script<'_> {
         if self.at == self.input.len() {
             return if self.error_at_end { Err(Broken) } else { Ok(0) };
         }
-        let n = self
-            .pieces
-            .piece(self.max_piece)
+        let piece = match &mut self.pieces {
+            Some(k) => k.piece(self.max_piece),
+            None => usize::MAX,
+        };
+        let n = piece
             .min(buf.len())
             .min(self.input.len() - self.at);
         buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
@@ -226,14 +229,19 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Walks the output as a sequence of HTTP responses; panics if it is not one.
-fn check_output(out: &[u8], seen: &[Method]) {
+/// Walks the output as a sequence of HTTP responses; panics if it is not one. Returns
+/// each final response's status and bytes (a cut-short last one included).
+fn check_output(out: &[u8], seen: &[Method]) -> Vec<(u16, Vec<u8>)> {
+    let mut responses = Vec::new();
     let mut at = 0;
-    let mut final_responses = 0usize;
+    let mut begin = 0;
     let mut closed = false;
     while at < out.len() {
-        assert!(!closed, "bytes after a response that said Connection: close: {:?}",
-            String::from_utf8_lossy(&out[at..]));
+        assert!(
+            !closed,
+            "bytes after a response that said Connection: close: {:?}",
+            String::from_utf8_lossy(&out[at..])
+        );
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut resp = httparse::Response::new(&mut headers);
         let head_len = match resp.parse(&out[at..]) {
@@ -252,7 +260,11 @@ fn check_output(out: &[u8], seen: &[Method]) {
                 .find(|h| h.name.eq_ignore_ascii_case(name))
                 .map(|h| std::str::from_utf8(h.value).expect("ASCII header"))
         };
-        let lengths = resp.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length")).count();
+        let lengths = resp
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .count();
         assert!(lengths <= 1, "two Content-Length headers");
         let length = get("content-length").map(|v| v.parse::<usize>().expect("numeric Content-Length"));
         let chunked = get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
@@ -263,61 +275,67 @@ fn check_output(out: &[u8], seen: &[Method]) {
             assert!(!closed);
             continue;
         }
-        let head_request = seen.get(final_responses).is_some_and(|m| *m == Method::Head);
-        final_responses += 1;
-        if head_request || code == 204 || code == 304 {
-            if code == 204 || code == 304 {
-                assert!(length.is_none_or(|n| n == 0) || head_request);
-            }
-            continue;
-        }
-        if let Some(n) = length {
-            if at + n > out.len() {
-                // A body cut short by a handler error or a broken transport: the end.
-                return;
-            }
-            at += n;
-        } else if chunked {
-            loop {
-                let Some(eol) = find(&out[at..], b"\r\n") else { return };
-                let size = usize::from_str_radix(std::str::from_utf8(&out[at..at + eol]).expect("hex"), 16)
-                    .expect("chunk size");
-                at += eol + 2;
-                if size == 0 {
-                    assert!(out[at..].starts_with(b"\r\n") || at == out.len(), "no CRLF after the last chunk");
-                    at = (at + 2).min(out.len());
-                    break;
+        let head_request = seen.get(responses.len()).is_some_and(|m| *m == Method::Head);
+        let cut = 'body: {
+            if head_request || code == 204 || code == 304 {
+                if code == 204 || code == 304 {
+                    assert!(length.is_none_or(|n| n == 0) || head_request);
                 }
-                if at + size + 2 > out.len() {
-                    return;
-                }
-                assert_eq!(&out[at + size..at + size + 2], b"\r\n", "chunk without CRLF");
-                at += size + 2;
+                break 'body false;
             }
-        } else {
-            // Delimited by close: an event stream, the last thing on the connection.
-            assert!(closed, "a body with no length on a kept-alive connection");
-            return;
+            if let Some(n) = length {
+                if at + n > out.len() {
+                    // A body cut short by a handler error or a broken transport.
+                    break 'body true;
+                }
+                at += n;
+                false
+            } else if chunked {
+                loop {
+                    let Some(eol) = find(&out[at..], b"\r\n") else { break 'body true };
+                    let size = std::str::from_utf8(&out[at..at + eol])
+                        .ok()
+                        .and_then(|h| usize::from_str_radix(h, 16).ok())
+                        .expect("chunk size line");
+                    at += eol + 2;
+                    if size == 0 {
+                        if at == out.len() {
+                            break 'body true;
+                        }
+                        assert!(out[at..].starts_with(b"\r\n"), "no CRLF after the last chunk");
+                        at += 2;
+                        break 'body false;
+                    }
+                    if at + size + 2 > out.len() {
+                        break 'body true;
+                    }
+                    assert_eq!(&out[at + size..at + size + 2], b"\r\n", "chunk without CRLF");
+                    at += size + 2;
+                }
+            } else {
+                // Delimited by close: an event stream, the last thing on the connection.
+                assert!(closed, "a body with no length on a kept-alive connection");
+                break 'body true;
+            }
+        };
+        if cut {
+            responses.push((code, out[begin..].to_vec()));
+            return responses;
         }
+        responses.push((code, out[begin..at].to_vec()));
+        begin = at;
     }
+    responses
 }
 
-/// Invariants: with a transport that never blocks the loop never pends (no hang) and
-/// never panics; `Idle` only with nothing buffered; the bytes written are a clean
-/// sequence of HTTP/1.1 responses — each head complete, one framing, nothing after a
-/// `Connection: close` — whatever the input, its split, the buffer size, a handler's
-/// misuse of the API or a transport failure.
-pub fn serve(data: &[u8]) {
-    let (mut k, input) = Knobs::split(data, 4);
-    let mode = k.byte();
+/// Runs the serve loop over `input` the way a port does; returns what it wrote.
+fn run(input: &[u8], mode: u8, fail_write: Option<usize>, pieces: Option<Knobs<'_>>, max_piece: usize) -> Vec<(u16, Vec<u8>)> {
     let buf_len = [4096usize, 2048, 1500, 1100][usize::from(mode & 3)];
     let error_at_end = mode & 4 != 0;
-    let fail_write = (mode & 8 != 0).then(|| 1 + usize::from(k.byte() % 4));
-    let max_piece = 1 + usize::from(k.byte()) * 16;
     let mut io = Script {
         input,
         at: 0,
-        pieces: k,
+        pieces,
         max_piece,
         error_at_end,
         fail_write,
@@ -335,19 +353,42 @@ pub fn serve(data: &[u8]) {
         match r {
             Ok(Outcome::Idle) => {
                 assert_eq!(filled, 0, "Idle with {filled} bytes still buffered");
-                if io.at == input.len() && !error_at_end {
-                    // The port would now wait for readability and see EOF.
-                    let r = block_on(serve_loop(&mut io, &mut buf, &mut filled, &app, &NoClock, &cfg));
-                    assert!(matches!(r, Ok(Outcome::Close)), "EOF on an idle connection: {r:?}");
-                    break;
-                }
-                if io.at == input.len() {
-                    break;
-                }
                 assert!(io.at > before, "Idle without reading anything");
+                if io.at == input.len() {
+                    if !error_at_end {
+                        // The port now waits for readability and sees EOF.
+                        let r = block_on(serve_loop(&mut io, &mut buf, &mut filled, &app, &NoClock, &cfg));
+                        assert!(matches!(r, Ok(Outcome::Close)), "EOF on an idle connection: {r:?}");
+                    }
+                    break;
+                }
             }
             Ok(Outcome::Close) | Ok(Outcome::Upgrade(())) | Err(_) => break,
         }
     }
-    check_output(&io.out, &app.seen.borrow());
+    let seen = app.seen.borrow();
+    check_output(&io.out, &seen)
+}
+
+/// Invariants: with a transport that never blocks the loop never pends (no hang) and
+/// never panics; `Idle` only with nothing buffered; the bytes written are a clean
+/// sequence of HTTP/1.1 responses — each head complete, one framing, nothing after a
+/// `Connection: close` — whatever the input, the buffer size, a handler's misuse of the
+/// API or a transport failure; and they do not depend on how the input was split into
+/// reads (TCP segmentation), except which error a head with several faults gets.
+pub fn serve(data: &[u8]) {
+    let (mut k, input) = Knobs::split(data, 4);
+    let mode = k.byte();
+    let fail_write = (mode & 8 != 0).then(|| 1 + usize::from(k.byte() % 4));
+    let max_piece = 1 + usize::from(k.byte()) * 16;
+    let whole = run(input, mode, fail_write, None, max_piece);
+    let split = run(input, mode, fail_write, Some(k), max_piece);
+    let n = whole.len().max(split.len());
+    let ends_in_error = |v: &[(u16, Vec<u8>)]| v.last().is_some_and(|(c, _)| *c >= 400);
+    if ends_in_error(&whole) && ends_in_error(&split) && whole.len() == split.len() {
+        // Both refused the same request; which fault is reported first may differ.
+        assert_eq!(whole[..n - 1], split[..n - 1], "responses depend on the read sizes");
+    } else {
+        assert_eq!(whole, split, "responses depend on the read sizes");
+    }
 }
