@@ -181,9 +181,21 @@ async fn dropping_the_last_handle_inside_the_handler_shuts_down() {
 async fn close_from_the_handler_completes_the_handshake() {
     let (url, seen) = server(Mode::Echo).await;
     let heap = SimHeap::new(1 << 20, 0);
-    let h = |ev: Event<'_>, c: &Control| {
+    // Data may still arrive while the closing handshake runs; only the first close is
+    // the handler's request, a later one is correctly refused as already closing.
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let f = first.clone();
+    let h = move |ev: Event<'_>, c: &Control| {
         if let Event::Data { .. } = ev {
-            c.close(CloseCode(4000), "done").unwrap();
+            let r = c.close(CloseCode(4000), "done");
+            if f.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                if let Err(e) = r {
+                    panic!(
+                        "first close from the handler refused: {e:?}, state {:?}",
+                        c.state()
+                    );
+                }
+            }
         }
     };
     let handle = Client::start(cfg(&url), heap.clone(), h).unwrap();
