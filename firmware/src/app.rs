@@ -11,8 +11,8 @@ use core::net::Ipv4Addr;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{Duration, Timer};
 use embedded_io_async::Write as _;
-use portico::assets::{accepts_gzip, lookup, select, Encoding, Selection};
-use portico::http::{HeadWriter, HeaderError, Method, Status};
+
+use portico::http::Status;
 use portico::placement::{MemoryRegions, Region};
 use portico::pool::Pool;
 use portico::server::{Env, Exchange, Handler, Reply, ResponseLength, ServeError, Transport};
@@ -240,85 +240,7 @@ impl Streams<Events> for App {
 async fn serve_asset<T: Transport, E: Env>(
     ex: &mut Exchange<'_, T, E>,
 ) -> Result<(), ServeError<T::Error>> {
-    let head = *ex.head();
-    if head.method != Method::Get && head.method != Method::Head {
-        return ex
-            .respond(
-                Status::METHOD_NOT_ALLOWED,
-                |h| h.header("Allow", "GET, HEAD").map(drop),
-                b"method not allowed\n",
-            )
-            .await;
-    }
-    let Some(asset) = lookup(assets::ASSETS, head.path) else {
-        return ex.respond_text(Status::NOT_FOUND, "not found\n").await;
-    };
-    // Only the gzip bytes are in flash when gzip is smaller (see build.rs).
-    if asset.identity.is_empty() && asset.gzip.is_some() && !accepts_gzip(&head) {
-        return ex
-            .respond_text(
-                Status(406),
-                "this device serves its files gzip-encoded only\n",
-            )
-            .await;
-    }
-    let cache = if asset.immutable {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    let headers = |h: &mut HeadWriter<'_>, etag: &str, enc: Encoding| -> Result<(), HeaderError> {
-        h.header("Content-Type", asset.content_type)?;
-        h.header("ETag", etag)?;
-        h.header("Cache-Control", cache)?;
-        h.header("Vary", "Accept-Encoding")?;
-        if enc == Encoding::Gzip {
-            h.header("Content-Encoding", "gzip")?;
-        }
-        Ok(())
-    };
-    match select(asset, &head) {
-        Selection::NotModified { etag, encoding } => {
-            ex.respond(Status::NOT_MODIFIED, |h| headers(h, etag, encoding), b"")
-                .await
-        }
-        Selection::Full {
-            body,
-            etag,
-            encoding,
-        } => {
-            ex.respond(Status::OK, |h| headers(h, etag, encoding), body)
-                .await
-        }
-        Selection::Partial {
-            body,
-            start,
-            end,
-            total,
-            etag,
-            encoding,
-        } => {
-            ex.respond(
-                Status::PARTIAL_CONTENT,
-                |h| {
-                    headers(h, etag, encoding)?;
-                    h.header_fmt("Content-Range", format_args!("bytes {start}-{end}/{total}"))
-                        .map(drop)
-                },
-                body,
-            )
-            .await
-        }
-        Selection::Unsatisfiable { total } => {
-            ex.respond(
-                Status::RANGE_NOT_SATISFIABLE,
-                |h| {
-                    h.header_fmt("Content-Range", format_args!("bytes */{total}"))
-                        .map(drop)
-                },
-                b"",
-            )
-            .await
-        }
-    }
+    // The same static serving as the host provider: negotiation, ETag, ranges, and 406
+    // for gzip-only files to a client that refuses gzip.
+    portico::server::serve_asset(ex, assets::ASSETS).await
 }

@@ -10,6 +10,7 @@
 //! The core never reads a clock: deadlines go through [`Env::timeout`], and every state
 //! change is reported through [`Env`] so the port can keep its connection table current.
 
+mod assets;
 mod connection;
 mod exchange;
 mod transport;
@@ -17,6 +18,7 @@ mod transport;
 use core::fmt;
 use core::future::Future;
 
+pub use assets::serve_asset;
 pub use connection::serve;
 pub use exchange::{BodyWriter, Exchange, ResponseLength};
 pub use transport::Transport;
