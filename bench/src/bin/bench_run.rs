@@ -40,7 +40,7 @@ struct Args {
     warmup: u64,
     /// Measured runs per server and file, interleaved; the best is reported (other
     /// tenants of a shared machine only ever make a run slower).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// wrk connections.
     #[arg(long, default_value_t = 16)]
@@ -109,6 +109,8 @@ const PORTICO_ESP_IDF: &[&str] = &[
 
 struct Ctx {
     args: Args,
+    /// `/proc/loadavg` when the run began.
+    load_at_start: String,
     tmp: PathBuf,
     docroot: PathBuf,
     pin: bool,
@@ -243,7 +245,8 @@ fn start(ctx: &Ctx, kind: Kind, extra: &[&str]) -> Result<Server, String> {
 fn nginx_conf(ctx: &Ctx, addr: SocketAddr) -> String {
     let tmp = ctx.tmp.display();
     format!(
-        r#"# Written by bench-run: one worker, the same keep-alive as the other servers.
+        r#"# Written by bench-run: one worker, the same keep-alive as the other servers; Debian's
+# defaults (sendfile, tcp_nopush) plus the usual static-file tuning (open_file_cache).
 daemon off;
 master_process on;
 worker_processes 1;
@@ -261,6 +264,8 @@ http {{
     tcp_nodelay on;
     keepalive_timeout 30s;
     keepalive_requests 1000000;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
     client_body_temp_path {tmp}/nginx-body;
     proxy_temp_path {tmp}/nginx-proxy;
     fastcgi_temp_path {tmp}/nginx-fastcgi;
@@ -694,6 +699,13 @@ fn version(cmd: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn now_utc() -> String {
     version("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
 }
@@ -722,6 +734,7 @@ fn run(args: Args) -> Result<(), String> {
         && Command::new("taskset").arg("-V").output().is_ok();
     let ctx = Ctx {
         args,
+        load_at_start: loadavg(),
         tmp,
         docroot,
         pin,
@@ -920,13 +933,15 @@ fn render(
     let _ = writeln!(s, "Run of {} on {}.", now_utc(), machine());
     let _ = writeln!(
         s,
-        "Command: `{}` ({} s).",
+        "Command: `{}` ({} s). Load average (1 min) at start {}, at end {}: other tenants share the cores.",
         a.command,
-        t_start.elapsed().as_secs()
+        t_start.elapsed().as_secs(),
+        ctx.load_at_start,
+        loadavg()
     );
     let _ = writeln!(
         s,
-        "Peers: picoserve 0.20.1 (tokio current-thread, keep-alive, 30 s idle, TCP_NODELAY, 2048 B buffer); {} (1 worker, keepalive_timeout 30s, access_log off, sendfile on); load: {}. Servers pinned to CPU {}, load generator to CPU {}{}.",
+        "Peers: picoserve 0.20.1 (tokio current-thread, keep-alive, 30 s idle, TCP_NODELAY, 2048 B buffer); {} (1 worker, keepalive_timeout 30s, access_log off, sendfile, tcp_nopush, open_file_cache); load: {}. Servers pinned to CPU {}, load generator to CPU {}{}.",
         version(&a.nginx.display().to_string(), &["-v"]),
         version(&a.wrk.display().to_string(), &["-v"]).split(" [").next().unwrap_or("wrk"),
         if ctx.pin { a.server_cpu.as_str() } else { "—" },
@@ -983,10 +998,22 @@ fn render(
             ratio(p99[0], p99[1]),
             ratio(p99[0], p99[2]),
         );
+        let eff: Vec<f64> = rps
+            .iter()
+            .zip(&cpu)
+            .map(|(r, c)| if *c > 0.0 { r * 100.0 / c } else { f64::NAN })
+            .collect();
         let _ = writeln!(
             s,
-            "| server CPU, {n} B (% of its core) | {:.0} % | {:.0} % | {:.0} % | | | |",
-            cpu[0], cpu[1], cpu[2]
+            "| req per server CPU-second, {n} B (server CPU {:.0} / {:.0} / {:.0} % of its core) | {} | {} | {} | {} | {} | less sensitive to other tenants |",
+            cpu[0],
+            cpu[1],
+            cpu[2],
+            fmt_int(eff[0]),
+            fmt_int(eff[1]),
+            fmt_int(eff[2]),
+            ratio(eff[0], eff[1]),
+            ratio(eff[0], eff[2]),
         );
     }
     if !idles.is_empty() {
@@ -1113,7 +1140,7 @@ fn render(
         let _ = writeln!(s);
         let _ = writeln!(
             s,
-            "| server | newcomer loaded | page load median | p99 | median ÷ Portico default | the ten's requests answered (median) | their connections still open | failures seen |"
+            "| server | newcomer loaded | page load median | p99 | Portico default ÷ this (median) | the ten's requests answered (median) | the ten's connections not closed by the server | failures seen |"
         );
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---|");
         let base = newcomers
@@ -1154,7 +1181,7 @@ fn render(
                         100.0 * n.loaded as f64 / n.reps.max(1) as f64,
                         ms(med),
                         ms(p99),
-                        ratio(med, base),
+                        ratio(base, med),
                         stats::median(&n.ten_ok),
                         n.ten_total,
                         stats::median(&n.ten_open),

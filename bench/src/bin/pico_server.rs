@@ -134,19 +134,46 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::SUCCESS;
         }
         println!("pico-server listening on http://{}/", args.bind);
-        loop {
-            let stream = match listener.accept().await {
-                Ok((s, _)) => s,
-                Err(e) => {
-                    // Out of descriptors and the like: back off, as a server would.
-                    eprintln!("pico-server: accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
-            tokio::task::spawn_local(connection(app.clone(), config, stream));
+        tokio::select! {
+            _ = accept_loop(listener, app, config) => {}
+            _ = shutdown_signal() => {}
         }
+        std::process::ExitCode::SUCCESS
     })
+}
+
+/// SIGINT or SIGTERM: return from `main` normally (so heap profilers see the end).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn accept_loop<P: picoserve::routing::PathRouter + 'static>(
+    listener: tokio::net::TcpListener,
+    app: Rc<Router<P>>,
+    config: &'static Config,
+) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                // Out of descriptors and the like: back off, as a server would.
+                eprintln!("pico-server: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        tokio::task::spawn_local(connection(app.clone(), config, stream));
+    }
 }
 
 /// One connection's task: the buffer lives in the future, as in picoserve's examples.
