@@ -271,20 +271,25 @@ fn soak_mixed_workload_memory_stays_flat() {
         eprintln!("  first errors:\n    {}", errors.join("\n    "));
     }
 
-    // No growth after the warm-up: internal RAM is connection state (bounded by the open
-    // connections) plus pool chunks (bounded by the pool), and the ceiling reached in
-    // the first half of the steady phase is not exceeded in the second.
+    // No growth after the warm-up. Internal RAM is connection state plus pool chunks;
+    // the pool may still reach a new high-water mark (it allocates on first use, up to
+    // its configured count), so the trend is judged on connection state: the ceiling of
+    // the first half of the steady phase is not exceeded in the second (a few
+    // connections' worth of slack for where the sample falls).
     assert!(steady.len() >= 4, "too few samples");
     let half = steady.len() / 2;
-    let first_max = steady[..half].iter().map(|s| s.internal).max().unwrap();
-    let second_max = steady[half..].iter().map(|s| s.internal).max().unwrap();
-    let slack = 8 * portico_tokio::CONN_STATE_BYTES as u64;
+    let first_max = steady[..half].iter().map(|s| s.state).max().unwrap();
+    let second_max = steady[half..].iter().map(|s| s.state).max().unwrap();
+    let per_conn = portico_tokio::CONN_STATE_BYTES as u64;
     assert!(
-        second_max <= first_max + slack,
-        "internal RAM grew during the soak: {first_max} -> {second_max}"
+        second_max <= first_max + 4 * per_conn,
+        "connection state grew during the soak: {first_max} -> {second_max}"
     );
+    let pool_chunks = json(addr, "/api/pool")["chunks"].as_u64().unwrap();
     for s in &steady {
-        assert!(s.state <= (s.open + 4) * portico_tokio::CONN_STATE_BYTES as u64, "{s:?}");
+        // The open count is read a moment after the memory: allow a few in flight.
+        assert!(s.state <= (s.open + 4) * per_conn, "{s:?}");
+        assert!(s.chunks <= pool_chunks, "{s:?}");
     }
     // Quiet again: one connection's state (the one asking) and the cached chunks.
     assert_eq!(
