@@ -96,11 +96,18 @@ fn open_connections(addr: SocketAddr) -> u64 {
 
 /// A small runtime for the socket options std lacks (bind before connect, SO_LINGER).
 fn io_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Connects from another loopback address, as an attacker on another host would.
-fn connect_from(rt: &tokio::runtime::Runtime, ip: Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
+fn connect_from(
+    rt: &tokio::runtime::Runtime,
+    ip: Ipv4Addr,
+    to: SocketAddr,
+) -> std::io::Result<TcpStream> {
     rt.block_on(async {
         let sock = tokio::net::TcpSocket::new_v4()?;
         sock.bind(SocketAddr::V4(SocketAddrV4::new(ip, 0)))?;
@@ -131,7 +138,6 @@ fn reset(rt: &tokio::runtime::Runtime, s: TcpStream) {
 /// time, and reconnect whenever they are cut. A browser on another address must still
 /// load the whole page.
 #[test]
-#[ignore = "bug: drippers in Head state are never evicted, so 100 of them lock every socket and the browser times out (conn/table.rs choose_victim)"]
 fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
     let p = Provider::start(&[]);
     let addr = p.addr;
@@ -148,7 +154,9 @@ fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
             let rt = io_runtime();
             const HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ";
             let open = |i: usize| -> Option<(TcpStream, usize)> {
-                let s = connect_from(&rt, attacker, addr).or_else(|_| TcpStream::connect(addr)).ok()?;
+                let s = connect_from(&rt, attacker, addr)
+                    .or_else(|_| TcpStream::connect(addr))
+                    .ok()?;
                 s.set_nonblocking(true).ok()?;
                 let _ = i;
                 Some((s, 0))
@@ -208,10 +216,21 @@ fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
         cuts.load(Ordering::Relaxed),
         conns["counters"]
     );
-    assert_eq!(load.failed, 0, "page load under slowloris: {:?}", load.errors);
+    assert_eq!(
+        load.failed, 0,
+        "page load under slowloris: {:?}",
+        load.errors
+    );
     assert_eq!(load.ok, paths.len());
-    assert_eq!(second.failed, 0, "reload under slowloris: {:?}", second.errors);
-    assert!(elapsed < Duration::from_secs(15), "page loads took {elapsed:?}");
+    assert_eq!(
+        second.failed, 0,
+        "reload under slowloris: {:?}",
+        second.errors
+    );
+    assert!(
+        elapsed < Duration::from_secs(15),
+        "page loads took {elapsed:?}"
+    );
     // And after the attack the server is itself again.
     assert_eq!(get(addr, "/api/status").unwrap().status, 200);
 }
@@ -238,7 +257,8 @@ fn connection_flood_2000_leaves_memory_at_baseline_and_the_server_answering() {
             s.spawn(move || {
                 let rt = io_runtime();
                 for i in 0..500 {
-                    let Ok(mut c) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+                    let Ok(mut c) = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                    else {
                         failures.fetch_add(1, Ordering::Relaxed);
                         continue;
                     };
@@ -248,7 +268,8 @@ fn connection_flood_2000_leaves_memory_at_baseline_and_the_server_answering() {
                             let _ = c.write_all(b"GET /api/status HTTP/1.1\r\nHo");
                         }
                         2 => {
-                            let _ = c.write_all(b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Le");
+                            let _ =
+                                c.write_all(b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Le");
                             reset(&rt, c);
                             continue;
                         }
@@ -273,7 +294,10 @@ fn connection_flood_2000_leaves_memory_at_baseline_and_the_server_answering() {
         failures.load(Ordering::Relaxed),
         c["counters"]
     );
-    assert_eq!(after, baseline, "connection state not released after the flood");
+    assert_eq!(
+        after, baseline,
+        "connection state not released after the flood"
+    );
     let m = json(addr, "/api/memory");
     for r in m["regions"].as_array().unwrap() {
         assert!(r["used"].as_u64().unwrap() <= r["capacity"].as_u64().unwrap());
@@ -293,8 +317,11 @@ fn connection_flood_2000_leaves_memory_at_baseline_and_the_server_answering() {
 #[test]
 fn smuggling_variants_are_refused_and_what_follows_is_never_served() {
     let p = Provider::start(&[]);
-    let cl = |v: &str| format!("POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: {v}\r\n\r\n");
-    let te = |v: &str| format!("POST /api/status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {v}\r\n\r\n0\r\n\r\n");
+    let cl =
+        |v: &str| format!("POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: {v}\r\n\r\n");
+    let te = |v: &str| {
+        format!("POST /api/status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {v}\r\n\r\n0\r\n\r\n")
+    };
     let cases: Vec<(&str, String, u16)> = vec![
         ("CL + TE", "POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".into(), 400),
         ("TE + CL", "POST /api/status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n".into(), 400),
@@ -341,10 +368,19 @@ fn smuggling_variants_are_refused_and_what_follows_is_never_served() {
             w => got == [w],
         };
         if !status_ok || !out.contains("Connection: close\r\n") {
-            wrong.push(format!("{name}: want [{want}] + close, got {got:?}: {:?}", out.lines().next()));
+            wrong.push(format!(
+                "{name}: want [{want}] + close, got {got:?}: {:?}",
+                out.lines().next()
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{} of {} cases wrong:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
     assert_eq!(get(p.addr, "/api/status").unwrap().status, 200);
 }
 
@@ -354,13 +390,21 @@ fn smuggling_variants_are_refused_and_what_follows_is_never_served() {
 /// and then close the connection." That holds whether or not the server knows the other
 /// codings (§6.1's 501 is a SHOULD for codings it does not understand).
 #[test]
-#[ignore = "bug: Transfer-Encoding whose final coding is not chunked gets 501, RFC 9112 §6.3 requires 400 (http/request.rs)"]
 fn te_whose_final_coding_is_not_chunked_is_400() {
     let p = Provider::start(&[]);
     let mut wrong = Vec::new();
-    for coding in ["identity", "gzip", "xchunked", "chunkedx", "gzip, identity", "\"chunked\""] {
-        let mut bytes = format!("POST /api/status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {coding}\r\n\r\n0\r\n\r\n")
-            .into_bytes();
+    for coding in [
+        "identity",
+        "gzip",
+        "xchunked",
+        "chunkedx",
+        "gzip, identity",
+        "\"chunked\"",
+    ] {
+        let mut bytes = format!(
+            "POST /api/status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {coding}\r\n\r\n0\r\n\r\n"
+        )
+        .into_bytes();
         bytes.extend_from_slice(SMUGGLED);
         let out = exchange(p.addr, &bytes);
         let got = statuses(&out);
@@ -370,7 +414,11 @@ fn te_whose_final_coding_is_not_chunked_is_400() {
             wrong.push(format!("Transfer-Encoding: {coding} -> {}", got[0]));
         }
     }
-    assert!(wrong.is_empty(), "RFC 9112 §6.3 requires 400:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "RFC 9112 §6.3 requires 400:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// Broken chunked framing after the response has gone out: the connection closes and
@@ -393,7 +441,8 @@ fn broken_chunked_bodies_close_the_connection_before_anything_behind_them() {
     ];
     let mut wrong = Vec::new();
     for (name, body) in bodies {
-        let mut bytes = b"GET /api/status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut bytes =
+            b"GET /api/status HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         bytes.extend_from_slice(body);
         bytes.extend_from_slice(SMUGGLED);
         let out = exchange(p.addr, &bytes);
@@ -415,7 +464,12 @@ fn broken_chunked_bodies_close_the_connection_before_anything_behind_them() {
         let mut bytes = head.to_vec();
         bytes.extend_from_slice(b"GET /api/link HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
         let out = exchange(p.addr, &bytes);
-        assert_eq!(statuses(&out), [200, 200], "{:?}: {out}", String::from_utf8_lossy(head));
+        assert_eq!(
+            statuses(&out),
+            [200, 200],
+            "{:?}: {out}",
+            String::from_utf8_lossy(head)
+        );
     }
 }
 
@@ -473,19 +527,34 @@ fn path_traversal_never_leaves_the_embedded_assets() {
         let out = exchange(p.addr, &req);
         let status = statuses(&out).first().copied().unwrap_or(0);
         let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        let leaked = ["[package]", "[workspace]", "root:", "fn main", "[core]", "[boot loader]"]
-            .iter()
-            .any(|m| body.contains(m));
+        let leaked = [
+            "[package]",
+            "[workspace]",
+            "root:",
+            "fn main",
+            "[core]",
+            "[boot loader]",
+        ]
+        .iter()
+        .any(|m| body.contains(m));
         let ok = match status {
             400 | 404 => true,
             200 => body.as_bytes() == index.body.as_slice(),
             _ => false,
         };
         if !ok || leaked {
-            wrong.push(format!("{}: {status}, {} body bytes", String::from_utf8_lossy(path), body.len()));
+            wrong.push(format!(
+                "{}: {status}, {} body bytes",
+                String::from_utf8_lossy(path),
+                body.len()
+            ));
         }
     }
-    assert!(wrong.is_empty(), "escaped the asset set:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "escaped the asset set:\n{}",
+        wrong.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -506,14 +575,51 @@ fn oversized_head_uri_and_body_get_431_414_413() {
     big.push_str("\r\n");
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
         ("16 KiB head", big.into_bytes(), 431),
-        ("one 3.5 KB header line", format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "b".repeat(3500)).into_bytes(), 431),
+        (
+            "one 3.5 KB header line",
+            format!(
+                "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+                "b".repeat(3500)
+            )
+            .into_bytes(),
+            431,
+        ),
         ("60 headers", many.into_bytes(), 431),
-        ("2 KB target", format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(2000)).into_bytes(), 414),
-        ("100 KB target, no end", format!("GET /{}", "a".repeat(100_000)).into_bytes(), 414),
-        ("long query", format!("GET /api/status?{} HTTP/1.1\r\nHost: a\r\n\r\n", "q=1&".repeat(400)).into_bytes(), 414),
-        ("declared 100 MB body", b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n".to_vec(), 413),
-        ("declared 64 KiB + 1 body", b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: 65537\r\n\r\n".to_vec(), 413),
-        ("declared 19-digit body", b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999999999999\r\n\r\n".to_vec(), 413),
+        (
+            "2 KB target",
+            format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(2000)).into_bytes(),
+            414,
+        ),
+        (
+            "100 KB target, no end",
+            format!("GET /{}", "a".repeat(100_000)).into_bytes(),
+            414,
+        ),
+        (
+            "long query",
+            format!(
+                "GET /api/status?{} HTTP/1.1\r\nHost: a\r\n\r\n",
+                "q=1&".repeat(400)
+            )
+            .into_bytes(),
+            414,
+        ),
+        (
+            "declared 100 MB body",
+            b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n".to_vec(),
+            413,
+        ),
+        (
+            "declared 64 KiB + 1 body",
+            b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: 65537\r\n\r\n".to_vec(),
+            413,
+        ),
+        (
+            "declared 19-digit body",
+            b"POST /api/status HTTP/1.1\r\nHost: a\r\nContent-Length: 9999999999999999999\r\n\r\n"
+                .to_vec(),
+            413,
+        ),
     ];
     let mut wrong = Vec::new();
     for (name, bytes, want) in &cases {
@@ -521,12 +627,19 @@ fn oversized_head_uri_and_body_get_431_414_413() {
         let out = exchange(p.addr, bytes);
         let got = statuses(&out);
         if got != [*want] || !out.contains("Connection: close\r\n") {
-            wrong.push(format!("{name}: want [{want}], got {got:?} after {:?}", t0.elapsed()));
+            wrong.push(format!(
+                "{name}: want [{want}], got {got:?} after {:?}",
+                t0.elapsed()
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // A target right at the limit is not refused.
     let at_limit = format!("/{}", "a".repeat(1023));
-    assert_eq!(get(p.addr, &at_limit).unwrap().status, 200, "1024-byte target (index fallback)");
+    assert_eq!(
+        get(p.addr, &at_limit).unwrap().status,
+        200,
+        "1024-byte target (index fallback)"
+    );
     assert_eq!(get(p.addr, "/api/status").unwrap().status, 200);
 }

@@ -255,8 +255,21 @@ impl<A: App> Server<A> {
                     }
                 }
             }
-            // Newcomers that waited too long get a clear answer.
+            // A peer caught dripping heads on many sockets (slowloris) does not get to
+            // queue: its newcomers are answered at once, so others behind it get in.
             let now = shared.now();
+            let mut k = 0;
+            while k < pending.len() {
+                let ip = pending[k].1.ip();
+                if shared.table.borrow().is_dripping(ip, now) {
+                    let (stream, _, _) = pending.remove(k).expect("index in range");
+                    shared.table.borrow_mut().refused();
+                    tokio::task::spawn_local(refuse(stream));
+                } else {
+                    k += 1;
+                }
+            }
+            // Newcomers that waited too long get a clear answer.
             while pending
                 .front()
                 .is_some_and(|(_, _, since)| now >= since + queue_timeout)
@@ -307,6 +320,18 @@ async fn shrink_when_idle(shared: Rc<Shared>) {
         } else if now - quiet_since >= POOL_IDLE_MS && s.allocated > POOL_BASELINE {
             shared.pool.shrink(POOL_BASELINE);
         }
+    }
+}
+
+/// Runs the request loop until it ends or the table evicts the connection. The table
+/// only evicts a connection inside the loop while it is still dripping its head.
+async fn evictable<U, E>(
+    evict: &Notify,
+    serve: impl std::future::Future<Output = Result<Outcome<U>, E>>,
+) -> Result<Outcome<U>, E> {
+    tokio::select! {
+        o = serve => o,
+        _ = evict.notified() => Ok(Outcome::Close),
     }
 }
 
@@ -399,7 +424,11 @@ async fn drive<A: App>(
                     }
                 };
                 let mut lease = lease;
-                Box::pin(serve(io, &mut lease, &mut filled, app, env, &opts.server)).await
+                evictable(
+                    evict,
+                    Box::pin(serve(io, &mut lease, &mut filled, app, env, &opts.server)),
+                )
+                .await
             }
             BufferStrategy::PerRequest => {
                 let Ok(mut block) = portico::placement::place(

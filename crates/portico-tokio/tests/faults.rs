@@ -108,7 +108,8 @@ async fn read_response(s: &mut TcpStream) -> Got {
                 .lines()
                 .find_map(|l| {
                     let (n, v) = l.split_once(':')?;
-                    n.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+                    n.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
                 })
                 .unwrap_or(0);
             if buf.len() >= end + 4 + len {
@@ -126,7 +127,12 @@ async fn read_response(s: &mut TcpStream) -> Got {
         match r {
             Err(_) => return Got::Bad(format!("HANG: no complete response in {OP_TIMEOUT:?}")),
             Ok(Ok(0)) | Ok(Err(_)) if buf.is_empty() => return Got::Closed,
-            Ok(Ok(0)) => return Got::Bad(format!("closed mid-response: {:?}", String::from_utf8_lossy(&buf))),
+            Ok(Ok(0)) => {
+                return Got::Bad(format!(
+                    "closed mid-response: {:?}",
+                    String::from_utf8_lossy(&buf)
+                ))
+            }
             Ok(Err(e)) => return Got::Bad(format!("{e} mid-response")),
             Ok(Ok(n)) => buf.extend_from_slice(&tmp[..n]),
         }
@@ -232,7 +238,12 @@ fn with_server<R>(opts: ServerOptions, f: impl AsyncFnOnce(SocketAddr, Rc<Shared
 #[test]
 fn every_allocation_failing_in_turn_loses_nothing() {
     // 4 connections' state blocks + 3 buffers allocated on first use (then reused).
-    sweep(options(64 * 1024, 0, Placement::PreferInternal), 7, false, &[]);
+    sweep(
+        options(64 * 1024, 0, Placement::PreferInternal),
+        7,
+        false,
+        &[],
+    );
 }
 
 #[test]
@@ -251,7 +262,12 @@ fn every_allocation_failing_in_turn_loses_nothing_with_per_request_buffers() {
 fn every_allocation_failing_in_turn_loses_nothing_with_psram_buffers() {
     // Buffers prefer PSRAM: each buffer allocation is one attempt in external RAM; a
     // failure there falls back to internal RAM (a second attempt, not a refusal).
-    sweep(options(64 * 1024, 64 * 1024, Placement::PreferExternal), 7, true, &[]);
+    sweep(
+        options(64 * 1024, 64 * 1024, Placement::PreferExternal),
+        7,
+        true,
+        &[],
+    );
 }
 
 /// Fails allocation 1, 2, … N+1 of a fresh server running the workload. With
@@ -264,7 +280,10 @@ fn sweep(opts: ServerOptions, expected_sites: u64, fallback: bool, invisible: &[
         assert!(settle(&shared).await, "fault-free run did not settle");
         (shared.heap.allocations(), got)
     });
-    assert!(clean.iter().all(|g| *g == Got::Ok), "fault-free workload: {clean:?}");
+    assert!(
+        clean.iter().all(|g| *g == Got::Ok),
+        "fault-free workload: {clean:?}"
+    );
     assert_eq!(clean.len(), 7);
     assert_eq!(n_sites, expected_sites, "allocation sites of the workload");
     eprintln!("fault sweep: {n_sites} allocation sites in the workload");
@@ -280,22 +299,35 @@ fn sweep(opts: ServerOptions, expected_sites: u64, fallback: bool, invisible: &[
             shared.heap.clear_faults();
             // Without PSRAM every external attempt fails as "absent": not a fault.
             let failures = shared.heap.stats(Region::Internal).failures
-                + if opts.psram > 0 { shared.heap.stats(Region::External).failures } else { 0 };
+                + if opts.psram > 0 {
+                    shared.heap.stats(Region::External).failures
+                } else {
+                    0
+                };
             let (ui, ue) = used(&shared);
             let (ci, ce) = cached(&shared);
             let mut leaks = Vec::new();
             if !settled {
-                leaks.push(format!("did not settle: {} open, {} leased", shared.table.borrow().open(), shared.pool.stats().leased));
+                leaks.push(format!(
+                    "did not settle: {} open, {} leased",
+                    shared.table.borrow().open(),
+                    shared.pool.stats().leased
+                ));
             }
             if (ui - base.0, ue - base.1) != (ci, ce) {
-                leaks.push(format!("used ({ui}, {ue}) != baseline {base:?} + cached chunks ({ci}, {ce})"));
+                leaks.push(format!(
+                    "used ({ui}, {ue}) != baseline {base:?} + cached chunks ({ci}, {ce})"
+                ));
             }
             // And it still serves, then settles back again.
             let after = one_request(addr).await;
-            if !settle(&shared).await || used(&shared) != (base.0 + cached(&shared).0, base.1 + cached(&shared).1) {
+            if !settle(&shared).await
+                || used(&shared) != (base.0 + cached(&shared).0, base.1 + cached(&shared).1)
+            {
                 leaks.push("memory not back after the recovery request".into());
             }
-            let fell_back = opts.pool.placement == Placement::PreferExternal && shared.pool.stats().in_internal > 0;
+            let fell_back = opts.pool.placement == Placement::PreferExternal
+                && shared.pool.stats().in_internal > 0;
             (got, failures, leaks, after, fell_back)
         });
         let bad: Vec<&Got> = got.iter().filter(|g| matches!(g, Got::Bad(_))).collect();
@@ -311,13 +343,21 @@ fn sweep(opts: ServerOptions, expected_sites: u64, fallback: bool, invisible: &[
             problems.push(format!("fail #{n}: {bad:?}"));
         }
         if after != Got::Ok {
-            problems.push(format!("fail #{n}: server does not serve afterwards: {after:?}"));
+            problems.push(format!(
+                "fail #{n}: server does not serve afterwards: {after:?}"
+            ));
         }
         problems.extend(leaks.into_iter().map(|l| format!("fail #{n}: {l}")));
         if n <= n_sites && failures != 1 {
-            problems.push(format!("fail #{n}: the injected fault was hit {failures} times"));
+            problems.push(format!(
+                "fail #{n}: the injected fault was hit {failures} times"
+            ));
         }
-        if n <= n_sites && count(&Got::Ok) == got.len() && !(fallback && fell_back) && !invisible.contains(&n) {
+        if n <= n_sites
+            && count(&Got::Ok) == got.len()
+            && !(fallback && fell_back)
+            && !invisible.contains(&n)
+        {
             problems.push(format!("fail #{n}: a failed allocation went unnoticed"));
         }
     }
@@ -346,7 +386,11 @@ fn internal_ram_failing_entirely_gives_503_then_recovers() {
         assert_eq!(refused, 5);
         // The established connection needs no new memory: it is still served.
         keep.write_all(REQ).await.unwrap();
-        assert_eq!(read_response(&mut keep).await, Got::Ok, "established connection");
+        assert_eq!(
+            read_response(&mut keep).await,
+            Got::Ok,
+            "established connection"
+        );
         let failures = shared.heap.stats(Region::Internal).failures;
         assert!(failures >= 5, "{failures} internal failures");
         let refused_503 = shared.table.borrow().counters().refused_503;
@@ -359,7 +403,11 @@ fn internal_ram_failing_entirely_gives_503_then_recovers() {
         drop(keep);
         assert!(settle(&shared).await);
         let (ci, ce) = cached(&shared);
-        assert_eq!(used(&shared), (ci, ce), "only cached chunks remain (baseline was {base:?})");
+        assert_eq!(
+            used(&shared),
+            (ci, ce),
+            "only cached chunks remain (baseline was {base:?})"
+        );
     });
 }
 
@@ -382,7 +430,11 @@ fn psram_failing_falls_back_to_internal_and_serves() {
             assert_eq!(read_response(s).await, Got::Ok);
         }
         let p = shared.pool.stats();
-        assert_eq!((p.in_internal, p.in_external), (3, 0), "fell back to internal");
+        assert_eq!(
+            (p.in_internal, p.in_external),
+            (3, 0),
+            "fell back to internal"
+        );
         shared.heap.clear_faults();
         drop(conns);
         assert!(settle(&shared).await);
@@ -409,15 +461,24 @@ fn internal_ram_exhausted_by_connections_gives_503_not_a_hang() {
             outcomes.push(one_request(addr).await);
         }
         assert!(
-            outcomes.iter().all(|g| matches!(g, Got::Ok | Got::Refused | Got::Closed)),
+            outcomes
+                .iter()
+                .all(|g| matches!(g, Got::Ok | Got::Refused | Got::Closed)),
             "{outcomes:?}"
         );
-        assert!(outcomes.contains(&Got::Refused), "no 503 although RAM is exhausted: {outcomes:?}");
+        assert!(
+            outcomes.contains(&Got::Refused),
+            "no 503 although RAM is exhausted: {outcomes:?}"
+        );
         let st = shared.heap.stats(Region::Internal);
         assert!(st.used <= st.capacity);
         drop(idle);
         assert!(settle(&shared).await);
-        assert_eq!(one_request(addr).await, Got::Ok, "after the idle crowd left");
+        assert_eq!(
+            one_request(addr).await,
+            Got::Ok,
+            "after the idle crowd left"
+        );
         assert!(settle(&shared).await);
         assert_eq!(used(&shared), cached(&shared));
     });

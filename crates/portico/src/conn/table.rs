@@ -69,6 +69,9 @@ pub enum EvictReason {
     PeerCap,
     /// Admitted, then silent past the grace period (a speculative preconnect).
     Silent,
+    /// Still dripping its request head past the grace period while others wait
+    /// (slowloris): a real client sends its head in one go.
+    SlowHead,
     /// Long-lived stream (only when `Policy::evict_streams`).
     Stream,
 }
@@ -80,6 +83,7 @@ impl EvictReason {
             EvictReason::LruIdle => "lru_idle",
             EvictReason::PeerCap => "peer_cap",
             EvictReason::Silent => "silent",
+            EvictReason::SlowHead => "slow_head",
             EvictReason::Stream => "stream",
         }
     }
@@ -187,6 +191,8 @@ pub struct Counters {
     pub evicted_peer_cap: u64,
     /// Streams evicted.
     pub evicted_stream: u64,
+    /// Connections still dripping their head evicted under pressure.
+    pub evicted_slow: u64,
     /// Newcomers answered 503.
     pub refused_503: u64,
     /// Head deadline missed.
@@ -239,6 +245,11 @@ struct Entry {
     state: ConnState,
     /// Admitted but silent so far: no byte seen, no state reported by the port.
     fresh: bool,
+    /// When the current state began.
+    since: Millis,
+    /// Bytes arrived in `Head` without completing it (the head is being dripped). A
+    /// connection waiting for a buffer is in `Head` too, but has read nothing yet.
+    partial: bool,
     opened: Millis,
     last_activity: Millis,
     requests: u32,
@@ -391,6 +402,7 @@ impl<const N: usize> Table<N> {
             EvictReason::LruIdle | EvictReason::Silent => self.counters.evicted_idle += 1,
             EvictReason::PeerCap => self.counters.evicted_peer_cap += 1,
             EvictReason::Stream => self.counters.evicted_stream += 1,
+            EvictReason::SlowHead => self.counters.evicted_slow += 1,
         }
         if let Some(p) = victim_peer {
             self.recent.write(Eviction {
@@ -402,11 +414,28 @@ impl<const N: usize> Table<N> {
         }
     }
 
+    /// Whether `ip` is caught dripping request heads (slowloris): every one of the
+    /// recent evictions (up to `per_peer_cap` of them, within the last 10 s) took one of
+    /// its connections for a head still trickling in. A port sheds such a peer's
+    /// newcomers at once instead of letting them queue ahead of everyone else.
+    pub fn is_dripping(&self, ip: IpAddr, now: Millis) -> bool {
+        let want = self.policy.per_peer_cap.min(RECENT_EVICTIONS);
+        let recent = self
+            .recent
+            .oldest_ordered()
+            .filter(|e| now.saturating_sub(e.at_ms) <= 10_000)
+            .filter(|e| e.reason == EvictReason::SlowHead && e.peer.ip() == ip)
+            .count();
+        recent >= want
+    }
+
     /// The connection changed state; this counts as activity.
     pub fn set_state(&mut self, id: ConnId, state: ConnState, now: Millis) -> Result<(), Stale> {
         let e = self.entry_mut(id)?;
         e.state = state;
         e.fresh = false;
+        e.since = now;
+        e.partial = false;
         e.last_activity = now;
         Ok(())
     }
@@ -415,6 +444,7 @@ impl<const N: usize> Table<N> {
     pub fn touch(&mut self, id: ConnId, now: Millis) -> Result<(), Stale> {
         let e = self.entry_mut(id)?;
         e.fresh = false;
+        e.partial |= e.state == ConnState::Head;
         e.last_activity = now;
         Ok(())
     }
@@ -465,6 +495,8 @@ impl<const N: usize> Table<N> {
             peer,
             state: ConnState::Head,
             fresh: true,
+            since: now,
+            partial: false,
             opened: now,
             last_activity: now,
             requests: 0,
@@ -546,7 +578,14 @@ impl<const N: usize> Table<N> {
         }) {
             return Some((v, EvictReason::Silent));
         }
-        // 5. Streams, only if allowed.
+        // 5. Heads still trickling in after the grace period: slowloris under pressure
+        // gives way, instead of locking out every newcomer until its head deadline.
+        if let Some(v) = self.lru(ConnState::Head, |e| {
+            e.partial && now.saturating_sub(e.since) >= grace
+        }) {
+            return Some((v, EvictReason::SlowHead));
+        }
+        // 6. Streams, only if allowed.
         if self.policy.evict_streams {
             if let Some(v) = self.lru(ConnState::Stream, |_| true) {
                 return Some((v, EvictReason::Stream));
@@ -672,6 +711,38 @@ mod tests {
         assert_eq!(t.counters().evicted_idle, 1);
         assert_eq!(t.recent_evictions().count(), 1);
         assert_eq!(t.evict_one(11), None, "the busy one stays");
+    }
+
+    #[test]
+    fn dripping_heads_give_way_but_buffer_waiters_do_not() {
+        let mut t = table(2);
+        let dripper = admitted(t.admit(peer(1, 1), 0));
+        let waiter = admitted(t.admit(peer(2, 1), 0));
+        t.set_state(dripper, ConnState::Head, 0).unwrap();
+        t.touch(dripper, 400).unwrap();
+        t.touch(dripper, 800).unwrap();
+        // Waiting for a pool buffer: in Head, nothing read yet.
+        t.set_state(waiter, ConnState::Head, 0).unwrap();
+        assert_eq!(
+            t.admit(peer(3, 1), 900),
+            Admission::Full,
+            "within the grace period"
+        );
+        match t.admit(peer(3, 1), 1200) {
+            Admission::Evicted { id, victim, reason } => {
+                assert_eq!((victim, reason), (dripper, EvictReason::SlowHead));
+                t.set_state(id, ConnState::Handler, 1200).unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(t.is_live(waiter));
+        assert_eq!(t.admit(peer(4, 1), 5000), Admission::Full);
+        assert_eq!(t.counters().evicted_slow, 1);
+        assert!(!t.is_dripping(peer(2, 1).ip(), 5000));
+        assert!(
+            !t.is_dripping(peer(1, 1).ip(), 5000),
+            "one eviction is not a pattern"
+        );
     }
 
     #[test]

@@ -257,6 +257,8 @@ impl<'b> RequestHead<'b> {
         let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut saw_te = false;
+        let mut te_unknown = false;
+        let mut te_after_chunked = false;
         let mut hosts = 0u8;
         let mut expect_continue = false;
         for h in req.headers.iter() {
@@ -271,16 +273,19 @@ impl<'b> RequestHead<'b> {
                 }
             } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                 saw_te = true;
-                // The final coding must be chunked; we implement no other coding.
+                // RFC 9112 §6.3: if chunked is not the final coding, the length cannot
+                // be determined: 400. §6.1: a coding we do not implement before a final
+                // chunked: 501. Several header lines form one list, in order.
                 for coding in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
                     if chunked {
-                        // "chunked" applied twice, or followed by another coding.
-                        return Err(HeadError::Smuggling);
+                        // Anything after chunked, including a second chunked.
+                        chunked = false;
+                        te_after_chunked = true;
                     }
-                    if coding.eq_ignore_ascii_case("chunked") {
+                    if coding.eq_ignore_ascii_case("chunked") && !te_after_chunked {
                         chunked = true;
-                    } else {
-                        return Err(HeadError::UnsupportedTransferEncoding);
+                    } else if !coding.eq_ignore_ascii_case("chunked") {
+                        te_unknown = true;
                     }
                 }
             } else if h.name.eq_ignore_ascii_case("connection") {
@@ -311,7 +316,8 @@ impl<'b> RequestHead<'b> {
         let framing = match (saw_te, content_length) {
             (true, Some(_)) => return Err(HeadError::Smuggling),
             (true, None) if minor_version == 0 => return Err(HeadError::Smuggling),
-            (true, None) if !chunked => return Err(HeadError::Smuggling),
+            (true, None) if !chunked || te_after_chunked => return Err(HeadError::Smuggling),
+            (true, None) if te_unknown => return Err(HeadError::UnsupportedTransferEncoding),
             (true, None) => BodyFraming::Chunked,
             (false, Some(0)) | (false, None) => BodyFraming::None,
             (false, Some(n)) if n > limits.max_body => return Err(HeadError::BodyTooLarge),
@@ -573,7 +579,10 @@ mod tests {
             ("GE T / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             ("BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
             ("TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 501),
-            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
             ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999999\r\n\r\n", 413),
