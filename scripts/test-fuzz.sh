@@ -14,8 +14,11 @@
 #                   overflow checks and debug assertions are on either way. ASan builds
 #                   the standard library too and takes minutes longer.
 #
-# Needs nightly (`cargo +nightly`). Without it the script says SKIPPED for the fuzzing
-# and still replays the seed corpora and regressions on stable (plain #[test]s).
+# First the plain tests of fuzz/harness run on the default toolchain: every seed and
+# every kept regression replayed, the serve loop's statuses, and a hostile WebSocket
+# server against the real client. Then the fuzzing, which needs nightly
+# (`cargo +nightly`); without it the script prints SKIPPED for the fuzzing, never
+# silently, and the plain tests still decide the exit status.
 # cargo-fuzz is installed (pinned) when missing. Scratch corpora go to fuzz/.work/ and
 # are reset on every run; the committed seeds in fuzz/corpus/ are never written to.
 # Exit status: 0 when every target ran without a crash and every regression passes.
@@ -33,14 +36,25 @@ start=$SECONDS
 
 say() { printf 'test-fuzz: %s\n' "$*"; }
 
-stable_replay() {
-    say "replaying seed corpora and regressions on stable"
-    cargo test --manifest-path fuzz/Cargo.toml -p portico-fuzz-harness --quiet
-}
+failures=0
+mkdir -p "$WORK/logs"
+
+say "plain tests: seed and regression replay, serve statuses, WebSocket peer attacks"
+if cargo test --manifest-path fuzz/Cargo.toml -p portico-fuzz-harness >"$WORK/logs/tests.log" 2>&1; then
+    plain="passed"
+else
+    plain="FAILED"
+    failures=$((failures + 1))
+    say "FAILED: plain tests (log: $WORK/logs/tests.log):"
+    grep -E "^test .*FAILED|panicked at|^  left|^ right|regression\(s\) fail|seed\(s\) fail|^[a-z_]+: .*fuzz/" \
+        "$WORK/logs/tests.log" | head -20 | sed 's/^/    /'
+fi
+grep -E "^test result" "$WORK/logs/tests.log" | sed 's/^/    /'
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     say "SKIPPED fuzzing: no nightly toolchain (install it with: rustup toolchain install nightly)"
-    stable_replay
+    [ $failures -eq 0 ] && say "passed (plain tests only)" || say "FAILED: plain tests"
+    [ $failures -eq 0 ]
     exit $?
 fi
 
@@ -57,7 +71,6 @@ case "$installed" in
     *) say "note: using $installed (pinned: $CARGO_FUZZ_VERSION)" ;;
 esac
 
-mkdir -p "$WORK/logs"
 say "building the fuzz targets (sanitizer: $SANITIZER)"
 if ! cargo +nightly fuzz build -s "$SANITIZER" >"$WORK/logs/build.log" 2>&1; then
     tail -30 "$WORK/logs/build.log"
@@ -65,7 +78,6 @@ if ! cargo +nightly fuzz build -s "$SANITIZER" >"$WORK/logs/build.log" 2>&1; the
     exit 1
 fi
 
-failures=0
 summary=()
 remaining=${#TARGETS[@]}
 for t in "${TARGETS[@]}"; do
@@ -129,7 +141,7 @@ for t in "${TARGETS[@]}"; do
     remaining=$((remaining - 1))
 done
 
-say "summary ($((SECONDS - start)) s, sanitizer $SANITIZER):"
+say "summary ($((SECONDS - start)) s, sanitizer $SANITIZER): plain tests $plain"
 for line in "${summary[@]}"; do printf '    %s\n' "$line"; done
 if [ $failures -gt 0 ]; then
     say "FAILED: $failures problem(s); crash inputs are in fuzz/artifacts/<target>/"

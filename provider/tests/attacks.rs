@@ -135,10 +135,24 @@ fn reset(rt: &tokio::runtime::Runtime, s: TcpStream) {
 // Slowloris
 
 /// 100 connections from one attacker drip a never-ending request head, a byte at a
-/// time, and reconnect whenever they are cut. A browser on another address must still
-/// load the whole page.
+/// time, and reconnect whenever they are cut: more than the socket budget. A browser on
+/// another address must still load the whole page, twice.
 #[test]
+#[ignore = "bug: a head in progress is never evicted and keeps its pool buffer, so dripping connections lock out every newcomer (conn/table.rs choose_victim, portico-tokio server.rs drive)"]
 fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
+    slowloris(100);
+}
+
+/// Twelve dripping connections: half the socket budget, but more than the ten pool
+/// buffers. Each holds a buffer while its head trickles in; the browser must still get
+/// buffers for its requests.
+#[test]
+#[ignore = "bug: a slow request head holds its pool buffer for the whole head deadline, so 10 drippers starve every other request into 503 (portico-tokio server.rs drive)"]
+fn slowloris_12_dripping_connections_do_not_starve_the_buffer_pool() {
+    slowloris(12);
+}
+
+fn slowloris(drippers: usize) {
     let p = Provider::start(&[]);
     let addr = p.addr;
     let paths = page_paths(addr);
@@ -161,7 +175,7 @@ fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
                 let _ = i;
                 Some((s, 0))
             };
-            let mut conns: Vec<Option<(TcpStream, usize)>> = (0..100).map(open).collect();
+            let mut conns: Vec<Option<(TcpStream, usize)>> = (0..drippers).map(open).collect();
             let mut sent = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 for (i, slot) in conns.iter_mut().enumerate() {
@@ -206,7 +220,7 @@ fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
     let bytes = drip.join().unwrap();
     let conns = json(addr, "/api/connections");
     eprintln!(
-        "slowloris: page {} ok / {} failed in {:?}, reload {} ok / {} failed; {} drip bytes, {} cuts; counters {}",
+        "slowloris with {drippers}: page {} ok / {} failed in {:?}, reload {} ok / {} failed; {} drip bytes, {} cuts; counters {}",
         load.ok,
         load.failed,
         load.elapsed,
@@ -447,8 +461,9 @@ fn broken_chunked_bodies_close_the_connection_before_anything_behind_them() {
         bytes.extend_from_slice(SMUGGLED);
         let out = exchange(p.addr, &bytes);
         let got = statuses(&out);
-        // The route answers before reading the body; the drain then finds the fault.
-        if got.len() != 1 || got[0] == 200 && out.matches("\"configured\"").count() > 0 {
+        // The route answers before reading the body; the drain then finds the fault and
+        // closes: the pipelined /api/link is never answered.
+        if got != [200] || out.contains("\"configured\"") {
             wrong.push(format!("{name}: {got:?}"));
         }
     }

@@ -20,7 +20,7 @@ pub use assets::assets;
 pub use chunked::chunked;
 pub use head::http_head;
 pub use router::router;
-pub use serve::serve;
+pub use serve::{respond, serve};
 pub use ws::{ws_frame, ws_handshake};
 
 /// Every target, by name: what the replay test and the script iterate over.

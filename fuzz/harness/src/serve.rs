@@ -330,6 +330,26 @@ fn check_output(out: &[u8], seen: &[Method]) -> Vec<(u16, Vec<u8>)> {
 
 /// Runs the serve loop over `input` the way a port does; returns what it wrote.
 fn run(input: &[u8], mode: u8, fail_write: Option<usize>, pieces: Option<Knobs<'_>>, max_piece: usize) -> Vec<(u16, Vec<u8>)> {
+    let (out, seen) = run_raw(input, mode, fail_write, pieces, max_piece);
+    check_output(&out, &seen)
+}
+
+/// The bytes the serve loop writes for `input` (read in one piece, 4 KiB buffer, EOF at
+/// the end), after checking they form clean responses: for plain tests of statuses.
+/// Routes: `/hello`, `/echo` (body ≤ 256 B), `/count` (reads any body), `/chunks`, …
+pub fn respond(input: &[u8]) -> String {
+    let (out, seen) = run_raw(input, 0, None, None, usize::MAX);
+    check_output(&out, &seen);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn run_raw(
+    input: &[u8],
+    mode: u8,
+    fail_write: Option<usize>,
+    pieces: Option<Knobs<'_>>,
+    max_piece: usize,
+) -> (Vec<u8>, Vec<Method>) {
     let buf_len = [4096usize, 2048, 1500, 1100][usize::from(mode & 3)];
     let error_at_end = mode & 4 != 0;
     let mut io = Script {
@@ -366,8 +386,8 @@ fn run(input: &[u8], mode: u8, fail_write: Option<usize>, pieces: Option<Knobs<'
             Ok(Outcome::Close) | Ok(Outcome::Upgrade(())) | Err(_) => break,
         }
     }
-    let seen = app.seen.borrow();
-    check_output(&io.out, &seen)
+    let seen = app.seen.borrow().clone();
+    (io.out, seen)
 }
 
 /// Invariants: with a transport that never blocks the loop never pends (no hang) and
