@@ -138,7 +138,6 @@ fn reset(rt: &tokio::runtime::Runtime, s: TcpStream) {
 /// time, and reconnect whenever they are cut: more than the socket budget. A browser on
 /// another address must still load the whole page, twice.
 #[test]
-#[ignore = "bug: a head in progress is never evicted and keeps its pool buffer, so dripping connections lock out every newcomer (conn/table.rs choose_victim, portico-tokio server.rs drive)"]
 fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
     slowloris(100);
 }

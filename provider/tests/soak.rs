@@ -87,7 +87,10 @@ fn min_max_last(v: &[u64]) -> (u64, u64, u64) {
 #[test]
 #[ignore = "soak: 60 s; run with `cargo test -p provider --test soak -- --ignored --nocapture`"]
 fn soak_mixed_workload_memory_stays_flat() {
-    let secs: u64 = std::env::var("SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let secs: u64 = std::env::var("SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     let p = Provider::start(&["--head-timeout-ms", "2000", "--idle-timeout-ms", "4000"]);
     let addr = p.addr;
     let paths = page_paths(addr);
@@ -108,7 +111,9 @@ fn soak_mixed_workload_memory_stays_flat() {
                 }
                 let l = browser.load(&paths);
                 tally.page_ok.fetch_add(l.ok as u64, Ordering::Relaxed);
-                tally.page_failed.fetch_add(l.failed as u64, Ordering::Relaxed);
+                tally
+                    .page_failed
+                    .fetch_add(l.failed as u64, Ordering::Relaxed);
                 for e in l.errors {
                     tally.error(format!("browser {b}: {e}"));
                 }
@@ -124,7 +129,12 @@ fn soak_mixed_workload_memory_stays_flat() {
             let mut conn: Option<Conn> = None;
             let mut i = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                let path = ["/api/status", "/api/connections", "/api/pool", "/api/memory"][i % 4];
+                let path = [
+                    "/api/status",
+                    "/api/connections",
+                    "/api/pool",
+                    "/api/memory",
+                ][i % 4];
                 i += 1;
                 let c = match conn.as_mut() {
                     Some(c) => c,
@@ -165,8 +175,10 @@ fn soak_mixed_workload_memory_stays_flat() {
         workers.push(thread::spawn(move || {
             let mut s = TcpStream::connect(addr).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            s.write_all(b"GET /api/events HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n\r\n")
-                .unwrap();
+            s.write_all(
+                b"GET /api/events HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n\r\n",
+            )
+            .unwrap();
             let mut r = BufReader::new(s);
             let mut line = String::new();
             while !stop.load(Ordering::Relaxed) {
@@ -198,7 +210,9 @@ fn soak_mixed_workload_memory_stays_flat() {
                     let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
                     match i % 3 {
                         0 => {
-                            let _ = s.write_all(b"GET /api/link HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+                            let _ = s.write_all(
+                                b"GET /api/link HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                            );
                             let mut sink = Vec::new();
                             let _ = s.read_to_end(&mut sink);
                         }
@@ -232,7 +246,9 @@ fn soak_mixed_workload_memory_stays_flat() {
     let counters = json(addr, "/api/connections")["counters"].clone();
     // Quiet: every connection gone but the one asking.
     let t1 = Instant::now();
-    while t1.elapsed() < Duration::from_secs(10) && json(addr, "/api/connections")["open"].as_u64() != Some(1) {
+    while t1.elapsed() < Duration::from_secs(10)
+        && json(addr, "/api/connections")["open"].as_u64() != Some(1)
+    {
         thread::sleep(Duration::from_millis(200));
     }
     let quiet = sample(addr, t0).expect("final sample");
@@ -246,12 +262,31 @@ fn soak_mixed_workload_memory_stays_flat() {
     let (smin, smax, slast) = min_max_last(&col(|s| s.state));
     let (cmin, cmax, clast) = min_max_last(&col(|s| s.chunks));
     let (omin, omax, olast) = min_max_last(&col(|s| s.open));
-    eprintln!("soak: {secs} s, {} samples ({} after a {warm:?} warm-up)", samples.len(), steady.len());
-    eprintln!("  internal used  min {imin:>7}  max {imax:>7}  last {ilast:>7}  quiet {}", quiet.internal);
-    eprintln!("  external used  min {emin:>7}  max {emax:>7}  last {elast:>7}  quiet {}", quiet.external);
-    eprintln!("  conn state     min {smin:>7}  max {smax:>7}  last {slast:>7}  quiet {}", quiet.state);
-    eprintln!("  pool chunks    min {cmin:>7}  max {cmax:>7}  last {clast:>7}  quiet {}", quiet.chunks);
-    eprintln!("  open conns     min {omin:>7}  max {omax:>7}  last {olast:>7}  quiet {}", quiet.open);
+    eprintln!(
+        "soak: {secs} s, {} samples ({} after a {warm:?} warm-up)",
+        samples.len(),
+        steady.len()
+    );
+    eprintln!(
+        "  internal used  min {imin:>7}  max {imax:>7}  last {ilast:>7}  quiet {}",
+        quiet.internal
+    );
+    eprintln!(
+        "  external used  min {emin:>7}  max {emax:>7}  last {elast:>7}  quiet {}",
+        quiet.external
+    );
+    eprintln!(
+        "  conn state     min {smin:>7}  max {smax:>7}  last {slast:>7}  quiet {}",
+        quiet.state
+    );
+    eprintln!(
+        "  pool chunks    min {cmin:>7}  max {cmax:>7}  last {clast:>7}  quiet {}",
+        quiet.chunks
+    );
+    eprintln!(
+        "  open conns     min {omin:>7}  max {omax:>7}  last {olast:>7}  quiet {}",
+        quiet.open
+    );
     eprintln!(
         "  requests served {}, accepted {}, evicted idle {}, 503 {}, timeouts head/idle/send {}/{}/{}",
         counters["requests"], counters["accepted"], counters["evicted_idle"], counters["refused_503"],
@@ -299,8 +334,19 @@ fn soak_mixed_workload_memory_stays_flat() {
     );
     assert_eq!(quiet.external, 0);
     // The workload itself went through.
-    assert!(tally.events.load(Ordering::Relaxed) >= secs / 2, "event stream starved");
-    assert_eq!(tally.page_failed.load(Ordering::Relaxed), 0, "page loads failed: {errors:?}");
-    assert_eq!(tally.poll_failed.load(Ordering::Relaxed), 0, "API polls failed: {errors:?}");
+    assert!(
+        tally.events.load(Ordering::Relaxed) >= secs / 2,
+        "event stream starved"
+    );
+    assert_eq!(
+        tally.page_failed.load(Ordering::Relaxed),
+        0,
+        "page loads failed: {errors:?}"
+    );
+    assert_eq!(
+        tally.poll_failed.load(Ordering::Relaxed),
+        0,
+        "API polls failed: {errors:?}"
+    );
     assert_eq!(get(addr, "/api/status").unwrap().status, 200);
 }

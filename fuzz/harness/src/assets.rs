@@ -29,10 +29,22 @@ const CSS: &[u8] = b"body{margin:0;padding:0;font-family:sans-serif}main{display
 /// A set like the provider's: an index page, hashed assets with and without gzip, an
 /// empty file (ranges over zero bytes), a nested path.
 const SET: &[Asset] = &[
-    asset("/index.html", b"<!doctype html><title>x</title>", None, "\"i\"", "\"i\""),
+    asset(
+        "/index.html",
+        b"<!doctype html><title>x</title>",
+        None,
+        "\"i\"",
+        "\"i\"",
+    ),
     asset("/app.js", b"0123456789", Some(b"GZ"), "\"a\"", "\"a-gz\""),
     asset("/empty.txt", b"", None, "\"e\"", "\"e\""),
-    asset("/assets/style.css", CSS, Some(b"gzipped-css"), "\"c\"", "\"c-gz\""),
+    asset(
+        "/assets/style.css",
+        CSS,
+        Some(b"gzipped-css"),
+        "\"c\"",
+        "\"c-gz\"",
+    ),
     asset("/favicon.ico", b"\x00\x00\x01\x00", None, "\"f\"", "\"f\""),
 ];
 
@@ -61,8 +73,14 @@ fn check_lookup(set: &'static [Asset], path: &str) {
     // Anything else may only be the client-side-routing fallback.
     assert_eq!(a.path, "/index.html", "{path:?} served {:?}", a.path);
     let last = path.rsplit('/').next().unwrap_or("");
-    assert!(!path.starts_with("/api/") && path != "/api", "API path {path:?} fell back to the page");
-    assert!(!last.contains('.'), "file-like path {path:?} fell back to the page");
+    assert!(
+        !path.starts_with("/api/") && path != "/api",
+        "API path {path:?} fell back to the page"
+    );
+    assert!(
+        !last.contains('.'),
+        "file-like path {path:?} fell back to the page"
+    );
 }
 
 fn check_select(a: &Asset, head: &RequestHead<'_>) {
@@ -71,22 +89,46 @@ fn check_select(a: &Asset, head: &RequestHead<'_>) {
         (true, Some(g)) => (g, a.etag_gzip),
         _ => (a.identity, a.etag),
     };
-    let want_enc = if gzip_ok { Encoding::Gzip } else { Encoding::Identity };
+    let want_enc = if gzip_ok {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    };
     match select(a, head) {
         Selection::NotModified { etag: e, encoding } => {
-            assert!(head.header("if-none-match").is_some(), "304 without If-None-Match");
+            assert!(
+                head.header("if-none-match").is_some(),
+                "304 without If-None-Match"
+            );
             assert_eq!((e, encoding), (etag, want_enc));
         }
-        Selection::Full { body, etag: e, encoding } => {
-            assert!(same_slice(body, repr), "full body is not the representation");
+        Selection::Full {
+            body,
+            etag: e,
+            encoding,
+        } => {
+            assert!(
+                same_slice(body, repr),
+                "full body is not the representation"
+            );
             assert_eq!((e, encoding), (etag, want_enc));
         }
-        Selection::Partial { body, start, end, total, etag: e, encoding } => {
+        Selection::Partial {
+            body,
+            start,
+            end,
+            total,
+            etag: e,
+            encoding,
+        } => {
             assert!(head.header("range").is_some(), "206 without Range");
             assert_eq!((e, encoding), (etag, want_enc));
             assert_eq!(total, repr.len());
             assert!(start <= end && end < total, "range {start}-{end}/{total}");
-            assert!(is_subslice(repr, body), "partial body outside the representation");
+            assert!(
+                is_subslice(repr, body),
+                "partial body outside the representation"
+            );
             assert!(same_slice(body, &repr[start..=end]));
         }
         Selection::Unsatisfiable { total } => {
@@ -134,8 +176,14 @@ pub fn assets(data: &[u8]) {
         raw.extend_from_slice(b"\r\n");
     }
     raw.extend_from_slice(b"\r\n");
-    let limits = HeadLimits { max_head: 1 << 16, max_uri: 1 << 16, ..HeadLimits::default() };
-    let Ok(Some(head)) = RequestHead::parse(&raw, &limits) else { return };
+    let limits = HeadLimits {
+        max_head: 1 << 16,
+        max_uri: 1 << 16,
+        ..HeadLimits::default()
+    };
+    let Ok(Some(head)) = RequestHead::parse(&raw, &limits) else {
+        return;
+    };
     check_lookup(SET, head.path);
     for a in SET {
         check_select(a, &head);

@@ -33,17 +33,37 @@ fn run(input: &[u8], max_body: u64, mut piece: impl FnMut() -> usize) -> Run {
                 };
             }
         };
-        assert!(step.consumed <= window.len(), "consumed {} of {}", step.consumed, window.len());
+        assert!(
+            step.consumed <= window.len(),
+            "consumed {} of {}",
+            step.consumed,
+            window.len()
+        );
         if let Some(r) = &step.data {
-            assert!(r.start <= r.end && r.end <= step.consumed, "data {r:?} outside consumed {}", step.consumed);
+            assert!(
+                r.start <= r.end && r.end <= step.consumed,
+                "data {r:?} outside consumed {}",
+                step.consumed
+            );
             body.extend_from_slice(&window[r.clone()]);
         }
-        assert!(d.total() <= max_body, "total {} over max_body {max_body}", d.total());
-        assert!(body.len() as u64 <= d.total(), "more data than declared chunk sizes");
+        assert!(
+            d.total() <= max_body,
+            "total {} over max_body {max_body}",
+            d.total()
+        );
+        assert!(
+            body.len() as u64 <= d.total(),
+            "more data than declared chunk sizes"
+        );
         // Progress: with unconsumed bytes and no error, the decoder must consume some,
         // or the body loop in `Exchange::body_chunk` would spin forever.
         if !window.is_empty() && !d.is_done() {
-            assert!(step.consumed > 0, "decode consumed nothing of {} bytes", window.len());
+            assert!(
+                step.consumed > 0,
+                "decode consumed nothing of {} bytes",
+                window.len()
+            );
         }
         pos += step.consumed;
         if d.is_done() {
@@ -55,7 +75,10 @@ fn run(input: &[u8], max_body: u64, mut piece: impl FnMut() -> usize) -> Run {
         }
         if pos == avail {
             if avail == input.len() {
-                return Run { body, end: Err(None) };
+                return Run {
+                    body,
+                    end: Err(None),
+                };
             }
             avail = avail.saturating_add(piece()).min(input.len());
         }

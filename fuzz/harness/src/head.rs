@@ -32,11 +32,24 @@ pub fn http_head(data: &[u8]) {
             return;
         }
     };
-    assert!(head.len <= data.len(), "head.len {} > input {}", head.len, data.len());
+    assert!(
+        head.len <= data.len(),
+        "head.len {} > input {}",
+        head.len,
+        data.len()
+    );
     assert!(head.len <= limits.max_head);
     assert!(head.path.len() <= limits.max_uri);
-    assert!(head.path.starts_with('/') || head.path == "*", "path {:?}", head.path);
-    assert!(!head.path.contains('?'), "path {:?} holds the query", head.path);
+    assert!(
+        head.path.starts_with('/') || head.path == "*",
+        "path {:?}",
+        head.path
+    );
+    assert!(
+        !head.path.contains('?'),
+        "path {:?} holds the query",
+        head.path
+    );
     assert!(head.minor_version <= 1);
 
     // Header iteration terminates and yields clean items.
@@ -44,7 +57,10 @@ pub fn http_head(data: &[u8]) {
     let (mut te, mut cl_nonzero, mut cl, mut host) = (0usize, false, 0usize, 0usize);
     for (name, value) in head.headers() {
         count += 1;
-        assert!(count <= MAX_HEADERS, "more header items than httparse accepts");
+        assert!(
+            count <= MAX_HEADERS,
+            "more header items than httparse accepts"
+        );
         assert!(!name.is_empty());
         for s in [name, value] {
             assert!(!s.bytes().any(|b| b == b'\r' || b == b'\n'), "{s:?}");
@@ -53,7 +69,9 @@ pub fn http_head(data: &[u8]) {
             te += 1;
         } else if name.eq_ignore_ascii_case("content-length") {
             cl += 1;
-            cl_nonzero |= value.split(',').any(|v| v.trim().trim_start_matches('0') != "");
+            cl_nonzero |= value
+                .split(',')
+                .any(|v| v.trim().trim_start_matches('0') != "");
         } else if name.eq_ignore_ascii_case("host") {
             host += 1;
         }
@@ -65,7 +83,10 @@ pub fn http_head(data: &[u8]) {
     match head.framing {
         BodyFraming::Length(n) => {
             assert!(n > 0 && n <= limits.max_body);
-            assert_eq!(te, 0, "Content-Length framing with a Transfer-Encoding line");
+            assert_eq!(
+                te, 0,
+                "Content-Length framing with a Transfer-Encoding line"
+            );
             assert!(cl > 0, "Length framing without a Content-Length line");
         }
         BodyFraming::Chunked => {
@@ -92,12 +113,18 @@ pub fn http_head(data: &[u8]) {
         .expect("the head's own bytes must parse again")
         .expect("the head's own bytes are complete");
     assert_eq!(again.len, head.len);
-    assert_eq!((again.method, again.path, again.query), (head.method, head.path, head.query));
+    assert_eq!(
+        (again.method, again.path, again.query),
+        (head.method, head.path, head.query)
+    );
     assert_eq!(again.framing, head.framing);
     assert_eq!(again.keep_alive, head.keep_alive);
     if head.len > 0 {
         assert!(
-            !matches!(RequestHead::parse(&data[..head.len - 1], &limits), Ok(Some(_))),
+            !matches!(
+                RequestHead::parse(&data[..head.len - 1], &limits),
+                Ok(Some(_))
+            ),
             "a strict prefix of a head parsed as complete"
         );
     }

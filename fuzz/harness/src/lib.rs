@@ -46,9 +46,9 @@ impl<'a> Knobs<'a> {
     pub(crate) fn split(data: &'a [u8], n: usize) -> (Knobs<'a>, &'a [u8]) {
         let n = n.min(data.len());
         let (k, rest) = data.split_at(n);
-        let seed = k
-            .iter()
-            .fold(0x9e37_79b9_7f4a_7c15u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let seed = k.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         (
             Knobs {
                 bytes: k,

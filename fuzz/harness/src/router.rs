@@ -35,14 +35,46 @@ const METHODS: [Method; 7] = [
 ];
 
 const ROUTES: &[Route<u8>] = &[
-    Route { method: Method::Get, pattern: "/api/status", target: 0 },
-    Route { method: Method::Get, pattern: "/api/connections/:id", target: 1 },
-    Route { method: Method::Delete, pattern: "/api/connections/:id", target: 2 },
-    Route { method: Method::Post, pattern: "/api/:v/items/:id", target: 3 },
-    Route { method: Method::Put, pattern: "/api/:v/items/:id", target: 4 },
-    Route { method: Method::Get, pattern: "/assets/*path", target: 5 },
-    Route { method: Method::Options, pattern: "/a/:x/*rest", target: 6 },
-    Route { method: Method::Patch, pattern: "/", target: 7 },
+    Route {
+        method: Method::Get,
+        pattern: "/api/status",
+        target: 0,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/api/connections/:id",
+        target: 1,
+    },
+    Route {
+        method: Method::Delete,
+        pattern: "/api/connections/:id",
+        target: 2,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/api/:v/items/:id",
+        target: 3,
+    },
+    Route {
+        method: Method::Put,
+        pattern: "/api/:v/items/:id",
+        target: 4,
+    },
+    Route {
+        method: Method::Get,
+        pattern: "/assets/*path",
+        target: 5,
+    },
+    Route {
+        method: Method::Options,
+        pattern: "/a/:x/*rest",
+        target: 6,
+    },
+    Route {
+        method: Method::Patch,
+        pattern: "/",
+        target: 7,
+    },
 ];
 
 /// Whether `inner` lies within `outer` (a capture must borrow the path, not copy it).
@@ -68,7 +100,10 @@ fn check_match(pattern: &str, path: &str, params: &Params<'_>) {
                 );
             } else {
                 let whole = format!("{rebuilt}/{rest}");
-                assert_eq!(whole, path, "pattern {pattern:?}: wildcard captured {rest:?}");
+                assert_eq!(
+                    whole, path,
+                    "pattern {pattern:?}: wildcard captured {rest:?}"
+                );
             }
             assert_eq!(captures, params.len());
             return;
@@ -86,7 +121,10 @@ fn check_match(pattern: &str, path: &str, params: &Params<'_>) {
             rebuilt.push_str(seg);
         }
     }
-    assert_eq!(rebuilt, path, "pattern {pattern:?} matched a different path");
+    assert_eq!(
+        rebuilt, path,
+        "pattern {pattern:?} matched a different path"
+    );
     assert_eq!(captures, params.len());
 }
 
@@ -105,7 +143,8 @@ pub fn router(data: &[u8]) {
         }
     }
 
-    let answers = |r: &Route<u8>| r.method == method || (r.method == Method::Get && method == Method::Head);
+    let answers =
+        |r: &Route<u8>| r.method == method || (r.method == Method::Get && method == Method::Head);
     let matching: Vec<&Route<u8>> = ROUTES
         .iter()
         .filter(|r| match_pattern(r.pattern, path).is_some())
@@ -113,8 +152,14 @@ pub fn router(data: &[u8]) {
     let resolution = Router::new(ROUTES).resolve(method, path);
     match resolution {
         Resolution::Found(t, params) => {
-            let first = matching.iter().find(|r| answers(r)).expect("found without an answering route");
-            assert!(core::ptr::eq(t, &first.target), "not the first answering route");
+            let first = matching
+                .iter()
+                .find(|r| answers(r))
+                .expect("found without an answering route");
+            assert!(
+                core::ptr::eq(t, &first.target),
+                "not the first answering route"
+            );
             check_match(first.pattern, path, &params);
         }
         Resolution::MethodNotAllowed(allow) => {

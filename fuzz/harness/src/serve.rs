@@ -57,15 +57,17 @@ impl embedded_io_async::Read for Script<'_> {
         // A read into no room would return 0, which means EOF: the loop must not ask.
         assert!(!buf.is_empty(), "serve read into an empty buffer");
         if self.at == self.input.len() {
-            return if self.error_at_end { Err(Broken) } else { Ok(0) };
+            return if self.error_at_end {
+                Err(Broken)
+            } else {
+                Ok(0)
+            };
         }
         let piece = match &mut self.pieces {
             Some(k) => k.piece(self.max_piece),
             None => usize::MAX,
         };
-        let n = piece
-            .min(buf.len())
-            .min(self.input.len() - self.at);
+        let n = piece.min(buf.len()).min(self.input.len() - self.at);
         buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
         self.at += n;
         Ok(n)
@@ -154,7 +156,9 @@ impl Handler for App {
             }
             "/chunks" => {
                 let mut w = ex
-                    .begin(Status::OK, ResponseLength::Chunked, |h| h.header("X-A", "1").map(drop))
+                    .begin(Status::OK, ResponseLength::Chunked, |h| {
+                        h.header("X-A", "1").map(drop)
+                    })
                     .await?;
                 w.write(b"ab").await?;
                 let s = w.scratch();
@@ -164,18 +168,24 @@ impl Handler for App {
                 w.finish().await?;
             }
             "/known" => {
-                let mut w = ex.begin(Status::OK, ResponseLength::Known(4), |_| Ok(())).await?;
+                let mut w = ex
+                    .begin(Status::OK, ResponseLength::Known(4), |_| Ok(()))
+                    .await?;
                 w.write(b"ab").await?;
                 w.write(b"cd").await?;
                 w.finish().await?;
             }
             "/short" => {
-                let mut w = ex.begin(Status::OK, ResponseLength::Known(10), |_| Ok(())).await?;
+                let mut w = ex
+                    .begin(Status::OK, ResponseLength::Known(10), |_| Ok(()))
+                    .await?;
                 w.write(b"abc").await?;
                 w.finish().await?;
             }
             "/long" => {
-                let mut w = ex.begin(Status::OK, ResponseLength::Known(2), |_| Ok(())).await?;
+                let mut w = ex
+                    .begin(Status::OK, ResponseLength::Known(2), |_| Ok(()))
+                    .await?;
                 w.write(b"abc").await?;
                 w.finish().await?;
             }
@@ -199,14 +209,22 @@ impl Handler for App {
             }
             "/bighead" => {
                 let v = "v".repeat(5000);
-                ex.respond(Status::OK, |h| h.header("X-Big", &v).map(drop), b"x").await?
+                ex.respond(Status::OK, |h| h.header("X-Big", &v).map(drop), b"x")
+                    .await?
             }
             "/evil" => {
                 // Header injection must be refused, not written.
-                ex.respond(Status::OK, |h| h.header("X-Evil", "a\r\nSet-Cookie: x").map(drop), b"")
+                ex.respond(
+                    Status::OK,
+                    |h| h.header("X-Evil", "a\r\nSet-Cookie: x").map(drop),
+                    b"",
+                )
+                .await?
+            }
+            "/nobody" => {
+                ex.respond(Status::NO_CONTENT, |_| Ok(()), b"ignored")
                     .await?
             }
-            "/nobody" => ex.respond(Status::NO_CONTENT, |_| Ok(()), b"ignored").await?,
             _ => ex.respond_text(Status::NOT_FOUND, "nf").await?,
         }
         Ok(Reply::Done)
@@ -266,16 +284,22 @@ fn check_output(out: &[u8], seen: &[Method]) -> Vec<(u16, Vec<u8>)> {
             .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
             .count();
         assert!(lengths <= 1, "two Content-Length headers");
-        let length = get("content-length").map(|v| v.parse::<usize>().expect("numeric Content-Length"));
+        let length =
+            get("content-length").map(|v| v.parse::<usize>().expect("numeric Content-Length"));
         let chunked = get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-        assert!(!(chunked && length.is_some()), "Content-Length with chunked");
+        assert!(
+            !(chunked && length.is_some()),
+            "Content-Length with chunked"
+        );
         closed = get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         at += head_len;
         if code == 100 {
             assert!(!closed);
             continue;
         }
-        let head_request = seen.get(responses.len()).is_some_and(|m| *m == Method::Head);
+        let head_request = seen
+            .get(responses.len())
+            .is_some_and(|m| *m == Method::Head);
         let cut = 'body: {
             if head_request || code == 204 || code == 304 {
                 if code == 204 || code == 304 {
@@ -292,7 +316,9 @@ fn check_output(out: &[u8], seen: &[Method]) -> Vec<(u16, Vec<u8>)> {
                 false
             } else if chunked {
                 loop {
-                    let Some(eol) = find(&out[at..], b"\r\n") else { break 'body true };
+                    let Some(eol) = find(&out[at..], b"\r\n") else {
+                        break 'body true;
+                    };
                     let size = std::str::from_utf8(&out[at..at + eol])
                         .ok()
                         .and_then(|h| usize::from_str_radix(h, 16).ok())
@@ -302,14 +328,21 @@ fn check_output(out: &[u8], seen: &[Method]) -> Vec<(u16, Vec<u8>)> {
                         if at == out.len() {
                             break 'body true;
                         }
-                        assert!(out[at..].starts_with(b"\r\n"), "no CRLF after the last chunk");
+                        assert!(
+                            out[at..].starts_with(b"\r\n"),
+                            "no CRLF after the last chunk"
+                        );
                         at += 2;
                         break 'body false;
                     }
                     if at + size + 2 > out.len() {
                         break 'body true;
                     }
-                    assert_eq!(&out[at + size..at + size + 2], b"\r\n", "chunk without CRLF");
+                    assert_eq!(
+                        &out[at + size..at + size + 2],
+                        b"\r\n",
+                        "chunk without CRLF"
+                    );
                     at += size + 2;
                 }
             } else {
@@ -329,7 +362,13 @@ fn check_output(out: &[u8], seen: &[Method]) -> Vec<(u16, Vec<u8>)> {
 }
 
 /// Runs the serve loop over `input` the way a port does; returns what it wrote.
-fn run(input: &[u8], mode: u8, fail_write: Option<usize>, pieces: Option<Knobs<'_>>, max_piece: usize) -> Vec<(u16, Vec<u8>)> {
+fn run(
+    input: &[u8],
+    mode: u8,
+    fail_write: Option<usize>,
+    pieces: Option<Knobs<'_>>,
+    max_piece: usize,
+) -> Vec<(u16, Vec<u8>)> {
     let (out, seen) = run_raw(input, mode, fail_write, pieces, max_piece);
     check_output(&out, &seen)
 }
@@ -362,13 +401,22 @@ fn run_raw(
         writes: 0,
         out: Vec::new(),
     };
-    let app = App { seen: RefCell::new(Vec::new()) };
+    let app = App {
+        seen: RefCell::new(Vec::new()),
+    };
     let cfg = ServerConfig::default();
     let mut buf = vec![0u8; buf_len];
     let mut filled = 0usize;
     for _round in 0..=input.len() + 1 {
         let before = io.at;
-        let r = block_on(serve_loop(&mut io, &mut buf, &mut filled, &app, &NoClock, &cfg));
+        let r = block_on(serve_loop(
+            &mut io,
+            &mut buf,
+            &mut filled,
+            &app,
+            &NoClock,
+            &cfg,
+        ));
         assert!(filled <= buf.len());
         match r {
             Ok(Outcome::Idle) => {
@@ -377,8 +425,18 @@ fn run_raw(
                 if io.at == input.len() {
                     if !error_at_end {
                         // The port now waits for readability and sees EOF.
-                        let r = block_on(serve_loop(&mut io, &mut buf, &mut filled, &app, &NoClock, &cfg));
-                        assert!(matches!(r, Ok(Outcome::Close)), "EOF on an idle connection: {r:?}");
+                        let r = block_on(serve_loop(
+                            &mut io,
+                            &mut buf,
+                            &mut filled,
+                            &app,
+                            &NoClock,
+                            &cfg,
+                        ));
+                        assert!(
+                            matches!(r, Ok(Outcome::Close)),
+                            "EOF on an idle connection: {r:?}"
+                        );
                     }
                     break;
                 }
@@ -407,7 +465,11 @@ pub fn serve(data: &[u8]) {
     let ends_in_error = |v: &[(u16, Vec<u8>)]| v.last().is_some_and(|(c, _)| *c >= 400);
     if ends_in_error(&whole) && ends_in_error(&split) && whole.len() == split.len() {
         // Both refused the same request; which fault is reported first may differ.
-        assert_eq!(whole[..n - 1], split[..n - 1], "responses depend on the read sizes");
+        assert_eq!(
+            whole[..n - 1],
+            split[..n - 1],
+            "responses depend on the read sizes"
+        );
     } else {
         assert_eq!(whole, split, "responses depend on the read sizes");
     }

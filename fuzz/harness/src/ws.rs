@@ -6,7 +6,9 @@ use portico::placement::{MemoryRegions, Placement, Region};
 use portico_ws::buffers::{BufferSizes, Buffers};
 use portico_ws::close::{parse_close, CloseCode};
 use portico_ws::connection::{Connection, Delivery, Incoming, ProtocolError};
-use portico_ws::frame::{decode_header, encode_header, Decoded, Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use portico_ws::frame::{
+    decode_header, encode_header, Decoded, Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+};
 use portico_ws::handshake::{parse_response, write_request, Key, RequestOptions};
 use portico_ws::url::WsUrl;
 
@@ -26,29 +28,45 @@ fn check_header(input: &[u8]) {
     match decode_header(input) {
         Ok(Decoded::Complete { value, consumed }) => {
             assert!(consumed <= input.len() && consumed <= MAX_HEADER_LEN);
-            assert!(consumed >= value.encoded_len(), "shorter than the minimal encoding");
+            assert!(
+                consumed >= value.encoded_len(),
+                "shorter than the minimal encoding"
+            );
             assert!(value.payload_len < 1 << 63);
             if value.opcode.is_control() {
                 assert!(value.payload_len <= MAX_CONTROL_PAYLOAD as u64 && value.fin);
             }
             // Re-encoding (minimally) decodes to the same header.
             let mut buf = [0u8; MAX_HEADER_LEN];
-            let n = encode_header(&mut buf, value.fin, value.opcode, value.mask, value.payload_len)
-                .expect("a decoded header re-encodes");
+            let n = encode_header(
+                &mut buf,
+                value.fin,
+                value.opcode,
+                value.mask,
+                value.payload_len,
+            )
+            .expect("a decoded header re-encodes");
             assert_eq!(n, value.encoded_len());
             match decode_header(&buf[..n]) {
-                Ok(Decoded::Complete { value: v, consumed: c }) => assert_eq!((v, c), (value, n)),
+                Ok(Decoded::Complete {
+                    value: v,
+                    consumed: c,
+                }) => assert_eq!((v, c), (value, n)),
                 other => panic!("re-encoded header decodes to {other:?}"),
             }
             // Every strict prefix is incomplete (never an error, never complete).
             for cut in 0..consumed {
                 match decode_header(&input[..cut]) {
-                    Ok(Decoded::Incomplete { needed }) => assert!(needed >= 1 && cut + needed <= consumed),
+                    Ok(Decoded::Incomplete { needed }) => {
+                        assert!(needed >= 1 && cut + needed <= consumed)
+                    }
                     other => panic!("prefix of {cut} bytes: {other:?}"),
                 }
             }
         }
-        Ok(Decoded::Incomplete { needed }) => assert!(needed >= 1 && input.len() + needed <= MAX_HEADER_LEN),
+        Ok(Decoded::Incomplete { needed }) => {
+            assert!(needed >= 1 && input.len() + needed <= MAX_HEADER_LEN)
+        }
         Err(_) => {}
     }
 }
@@ -61,7 +79,8 @@ fn run(
     sizes: BufferSizes,
     mut piece: impl FnMut() -> usize,
 ) -> Vec<Ev> {
-    let buffers = Buffers::allocate(heap.clone(), Placement::PreferExternal, sizes).expect("buffers");
+    let buffers =
+        Buffers::allocate(heap.clone(), Placement::PreferExternal, sizes).expect("buffers");
     let mut c = Connection::new(buffers, delivery);
     let rx_cap = sizes.rx.max(BufferSizes::MIN);
     let mut evs = Vec::new();
@@ -80,18 +99,28 @@ fn run(
                     assert_eq!(op, Opcode::Close);
                     let code = parse_close(&payload).expect("our own close parses").code;
                     assert_eq!(code, e.close_code(), "{e:?}");
-                    assert!(matches!(c.poll(), Ok(None)), "events after a protocol error");
+                    assert!(
+                        matches!(c.poll(), Ok(None)),
+                        "events after a protocol error"
+                    );
                     evs.push(Ev::Err(e));
                     return evs;
                 }
-                Ok(Some(Incoming::Data { opcode, fin, payload })) => {
+                Ok(Some(Incoming::Data {
+                    opcode,
+                    fin,
+                    payload,
+                })) => {
                     assert!(matches!(opcode, Opcode::Text | Opcode::Binary));
                     match delivery {
                         Delivery::Messages => {
                             assert!(fin, "a partial message in Messages mode");
                             assert!(payload.len() <= sizes.max_message);
                             if opcode == Opcode::Text {
-                                assert!(core::str::from_utf8(payload).is_ok(), "invalid UTF-8 delivered");
+                                assert!(
+                                    core::str::from_utf8(payload).is_ok(),
+                                    "invalid UTF-8 delivered"
+                                );
                             }
                             evs.push(Ev::Msg(opcode, payload.to_vec()));
                         }
@@ -103,7 +132,10 @@ fn run(
                             if fin {
                                 let (op, bytes) = partial.take().expect("partial");
                                 if op == Opcode::Text {
-                                    assert!(core::str::from_utf8(&bytes).is_ok(), "invalid UTF-8 delivered");
+                                    assert!(
+                                        core::str::from_utf8(&bytes).is_ok(),
+                                        "invalid UTF-8 delivered"
+                                    );
                                 }
                                 evs.push(Ev::Msg(op, bytes));
                             }
@@ -114,13 +146,20 @@ fn run(
                     let p = p.to_vec();
                     assert!(p.len() <= MAX_CONTROL_PAYLOAD);
                     if !close_sent_before {
-                        assert_eq!(c.take_control(), Some((Opcode::Pong, heapless_vec(&p))), "ping not answered");
+                        assert_eq!(
+                            c.take_control(),
+                            Some((Opcode::Pong, heapless_vec(&p))),
+                            "ping not answered"
+                        );
                     }
                     evs.push(Ev::Ping(p));
                 }
                 Ok(Some(Incoming::Pong(p))) => evs.push(Ev::Pong(p.to_vec())),
                 Ok(Some(Incoming::Close { code, reason })) => {
-                    assert!(code.is_valid_on_wire() || code == CloseCode::NO_STATUS, "close code {code}");
+                    assert!(
+                        code.is_valid_on_wire() || code == CloseCode::NO_STATUS,
+                        "close code {code}"
+                    );
                     let reason = reason.to_string();
                     assert!(c.close_received());
                     if !close_sent_before {
@@ -130,7 +169,10 @@ fn run(
                         assert_eq!(echoed, code, "close echoed with another code");
                     }
                     evs.push(Ev::Close(code.0, reason));
-                    assert!(matches!(c.poll(), Ok(None)), "events after the peer's close");
+                    assert!(
+                        matches!(c.poll(), Ok(None)),
+                        "events after the peer's close"
+                    );
                     return evs;
                 }
             }
@@ -139,7 +181,10 @@ fn run(
             break;
         }
         let space = c.rx_space();
-        assert!(!space.is_empty(), "receive buffer full and nothing to decode: the link would stall");
+        assert!(
+            !space.is_empty(),
+            "receive buffer full and nothing to decode: the link would stall"
+        );
         let n = piece().min(space.len()).min(wire.len() - at);
         space[..n].copy_from_slice(&wire[at..at + n]);
         c.rx_filled(n);
@@ -149,8 +194,12 @@ fn run(
     }
     // Bounded memory while it ran: rx + tx + at most max_message of reassembly.
     let used = heap.stats(Region::Internal).used + heap.stats(Region::External).used;
-    let bound = rx_cap + sizes.tx.max(BufferSizes::MIN) + sizes.max_message.max(sizes.message_initial);
-    assert!(used <= bound, "connection holds {used} bytes, bound {bound}");
+    let bound =
+        rx_cap + sizes.tx.max(BufferSizes::MIN) + sizes.max_message.max(sizes.message_initial);
+    assert!(
+        used <= bound,
+        "connection holds {used} bytes, bound {bound}"
+    );
     evs
 }
 
@@ -182,18 +231,33 @@ pub fn ws_frame(data: &[u8]) {
     for delivery in [Delivery::Messages, Delivery::Frames] {
         let whole = run(&heap, wire, delivery, sizes, || usize::MAX);
         let split = run(&heap, wire, delivery, sizes, || k.piece(max_piece));
-        assert_eq!(whole, split, "{delivery:?}: events depend on the read sizes");
+        assert_eq!(
+            whole, split,
+            "{delivery:?}: events depend on the read sizes"
+        );
     }
     // Modes agree when the cap cannot bite.
-    let big = BufferSizes { max_message: 1 << 22, ..sizes };
+    let big = BufferSizes {
+        max_message: 1 << 22,
+        ..sizes
+    };
     let m = run(&heap, wire, Delivery::Messages, big, || usize::MAX);
     let f = run(&heap, wire, Delivery::Frames, big, || usize::MAX);
-    let fits = !m.iter().any(|e| matches!(e, Ev::Err(ProtocolError::MessageTooBig | ProtocolError::OutOfMemory)));
+    let fits = !m.iter().any(|e| {
+        matches!(
+            e,
+            Ev::Err(ProtocolError::MessageTooBig | ProtocolError::OutOfMemory)
+        )
+    });
     if fits {
         assert_eq!(m, f, "Messages and Frames modes disagree");
     }
     for r in [Region::Internal, Region::External] {
-        assert_eq!(heap.stats(r).used, 0, "{r} not returned after the connections dropped");
+        assert_eq!(
+            heap.stats(r).used,
+            0,
+            "{r} not returned after the connections dropped"
+        );
     }
 }
 
@@ -218,11 +282,17 @@ pub fn ws_handshake(data: &[u8]) {
                 }
                 let head = &rest[..consumed];
                 let accept = key.expected_accept();
-                assert!(head.windows(accept.len()).any(|w| w == accept), "accepted without our accept value");
+                assert!(
+                    head.windows(accept.len()).any(|w| w == accept),
+                    "accepted without our accept value"
+                );
                 assert!(head.windows(3).any(|w| w == b"101"));
                 if consumed > 0 {
                     assert!(
-                        !matches!(parse_response(&rest[..consumed - 1], &key, &offered), Ok(Decoded::Complete { .. })),
+                        !matches!(
+                            parse_response(&rest[..consumed - 1], &key, &offered),
+                            Ok(Decoded::Complete { .. })
+                        ),
                         "a strict prefix completed"
                     );
                 }
@@ -235,7 +305,9 @@ pub fn ws_handshake(data: &[u8]) {
     let text = String::from_utf8_lossy(rest);
     let mut lines = text.split('\n');
     let url_text = lines.next().unwrap_or("");
-    let Ok(url) = WsUrl::parse(url_text) else { return };
+    let Ok(url) = WsUrl::parse(url_text) else {
+        return;
+    };
     assert!(!url.host.is_empty());
     let mut protos = Vec::new();
     let mut headers = Vec::new();
@@ -249,9 +321,15 @@ pub fn ws_handshake(data: &[u8]) {
             headers.push((n, v));
         }
     }
-    let opts = RequestOptions { subprotocols: &protos, headers: &headers, basic_auth: auth };
+    let opts = RequestOptions {
+        subprotocols: &protos,
+        headers: &headers,
+        basic_auth: auth,
+    };
     let mut buf = vec![0u8; 64 + usize::from(k.byte()) * 8];
-    let Ok(n) = write_request(&mut buf, &url, &key, &opts) else { return };
+    let Ok(n) = write_request(&mut buf, &url, &key, &opts) else {
+        return;
+    };
     assert!(n <= buf.len());
     let out = &buf[..n];
     assert!(out.ends_with(b"\r\n\r\n"), "request does not end its head");
@@ -269,15 +347,31 @@ pub fn ws_handshake(data: &[u8]) {
     let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
     let auth_line = auth.or(url.userinfo).is_some();
     let expected = 6 + usize::from(!protos.is_empty()) + usize::from(auth_line) + headers.len();
-    assert_eq!(lines.len(), expected, "header injection: {:?}", String::from_utf8_lossy(out));
+    assert_eq!(
+        lines.len(),
+        expected,
+        "header injection: {:?}",
+        String::from_utf8_lossy(out)
+    );
     let first = lines[0].strip_suffix(b"\r").unwrap_or(lines[0]);
     let parts: Vec<&[u8]> = first.split(|&b| b == b' ').collect();
-    assert_eq!(parts.len(), 3, "request line {:?}", String::from_utf8_lossy(first));
+    assert_eq!(
+        parts.len(),
+        3,
+        "request line {:?}",
+        String::from_utf8_lossy(first)
+    );
     assert_eq!(parts[0], b"GET");
     assert!(parts[1].starts_with(b"/"));
     assert_eq!(parts[2], b"HTTP/1.1");
     for l in &lines[1..] {
-        let colon = l.iter().position(|&b| b == b':').expect("header line has a colon");
-        assert!(colon > 0 && !l[..colon].iter().any(|b| b.is_ascii_whitespace()), "bad name in {l:?}");
+        let colon = l
+            .iter()
+            .position(|&b| b == b':')
+            .expect("header line has a colon");
+        assert!(
+            colon > 0 && !l[..colon].iter().any(|b| b.is_ascii_whitespace()),
+            "bad name in {l:?}"
+        );
     }
 }

@@ -42,12 +42,25 @@ fn replay(kind: &str) -> (usize, Vec<String>) {
 #[test]
 fn seed_corpus_passes() {
     let (ran, failures) = replay("corpus");
-    assert!(ran >= harness::TARGETS.len(), "seed corpus missing: {ran} inputs");
-    assert!(failures.is_empty(), "{} seed(s) fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        ran >= harness::TARGETS.len(),
+        "seed corpus missing: {ran} inputs"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} seed(s) fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn regressions_pass() {
     let (_, failures) = replay("regressions");
-    assert!(failures.is_empty(), "{} regression(s) fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} regression(s) fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

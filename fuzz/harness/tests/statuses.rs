@@ -20,10 +20,11 @@ fn content_length_over_the_limit_is_413() {
 #[test]
 fn chunked_body_over_the_limit_is_413() {
     for body in [
-        &b"10001\r\n"[..],                                  // one chunk over 64 KiB
-        b"8000\r\n",                                         // followed by a second one
+        &b"10001\r\n"[..], // one chunk over 64 KiB
+        b"8000\r\n",       // followed by a second one
     ] {
-        let mut req = b"POST /count HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut req =
+            b"POST /count HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
         req.extend_from_slice(body);
         if body.starts_with(b"8000") {
             req.extend(std::iter::repeat_n(b'x', 0x8000));
@@ -38,7 +39,9 @@ fn chunked_body_over_the_limit_is_413() {
 /// Malformed chunked framing read by the handler is 400.
 #[test]
 fn malformed_chunked_body_is_400() {
-    let out = harness::respond(b"POST /count HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    let out = harness::respond(
+        b"POST /count HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    );
     assert_eq!(status(&out), "400", "{out}");
 }
 
@@ -51,7 +54,9 @@ fn bodies_within_the_limit_are_read() {
         req.extend(std::iter::repeat_n(b'y', 0x1000));
         req.extend_from_slice(b"\r\n");
     }
-    req.extend_from_slice(b"0\r\n\r\nPOST /count HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
+    req.extend_from_slice(
+        b"0\r\n\r\nPOST /count HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    );
     let out = harness::respond(&req);
     assert!(out.contains("\r\n\r\n65536HTTP/1.1 200 OK"), "{out}");
     assert!(out.ends_with("\r\n\r\n5"), "{out}");

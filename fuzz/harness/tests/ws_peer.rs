@@ -63,7 +63,10 @@ impl Seen {
 }
 
 async fn read_exact_timeout(s: &mut TcpStream, buf: &mut [u8]) -> bool {
-    matches!(tokio::time::timeout(Duration::from_secs(4), s.read_exact(buf)).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(4), s.read_exact(buf)).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Accepts one client, completes the handshake, sends `attack`, then records the
@@ -77,7 +80,10 @@ async fn hostile_server(attack: Vec<u8>) -> (String, tokio::task::JoinHandle<See
         let mut head = Vec::new();
         let mut b = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") {
-            assert!(read_exact_timeout(&mut s, &mut b).await, "handshake request");
+            assert!(
+                read_exact_timeout(&mut s, &mut b).await,
+                "handshake request"
+            );
             head.push(b[0]);
         }
         let head = String::from_utf8(head).unwrap();
@@ -168,8 +174,15 @@ async fn attack(wire: Vec<u8>, max_message: usize) -> (Seen, Vec<String>, SimHea
     let l = log.clone();
     let handle = Client::start(config, heap.clone(), move |ev: Event<'_>, _: &Control| {
         let s = match ev {
-            Event::Data { opcode, fin, payload } => {
-                format!("data {opcode:?} fin={fin} {:?}", String::from_utf8_lossy(payload))
+            Event::Data {
+                opcode,
+                fin,
+                payload,
+            } => {
+                format!(
+                    "data {opcode:?} fin={fin} {:?}",
+                    String::from_utf8_lossy(payload)
+                )
             }
             other => format!("{other:?}"),
         };
@@ -198,10 +211,19 @@ fn all_masked(seen: &Seen) {
 async fn expect_close(name: &str, wire: Vec<u8>, max_message: usize, code: u16) {
     let (seen, log, heap) = attack(wire, max_message).await;
     all_masked(&seen);
-    assert_eq!(seen.close_code(), Some(code), "{name}: frames {:?}, log {log:?}", seen.frames);
-    assert!(seen.eof, "{name}: the client kept the TCP connection after its close");
+    assert_eq!(
+        seen.close_code(),
+        Some(code),
+        "{name}: frames {:?}, log {log:?}",
+        seen.frames
+    );
     assert!(
-        log.iter().any(|l| l.contains("Protocol") || l.contains("Disconnected")),
+        seen.eof,
+        "{name}: the client kept the TCP connection after its close"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("Protocol") || l.contains("Disconnected")),
         "{name}: handler not told: {log:?}"
     );
     assert!(
@@ -241,12 +263,27 @@ async fn malformed_frames_are_closed_with_1002() {
         ("ping over 125 bytes", long_ping),
         ("fragmented ping", frame(0x09, b"p")),
         ("continuation with nothing to continue", frame(0x80, b"x")),
-        ("new message inside a fragmented one", [frame(0x01, b"a"), frame(0x81, b"b")].concat()),
+        (
+            "new message inside a fragmented one",
+            [frame(0x01, b"a"), frame(0x81, b"b")].concat(),
+        ),
         ("close with a one-byte payload", frame(0x88, b"\x03")),
-        ("close with code 1005 (local only)", frame(0x88, &1005u16.to_be_bytes())),
-        ("close with code 1006 (local only)", frame(0x88, &1006u16.to_be_bytes())),
-        ("close with reserved code 999", frame(0x88, &999u16.to_be_bytes())),
-        ("close with reserved code 2000", frame(0x88, &2000u16.to_be_bytes())),
+        (
+            "close with code 1005 (local only)",
+            frame(0x88, &1005u16.to_be_bytes()),
+        ),
+        (
+            "close with code 1006 (local only)",
+            frame(0x88, &1006u16.to_be_bytes()),
+        ),
+        (
+            "close with reserved code 999",
+            frame(0x88, &999u16.to_be_bytes()),
+        ),
+        (
+            "close with reserved code 2000",
+            frame(0x88, &2000u16.to_be_bytes()),
+        ),
     ];
     for (name, wire) in cases {
         expect_close(name, wire, 1 << 16, 1002).await;
@@ -263,10 +300,20 @@ async fn masked_server_frames_are_refused_but_unmasked_ones_are_fine() {
     expect_close("masked text", masked, 1 << 16, 1002).await;
 
     // Unmasked server→client frames are the normal case: delivered, no close.
-    let (seen, log, _) = attack([frame(0x81, b"hello"), frame(0x82, &[1, 2, 3])].concat(), 1 << 16).await;
+    let (seen, log, _) = attack(
+        [frame(0x81, b"hello"), frame(0x82, &[1, 2, 3])].concat(),
+        1 << 16,
+    )
+    .await;
     all_masked(&seen);
-    assert!(log.iter().any(|l| l == "data Text fin=true \"hello\""), "{log:?}");
-    assert!(log.iter().any(|l| l.starts_with("data Binary fin=true")), "{log:?}");
+    assert!(
+        log.iter().any(|l| l == "data Text fin=true \"hello\""),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.starts_with("data Binary fin=true")),
+        "{log:?}"
+    );
     // The only close is the one `stop` sends: 1000 or 1001, never an error code.
     if let Some(code) = seen.close_code() {
         assert!(code == 1000 || code == 1001, "closed with {code}: {log:?}");
@@ -281,15 +328,32 @@ async fn invalid_utf8_is_closed_with_1007() {
         ("truncated sequence at the end", frame(0x81, b"ok\xc3")),
         ("overlong encoding", frame(0x81, b"\xc0\xae")),
         ("surrogate", frame(0x81, b"\xed\xa0\x80")),
-        ("bad continuation across fragments", [frame(0x01, b"a\xc3"), frame(0x80, b"(")].concat()),
-        ("close reason not UTF-8", frame(0x88, &[0x03, 0xe8, 0xff, 0xfe])),
+        (
+            "bad continuation across fragments",
+            [frame(0x01, b"a\xc3"), frame(0x80, b"(")].concat(),
+        ),
+        (
+            "close reason not UTF-8",
+            frame(0x88, &[0x03, 0xe8, 0xff, 0xfe]),
+        ),
     ];
     for (name, wire) in cases {
         expect_close(name, wire, 1 << 16, 1007).await;
     }
     // A code point split across fragments is valid.
-    let (seen, log, _) = attack([frame(0x01, &[b'x', e_acute[0]]), frame(0x80, &[e_acute[1], b'y'])].concat(), 1 << 16).await;
-    assert!(log.iter().any(|l| l == "data Text fin=true \"xéy\""), "{log:?}");
+    let (seen, log, _) = attack(
+        [
+            frame(0x01, &[b'x', e_acute[0]]),
+            frame(0x80, &[e_acute[1], b'y']),
+        ]
+        .concat(),
+        1 << 16,
+    )
+    .await;
+    assert!(
+        log.iter().any(|l| l == "data Text fin=true \"xéy\""),
+        "{log:?}"
+    );
     if let Some(code) = seen.close_code() {
         assert!(code == 1000 || code == 1001, "closed with {code}: {log:?}");
     }
@@ -301,7 +365,11 @@ async fn a_valid_close_is_echoed_and_the_connection_released() {
     payload.extend_from_slice("bye ✓".as_bytes());
     let (seen, log, heap) = attack(frame(0x88, &payload), 1 << 16).await;
     all_masked(&seen);
-    assert_eq!(seen.close_code(), Some(4000), "echo the peer's code: {log:?}");
+    assert_eq!(
+        seen.close_code(),
+        Some(4000),
+        "echo the peer's code: {log:?}"
+    );
     assert!(seen.eof, "TCP not closed after the close handshake");
     assert!(log.iter().any(|l| l.contains("4000")), "{log:?}");
     for r in [Region::Internal, Region::External] {
