@@ -8,8 +8,9 @@
 # Environment:
 #   FUZZ_SECONDS    fuzzing time per target, seconds (default 30)
 #   FUZZ_BUDGET     wall-clock budget for the whole script, seconds, install and build
-#                   included (default 290; 0 = none). Targets share what is left, so a
+#                   included (default 270; 0 = none). Targets share what is left, so a
 #                   slow first build shortens the runs instead of overrunning.
+#   FUZZ_TOOLCHAIN  the nightly toolchain to fuzz with (default nightly)
 #   FUZZ_SANITIZER  none (default) or address. The code under test forbids `unsafe`;
 #                   overflow checks and debug assertions are on either way. ASan builds
 #                   the standard library too and takes minutes longer.
@@ -27,8 +28,9 @@ cd "$(dirname "$0")/.."
 
 CARGO_FUZZ_VERSION=0.13.1
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
-BUDGET=${FUZZ_BUDGET:-290}
+BUDGET=${FUZZ_BUDGET:-270}
 SANITIZER=${FUZZ_SANITIZER:-none}
+TOOLCHAIN=${FUZZ_TOOLCHAIN:-nightly}
 ALL_TARGETS=(http_head chunked router assets serve ws_frame ws_handshake)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 WORK=fuzz/.work
@@ -40,39 +42,39 @@ failures=0
 mkdir -p "$WORK/logs"
 
 say "plain tests: seed and regression replay, serve statuses, WebSocket peer attacks"
-if cargo test --manifest-path fuzz/Cargo.toml -p portico-fuzz-harness >"$WORK/logs/tests.log" 2>&1; then
+if cargo test --no-fail-fast --manifest-path fuzz/Cargo.toml -p portico-fuzz-harness >"$WORK/logs/tests.log" 2>&1; then
     plain="passed"
 else
     plain="FAILED"
     failures=$((failures + 1))
     say "FAILED: plain tests (log: $WORK/logs/tests.log):"
-    grep -E "^test .*FAILED|panicked at|^  left|^ right|regression\(s\) fail|seed\(s\) fail|^[a-z_]+: .*fuzz/" \
-        "$WORK/logs/tests.log" | head -20 | sed 's/^/    /'
+    grep -E "^test .*FAILED|regression\(s\) fail|seed\(s\) fail|^[a-z_]+: .*fuzz/|^assertion|^  left|^ right" \
+        "$WORK/logs/tests.log" | head -16 | sed 's/^/    /'
 fi
 grep -E "^test result" "$WORK/logs/tests.log" | sed 's/^/    /'
 
-if ! cargo +nightly --version >/dev/null 2>&1; then
-    say "SKIPPED fuzzing: no nightly toolchain (install it with: rustup toolchain install nightly)"
+if ! cargo +"$TOOLCHAIN" --version >/dev/null 2>&1; then
+    say "SKIPPED fuzzing: no $TOOLCHAIN toolchain (install it with: rustup toolchain install nightly)"
     [ $failures -eq 0 ] && say "passed (plain tests only)" || say "FAILED: plain tests"
     [ $failures -eq 0 ]
     exit $?
 fi
 
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+if ! cargo +"$TOOLCHAIN" fuzz --version >/dev/null 2>&1; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
     if ! cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --quiet; then
         say "FAILED: could not install cargo-fuzz"
         exit 1
     fi
 fi
-installed=$(cargo +nightly fuzz --version 2>/dev/null)
+installed=$(cargo +"$TOOLCHAIN" fuzz --version 2>/dev/null)
 case "$installed" in
     *"$CARGO_FUZZ_VERSION"*) ;;
     *) say "note: using $installed (pinned: $CARGO_FUZZ_VERSION)" ;;
 esac
 
 say "building the fuzz targets (sanitizer: $SANITIZER)"
-if ! cargo +nightly fuzz build -s "$SANITIZER" >"$WORK/logs/build.log" 2>&1; then
+if ! cargo +"$TOOLCHAIN" fuzz build -s "$SANITIZER" >"$WORK/logs/build.log" 2>&1; then
     tail -30 "$WORK/logs/build.log"
     say "FAILED: build"
     exit 1
@@ -97,7 +99,7 @@ for t in "${TARGETS[@]}"; do
     fi
     reg_status="-"
     if [ ${#regressions[@]} -gt 0 ]; then
-        if cargo +nightly fuzz run -s "$SANITIZER" "$t" "${regressions[@]}" -- -runs=1 \
+        if cargo +"$TOOLCHAIN" fuzz run -s "$SANITIZER" "$t" "${regressions[@]}" -- -runs=1 \
             >"$WORK/logs/$t.regressions.log" 2>&1; then
             reg_status="${#regressions[@]} pass"
         else
@@ -122,7 +124,7 @@ for t in "${TARGETS[@]}"; do
     esac
     rm -rf "$WORK/corpus/$t"
     mkdir -p "$WORK/corpus/$t"
-    cargo +nightly fuzz run -s "$SANITIZER" "$t" "$WORK/corpus/$t" "fuzz/corpus/$t" -- \
+    cargo +"$TOOLCHAIN" fuzz run -s "$SANITIZER" "$t" "$WORK/corpus/$t" "fuzz/corpus/$t" -- \
         -max_total_time="$time_left" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
         -print_final_stats=1 "${dict[@]}" >"$log" 2>&1
     rc=$?
