@@ -44,6 +44,7 @@ pub fn connections(s: &Shared) -> Value {
         "active": snap.active,
         "streams": snap.streams,
         "pending": snap.pending,
+        "parked": s.parked(),
         "counters": c,
         "connections": snap.connections.iter().map(|c| json!({
             "id": c.id.to_string(),

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod env;
+mod parking;
 mod server;
 mod transport;
 

@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 use crate::env::ConnEnv;
+use crate::parking::{Parked, Parking};
 use crate::transport::TcpTransport;
 
 /// Most connection slots the host table can hold (the cap itself is `--max-sockets`).
@@ -84,6 +85,7 @@ pub struct Shared {
     /// Sockets held by outbound links (charged against the stack's sockets).
     pub outbound: Cell<usize>,
     evictors: RefCell<HashMap<u16, (u32, Rc<Notify>)>>,
+    parking: Parking,
     slot_freed: Notify,
 }
 
@@ -150,6 +152,11 @@ impl Shared {
         self.slot_freed.notify_one();
     }
 
+    /// Idle connections parked without a task.
+    pub fn parked(&self) -> usize {
+        self.parking.len()
+    }
+
     fn register(&self, id: ConnId) -> Rc<Notify> {
         let n = Rc::new(Notify::new());
         self.evictors
@@ -165,7 +172,15 @@ impl Shared {
         }
     }
 
+    /// Closes the evicted connection: a parked one right here, a running one by
+    /// signalling its task.
     fn evict(&self, victim: ConnId) {
+        if let Some(p) = self.parking.take(victim) {
+            // The table has already let it go; dropping the socket sends FIN.
+            drop(p);
+            self.slot_freed.notify_one();
+            return;
+        }
         if let Some((g, n)) = self.evictors.borrow().get(&victim.slot) {
             if *g == victim.generation {
                 n.notify_one();
@@ -198,6 +213,7 @@ impl<A: App> Server<A> {
             options,
             outbound: Cell::new(0),
             evictors: RefCell::new(HashMap::new()),
+            parking: Parking::new(TABLE_SLOTS.min(options.budget.max_sockets)),
             slot_freed: Notify::new(),
         });
         let app = Rc::new(app(shared.clone()));
@@ -213,6 +229,7 @@ impl<A: App> Server<A> {
     pub async fn run(self, listener: TcpListener) {
         let shared = self.shared;
         tokio::task::spawn_local(shrink_when_idle(shared.clone()));
+        tokio::task::spawn_local(watch_parked(shared.clone(), self.app.clone()));
         let backlog = shared.options.budget.backlog;
         let queue_timeout = shared.options.policy.queue_timeout_ms;
         let mut pending: VecDeque<(TcpStream, SocketAddr, Millis)> = VecDeque::new();
@@ -237,17 +254,22 @@ impl<A: App> Server<A> {
                     .heap
                     .charge(Region::Internal, shared.options.conn_state_bytes)
                 {
-                    Ok(block) => {
-                        let evict = shared.register(id);
-                        tokio::task::spawn_local(connection(
-                            shared.clone(),
-                            self.app.clone(),
-                            stream,
-                            id,
-                            evict,
-                            block,
-                        ));
-                    }
+                    Ok(charge) => match TcpTransport::new(stream) {
+                        Ok(io) => {
+                            // No task until the first request arrives: the watcher
+                            // resumes it, or closes it at the head deadline.
+                            shared.parking.park(Parked {
+                                io,
+                                id,
+                                deadline: now + shared.options.server.head_timeout_ms,
+                                fresh: true,
+                                charge,
+                            });
+                        }
+                        Err(_) => {
+                            let _ = shared.table.borrow_mut().close(id);
+                        }
+                    },
                     Err(_) => {
                         let _ = shared.table.borrow_mut().close(id);
                         shared.table.borrow_mut().refused();
@@ -353,61 +375,139 @@ async fn refuse(stream: TcpStream) {
     }
 }
 
+/// How long a task waits for the next request after a response before it parks the
+/// connection.
+const LINGER_MS: u64 = 2;
+
+/// How a connection task begins: always because its socket looked readable in the
+/// parking lot; the kind says which deadline applies if that was a spurious wake-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Its first request: the head deadline.
+    Fresh,
+    /// A later request on a kept-alive connection: the idle timeout.
+    Resumed,
+}
+
+/// Watches the parked connections: resumes the ones whose peer speaks, closes the ones
+/// idle too long. One task and one timer for all of them.
+async fn watch_parked<A: App>(shared: Rc<Shared>, app: Rc<A>) {
+    let mut timer = Box::pin(tokio::time::sleep(Duration::from_secs(3600)));
+    std::future::poll_fn(|cx| loop {
+        let now = shared.now();
+        let sweep = shared.parking.sweep(cx, now);
+        for p in sweep.expired {
+            let phase = if p.fresh {
+                TimeoutPhase::Head
+            } else {
+                TimeoutPhase::Idle
+            };
+            shared.table.borrow_mut().timed_out(phase);
+            let _ = shared.table.borrow_mut().close(p.id);
+            drop(p);
+            shared.slot_freed.notify_one();
+        }
+        for p in sweep.ready {
+            tokio::task::spawn_local(connection(
+                shared.clone(),
+                app.clone(),
+                p.io,
+                p.id,
+                p.charge,
+                if p.fresh {
+                    Start::Fresh
+                } else {
+                    Start::Resumed
+                },
+            ));
+        }
+        let Some(at) = sweep.next_deadline else {
+            return std::task::Poll::<()>::Pending;
+        };
+        let when = shared.start + Duration::from_millis(at);
+        timer.as_mut().reset(tokio::time::Instant::from_std(when));
+        if std::future::Future::poll(timer.as_mut(), cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+    })
+    .await;
+}
+
 async fn connection<A: App>(
     shared: Rc<Shared>,
     app: Rc<A>,
-    stream: TcpStream,
+    mut io: TcpTransport,
     id: ConnId,
-    evict: Rc<Notify>,
-    _state: SimCharge,
+    charge: SimCharge,
+    start: Start,
 ) {
     let env = ConnEnv {
         shared: shared.clone(),
         id,
     };
-    if let Ok(mut io) = TcpTransport::new(stream) {
-        drive(&shared, &*app, &mut io, &env, &evict).await;
-        io.shutdown().await;
-    }
-    let _ = shared.table.borrow_mut().close(id);
+    let evict = shared.register(id);
+    let park = drive(&shared, &*app, &mut io, &env, &evict, start).await;
     shared.unregister(id);
+    // Idle with nothing buffered, and still ours: park it and end this task. No await
+    // between the check and the parking, so no eviction can slip in between.
+    if park && shared.table.borrow().is_live(id) {
+        let deadline = shared.now() + shared.options.server.idle_timeout_ms;
+        shared.parking.park(Parked {
+            io,
+            id,
+            deadline,
+            fresh: false,
+            charge,
+        });
+        return;
+    }
+    io.shutdown().await;
+    let _ = shared.table.borrow_mut().close(id);
     shared.slot_freed.notify_one();
 }
 
+/// Serves one request (and any pipelined behind it). Returns `true` to park the
+/// connection idle, `false` to close it.
 async fn drive<A: App>(
     shared: &Shared,
     app: &A,
     io: &mut TcpTransport,
     env: &ConnEnv,
     evict: &Notify,
-) {
+    start: Start,
+) -> bool {
     let opts = &shared.options;
-    let mut first = true;
+    let mut lingering = false;
     loop {
-        // Wait for the next request holding no buffer. A fresh connection gets the head
-        // deadline; a kept-alive one the idle timeout.
-        let (wait, phase) = if first {
-            (opts.server.head_timeout_ms, TimeoutPhase::Head)
-        } else {
-            (opts.server.idle_timeout_ms, TimeoutPhase::Idle)
+        // Wait for the request holding no buffer. A fresh connection gets the head deadline;
+        // a resumed one is normally readable at once (readiness is confirmed by a peek, so a
+        // spurious wake-up waits here, under the idle timeout). After a response the task
+        // lingers a moment: a busy client's next request usually arrives within it, and
+        // serving it here is cheaper than parking and resuming.
+        let (wait, phase) = match (lingering, start) {
+            (true, _) => (LINGER_MS, TimeoutPhase::Idle),
+            (false, Start::Fresh) => (opts.server.head_timeout_ms, TimeoutPhase::Head),
+            (false, Start::Resumed) => (opts.server.idle_timeout_ms, TimeoutPhase::Idle),
         };
         let ready = tokio::select! {
             r = io.readable() => r.is_ok(),
             _ = evict.notified() => false,
             _ = tokio::time::sleep(Duration::from_millis(wait)) => {
+                if lingering {
+                    return true;
+                }
                 env.timed_out(phase);
                 false
             }
         };
         // Evicted in the same instant? The table is the arbiter.
         if !ready || !shared.table.borrow().is_live(env.id) {
-            return;
+            return false;
         }
-        first = false;
         env.state(ConnState::Head);
         let mut filled = 0;
-        // Boxed so that an idle connection's task does not carry the size of the
-        // request loop and the handler's futures: idle costs only what is above.
+        // Boxed so that a waiting task does not carry the size of the request loop and the
+        // handler's futures.
         let outcome = match opts.buffers {
             BufferStrategy::Pool => {
                 let lease = match tokio::time::timeout(
@@ -420,7 +520,7 @@ async fn drive<A: App>(
                     _ => {
                         use portico::server::Transport;
                         let _ = io.write_all_vectored(&[REFUSAL_503]).await;
-                        return;
+                        return false;
                     }
                 };
                 let mut lease = lease;
@@ -438,27 +538,30 @@ async fn drive<A: App>(
                 ) else {
                     use portico::server::Transport;
                     let _ = io.write_all_vectored(&[REFUSAL_503]).await;
-                    return;
+                    return false;
                 };
-                Box::pin(serve(
-                    io,
-                    block.block.as_mut(),
-                    &mut filled,
-                    app,
-                    env,
-                    &opts.server,
-                ))
+                evictable(
+                    evict,
+                    Box::pin(serve(
+                        io,
+                        block.block.as_mut(),
+                        &mut filled,
+                        app,
+                        env,
+                        &opts.server,
+                    )),
+                )
                 .await
             }
         };
         match outcome {
-            Ok(Outcome::Idle) => continue,
+            Ok(Outcome::Idle) => lingering = true,
             Ok(Outcome::Upgrade(u)) => {
                 env.state(ConnState::Stream);
                 Box::pin(app.stream(u, io, env, evict)).await;
-                return;
+                return false;
             }
-            Ok(Outcome::Close) | Err(_) => return,
+            Ok(Outcome::Close) | Err(_) => return false,
         }
     }
 }
