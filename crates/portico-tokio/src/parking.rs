@@ -95,7 +95,7 @@ impl Parking {
         let mut next_deadline: Option<Millis> = None;
         for place in slots.iter_mut() {
             let Some(p) = place.as_ref() else { continue };
-            if let Poll::Ready(_) = p.io.stream().poll_read_ready(cx) {
+            if p.io.stream().poll_read_ready(cx).is_ready() {
                 ready.extend(place.take());
             } else if now >= p.deadline {
                 expired.extend(place.take());
