@@ -8,7 +8,7 @@
 //! and one map entry — what the device's port pays, where an idle socket is just a slot.
 
 use std::cell::RefCell;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
 use portico::conn::ConnId;
 use portico::placement::sim::SimCharge;
