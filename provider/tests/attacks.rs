@@ -146,7 +146,6 @@ fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
 /// buffers. Each holds a buffer while its head trickles in; the browser must still get
 /// buffers for its requests.
 #[test]
-#[ignore = "bug: a slow request head holds its pool buffer for the whole head deadline, so 10 drippers starve every other request into 503 (portico-tokio server.rs drive)"]
 fn slowloris_12_dripping_connections_do_not_starve_the_buffer_pool() {
     slowloris(12);
 }

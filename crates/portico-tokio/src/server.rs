@@ -510,6 +510,14 @@ async fn drive<A: App>(
         // handler's futures.
         let outcome = match opts.buffers {
             BufferStrategy::Pool => {
+                // Every buffer taken? Heads still dripping in after the grace period
+                // give theirs up first, so a slowloris cannot starve real requests.
+                if shared.pool.exhausted() {
+                    let victim = shared.table.borrow_mut().evict_slow_head(shared.now());
+                    if let Some(v) = victim {
+                        shared.evict(v);
+                    }
+                }
                 let lease = match tokio::time::timeout(
                     Duration::from_millis(opts.policy.queue_timeout_ms),
                     shared.pool.acquire(),

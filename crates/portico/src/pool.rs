@@ -166,6 +166,18 @@ impl<M: MemoryRegions, R: RawMutex, const N: usize, const W: usize> Pool<M, R, N
         self.state.lock(|s| s.borrow().stats)
     }
 
+    /// Whether an acquisition now would have to wait: every chunk leased (or handed to a
+    /// waiter), or others already queued.
+    pub fn exhausted(&self) -> bool {
+        self.state.lock(|s| {
+            let s = s.borrow();
+            !s.waiters.is_empty()
+                || !s.slots[..self.config.chunks]
+                    .iter()
+                    .any(|x| matches!(x, Slot::Free(..) | Slot::Empty))
+        })
+    }
+
     /// Takes a chunk now if one is free (or can be allocated) and nobody is queued.
     pub fn try_acquire(&self) -> Result<Option<Lease<'_, M, R, N, W>>, AcquireError> {
         self.state.lock(|s| {
@@ -556,7 +568,9 @@ mod tests {
                 placement: Placement::Internal,
             },
         );
+        assert!(!p.exhausted());
         let _a = p.try_acquire().unwrap().unwrap();
+        assert!(p.exhausted());
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         let mut f1 = core::pin::pin!(p.acquire());

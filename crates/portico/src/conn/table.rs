@@ -395,6 +395,18 @@ impl<const N: usize> Table<N> {
         Some((victim, reason))
     }
 
+    /// Evicts the connection that has been dripping its request head the longest, if
+    /// one has been at it past the grace period. For a port whose *buffers* run out
+    /// (each head being read holds one): a slowloris must not starve the buffer pool.
+    pub fn evict_slow_head(&mut self, now: Millis) -> Option<ConnId> {
+        let grace = self.policy.fresh_grace_ms;
+        let victim = self.lru(ConnState::Head, |e| {
+            e.partial && now.saturating_sub(e.since) >= grace
+        })?;
+        self.evict(victim, EvictReason::SlowHead, now);
+        Some(victim)
+    }
+
     fn evict(&mut self, victim: ConnId, reason: EvictReason, now: Millis) {
         let victim_peer = self.entries[victim.slot as usize].map(|e| e.peer);
         self.remove(victim);
