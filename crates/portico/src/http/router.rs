@@ -142,16 +142,13 @@ pub fn match_pattern<'p>(pattern: &'static str, path: &'p str) -> Option<Params<
     let mut params = Params::default();
     let mut pat = pattern.split('/');
     let mut segs = path.split('/');
+    // Bytes of the path matched so far, separators included: where `*rest` starts.
+    let mut consumed = 0;
     loop {
         match (pat.next(), segs.next()) {
             (None, None) => return Some(params),
             (Some(p), seg) if p.starts_with('*') => {
                 // The rest of the path, from this segment on, without a leading slash.
-                let consumed: usize = pattern
-                    .split('/')
-                    .take_while(|x| !x.starts_with('*'))
-                    .map(|x| x.len() + 1)
-                    .sum();
                 let rest = if seg.is_some() {
                     path.get(consumed..).unwrap_or("")
                 } else {
@@ -165,8 +162,9 @@ pub fn match_pattern<'p>(pattern: &'static str, path: &'p str) -> Option<Params<
                     return None;
                 }
                 params.items.push((&p[1..], s)).ok()?;
+                consumed += s.len() + 1;
             }
-            (Some(p), Some(s)) if p == s => {}
+            (Some(p), Some(s)) if p == s => consumed += s.len() + 1,
             _ => return None,
         }
     }
@@ -213,6 +211,11 @@ mod tests {
         match r.resolve(Method::Delete, "/api/connections/7.2") {
             Resolution::Found(3, p) => assert_eq!(p.get("id"), Some("7.2")),
             other => panic!("{other:?}"),
+        }
+        // The wildcard starts after what the *path* matched, not the pattern.
+        match match_pattern("/a/:x/*rest", "/a/bbbbb/c/d") {
+            Some(p) => assert_eq!((p.get("x"), p.get("rest")), (Some("bbbbb"), Some("c/d"))),
+            None => panic!("no match"),
         }
         match r.resolve(Method::Get, "/assets/js/app.js") {
             Resolution::Found(4, p) => assert_eq!(p.get("path"), Some("js/app.js")),

@@ -84,6 +84,12 @@ pub async fn serve<T: Transport, E: Env, H: Handler>(
                     .await?;
                 return Ok(Outcome::Close);
             }
+            Err(ServeError::BodyTooLarge) if !ex.responded() => {
+                ex.close_after();
+                ex.respond_text(Status::PAYLOAD_TOO_LARGE, "request body too large")
+                    .await?;
+                return Ok(Outcome::Close);
+            }
             Err(e) => return Err(e),
         };
         if let Reply::Upgrade(u) = reply {

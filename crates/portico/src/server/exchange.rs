@@ -4,7 +4,7 @@ use core::fmt::Write as _;
 
 use super::{Env, ServeError, ServerConfig, Transport};
 use crate::conn::{ConnState, TimeoutPhase};
-use crate::http::chunked::ChunkedDecoder;
+use crate::http::chunked::{ChunkError, ChunkedDecoder};
 use crate::http::{BodyFraming, HeadWriter, HeaderError, Method, RequestHead, Status};
 
 /// How the response body is delimited.
@@ -149,7 +149,10 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
                     return Ok(Some(&self.rest[s..s + n]));
                 }
                 Body::Chunked(dec) => {
-                    let step = dec.decode(avail).map_err(|_| ServeError::BadBody)?;
+                    let step = dec.decode(avail).map_err(|e| match e {
+                        ChunkError::TooLarge => ServeError::BodyTooLarge,
+                        ChunkError::Malformed => ServeError::BadBody,
+                    })?;
                     let s = self.start;
                     self.start += step.consumed;
                     if dec.is_done() {

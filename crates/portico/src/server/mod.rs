@@ -100,6 +100,9 @@ pub enum ServeError<E> {
     Closed,
     /// The request body broke its framing after the response started.
     BadBody,
+    /// The request body grew past the limit while it was read (chunked bodies, whose
+    /// length is not declared up front).
+    BodyTooLarge,
     /// The handler tried to write an invalid or oversized header.
     Header(HeaderError),
     /// The handler broke the response protocol (two responses, short body, …).
@@ -113,6 +116,7 @@ impl<E: fmt::Debug> fmt::Display for ServeError<E> {
             ServeError::Timeout(p) => write!(f, "deadline passed: {p:?}"),
             ServeError::Closed => f.write_str("peer closed the connection"),
             ServeError::BadBody => f.write_str("malformed request body"),
+            ServeError::BodyTooLarge => f.write_str("request body too large"),
             ServeError::Header(e) => write!(f, "{e}"),
             ServeError::Misuse(m) => write!(f, "handler misuse: {m}"),
         }
