@@ -37,22 +37,6 @@ struct Args {
     print_sizes: bool,
 }
 
-/// The same `Content-Type` values as the provider's embedded assets.
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next().unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
 fn leak_str(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
@@ -71,7 +55,7 @@ fn load_dir(dir: &Path) -> std::io::Result<Directory> {
             let body: &'static [u8] = Box::leak(std::fs::read(e.path())?.into_boxed_slice());
             files.push((
                 leak_str(name.clone()),
-                File::with_content_type(content_type(&name), body),
+                File::with_content_type(portico_assets::content_type(&name), body),
             ));
         }
     }

@@ -93,6 +93,8 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         self.keep_alive = false;
     }
 
+    /// Unread window (start, end), whether the connection may stay open, whether the
+    /// body was read to its end, and whether a response was sent.
     pub(super) fn finish_peek(&self) -> (usize, usize, bool, bool, bool) {
         let body_done = matches!(self.body, Body::Done);
         let expect_pending = self.head.expect_continue && !self.body_started;
@@ -105,16 +107,10 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         )
     }
 
+    /// Ends the exchange (and its borrow of the buffer) with the same figures as
+    /// [`Exchange::finish_peek`].
     pub(super) fn finish(self) -> (usize, usize, bool, bool, bool) {
-        let body_done = matches!(self.body, Body::Done);
-        let expect_pending = self.head.expect_continue && !self.body_started;
-        (
-            self.start,
-            self.end,
-            self.keep_alive && !expect_pending,
-            body_done,
-            self.responded,
-        )
+        self.finish_peek()
     }
 
     /// The next piece of the request body, or `None` at its end. Zero-copy: the slice
