@@ -316,12 +316,18 @@ impl<M: MemoryRegions, H> Drop for FinishGuard<'_, M, H> {
         let freed = {
             let mut life = lock(&inner.life);
             match life.task_finish(self.generation, self.held) {
-                FinishAction::Free => lock(&self.runner.buffers).take(),
-                FinishAction::Keep => None,
+                FinishAction::Free => {
+                    // Free under the lifecycle lock: whoever sees `live_tasks() == 0`
+                    // (it reads under the same lock) then also sees the memory back.
+                    let buffers = lock(&self.runner.buffers).take();
+                    let had = buffers.is_some();
+                    drop(buffers);
+                    had
+                }
+                FinishAction::Keep => false,
             }
         };
-        if freed.is_some() {
-            drop(freed);
+        if freed {
             lock(&inner.counters).memory.clear();
         }
         inner.bump();
@@ -653,7 +659,11 @@ impl Control {
             rx.await.unwrap_or(Err(SendError::Closed))
         };
         let limit = Duration::from_millis(self.inner.settings.send_timeout_ms);
+        // Biased: a send that was written reports Ok even if the client stopped right
+        // after (a close the echo of this very message triggered, say). Unbiased, the
+        // two ready branches were picked at random and a written send could say Closed.
         tokio::select! {
+            biased;
             r = tokio::time::timeout(limit, deliver) => match r {
                 Ok(r) => r,
                 Err(_) => {
