@@ -1,10 +1,9 @@
 //! `provider`: the device application, running on the host with the device's limits.
 
-mod api;
 mod app;
 mod cli;
+mod device;
 mod link;
-mod static_files;
 
 use clap::Parser;
 use portico_tokio::Server;
@@ -54,19 +53,27 @@ fn main() -> std::process::ExitCode {
                     }
                 }
             });
-            app::Provider::new(shared, settings.clone(), link)
+            app::HostApp::new(device::HostDevice::new(shared, settings.clone(), link))
         });
         if let Some(e) = link_error {
             eprintln!("provider: cannot start the upstream link: {e}");
             return std::process::ExitCode::from(1);
         }
         if let Some(handle) = link_handle {
-            let shared = server.shared().clone();
-            let settings = settings.clone();
+            // The same `/api/status` document, sent upstream every 5 s.
+            let status = portico_app::Provider::new(
+                device::HostDevice::new(server.shared().clone(), settings.clone(), None),
+                &[],
+            );
             tokio::task::spawn_local(link::Link::report(
                 handle,
                 std::time::Duration::from_secs(5),
-                move || api::status(&shared, &settings).to_string(),
+                move || {
+                    status
+                        .render(portico_app::Document::Status, &mut [])
+                        .map(|r| String::from_utf8_lossy(r.bytes()).into_owned())
+                        .unwrap_or_default()
+                },
             ));
         }
         println!("Portico provider listening: dashboard at http://{addr}/");

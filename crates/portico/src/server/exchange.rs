@@ -7,6 +7,11 @@ use crate::conn::{ConnState, TimeoutPhase};
 use crate::http::chunked::{ChunkError, ChunkedDecoder};
 use crate::http::{BodyFraming, HeadWriter, HeaderError, Method, RequestHead, Status};
 
+/// A rendered body did not fit in the connection buffer (see
+/// [`Exchange::respond_rendered`]); nothing was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DoesNotFit;
+
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseLength {
@@ -225,30 +230,56 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         status: Status,
         value: &J,
     ) -> Result<(), ServeError<T::Error>> {
+        let sent = self
+            .respond_rendered(
+                status,
+                "application/json",
+                |_| Ok(()),
+                |buf| serde_json_core::to_slice(value, buf).ok(),
+            )
+            .await?;
+        if sent.is_err() {
+            return self
+                .respond_text(Status::INTERNAL_SERVER_ERROR, "response too large")
+                .await;
+        }
+        Ok(())
+    }
+
+    /// A response whose body `render` writes straight into the connection buffer's free
+    /// space (after room for the head), so a generated document needs no buffer of its
+    /// own. `render` returns the body's length, or `None` if it did not fit; then
+    /// nothing is sent and the result is `Ok(Err(DoesNotFit))`, so the caller can render
+    /// into a larger block and use [`Exchange::respond`].
+    pub async fn respond_rendered(
+        &mut self,
+        status: Status,
+        content_type: &str,
+        headers: impl FnOnce(&mut HeadWriter<'_>) -> Result<(), HeaderError>,
+        render: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Result<Result<(), DoesNotFit>, ServeError<T::Error>> {
         self.compact();
         // The head goes first in the free space; keep room for it.
         let reserve = self.cfg.response_reserve.min(self.rest.len() - self.end) / 2;
         let start = self.end + reserve;
-        let n = match serde_json_core::to_slice(value, &mut self.rest[start..]) {
-            Ok(n) => n,
-            Err(_) => {
-                return self
-                    .respond_text(Status::INTERNAL_SERVER_ERROR, "response too large")
-                    .await
-            }
+        let Some(n) = render(&mut self.rest[start..]) else {
+            return Ok(Err(DoesNotFit));
         };
         let head_len = self.format_head(status, ResponseLength::Known(n as u64), |h| {
-            h.header("Content-Type", "application/json").map(drop)
+            h.header("Content-Type", content_type)?;
+            headers(h)
         })?;
         if self.end + head_len > start {
             // The head ran into the body: cannot happen unless the handler's headers
             // outgrow half the reserve; refuse rather than send garbage.
-            return Err(ServeError::Misuse("response head overlaps the JSON body"));
+            return Err(ServeError::Misuse(
+                "response head overlaps the rendered body",
+            ));
         }
         let off = self.end;
-        let body_on_wire = self.head.method != Method::Head;
+        let body_on_wire = self.head.method != Method::Head && status.allows_body();
         let (io, rest) = (&mut *self.io, &*self.rest);
-        if body_on_wire {
+        let sent = if body_on_wire {
             write_with(
                 io,
                 self.env,
@@ -258,7 +289,8 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
             .await
         } else {
             write_with(io, self.env, self.cfg, &[&rest[off..off + head_len]]).await
-        }
+        };
+        sent.map(Ok)
     }
 
     /// A short plain-text response (errors, simple answers).

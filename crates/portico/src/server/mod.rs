@@ -20,7 +20,7 @@ use core::future::Future;
 
 pub use assets::serve_asset;
 pub use connection::serve;
-pub use exchange::{BodyWriter, Exchange, ResponseLength};
+pub use exchange::{BodyWriter, DoesNotFit, Exchange, ResponseLength};
 pub use transport::Transport;
 
 use crate::conn::{ConnState, TimeoutPhase};

@@ -1,0 +1,193 @@
+//! The JSON documents of `/api/*`. Their shapes are a public interface: scripts and the
+//! dashboard read them, from the host provider and from the firmware alike.
+
+use portico::conn::ConnState;
+use portico::placement::Region;
+
+use crate::device::{ConnTable, Device};
+use crate::json::{JsonWriter, Text};
+
+/// Which document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// `/api/status`: version, uptime, settings (and port-specific members).
+    Status,
+    /// `/api/connections`: the table, its counters and recent evictions.
+    Connections,
+    /// `/api/pool`: the request buffer pool.
+    Pool,
+    /// `/api/memory`: usage per region.
+    Memory,
+    /// `/api/link`: the upstream WebSocket link.
+    Link,
+    /// The live-updates event: all of the above in one object.
+    Snapshot,
+}
+
+impl Document {
+    /// Writes the document.
+    pub fn write<D: Device>(self, device: &D, w: &mut JsonWriter<'_>) {
+        match self {
+            Document::Status => status(device, w),
+            Document::Connections => connections(device, w),
+            Document::Pool => pool(device, w),
+            Document::Memory => memory(device, w),
+            Document::Link => link(device, w),
+            Document::Snapshot => {
+                w.begin_object();
+                for (name, doc) in [
+                    ("status", Document::Status),
+                    ("connections", Document::Connections),
+                    ("pool", Document::Pool),
+                    ("memory", Document::Memory),
+                    ("link", Document::Link),
+                ] {
+                    w.key(name);
+                    doc.write(device, w);
+                }
+                w.end_object();
+            }
+        }
+    }
+}
+
+fn status<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
+    let c = d.config();
+    w.begin_object()
+        .field("version", env!("CARGO_PKG_VERSION"))
+        .field("uptime_ms", d.now_ms());
+    w.key("config")
+        .begin_object()
+        .field("bind", c.bind)
+        .field("max_sockets", c.max_sockets)
+        .field("stack_sockets", c.stack_sockets)
+        .field("backlog", c.backlog)
+        .field("reserved_sockets", c.reserved_sockets)
+        .field("lru_purge", c.lru_purge)
+        .field("evict_streams", c.evict_streams)
+        .field("per_peer_cap", c.per_peer_cap)
+        .field("pool_buffers", c.pool_buffers)
+        .field("pool_chunk", c.pool_chunk)
+        .field("internal_ram", c.internal_ram)
+        .field("psram", c.psram)
+        .field("upstream", c.upstream)
+        .field("api_delay_ms", c.api_delay_ms)
+        .field("head_timeout_ms", c.head_timeout_ms)
+        .field("idle_timeout_ms", c.idle_timeout_ms)
+        .field("queue_timeout_ms", c.queue_timeout_ms)
+        .end_object();
+    d.status_extra(w);
+    w.end_object();
+}
+
+fn connections<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
+    let now = d.now_ms();
+    let parked = d.parked();
+    d.with_table(|t| {
+        let open = t.open();
+        let idle = t.count(ConnState::Idle);
+        let streams = t.count(ConnState::Stream);
+        w.begin_object()
+            .field("open", open)
+            .field("cap", t.cap())
+            .field("idle", idle)
+            .field("active", open.saturating_sub(idle + streams))
+            .field("streams", streams)
+            .field("pending", t.pending())
+            .field("parked", parked);
+        w.key("counters").serde(&t.counters());
+        w.key("connections").begin_array();
+        for c in t.connections(now) {
+            w.begin_object()
+                .field("id", Text(c.id))
+                .field("peer", Text(c.peer))
+                .field("state", c.state.name())
+                .field("age_ms", c.age_ms)
+                .field("idle_ms", c.idle_ms)
+                .field("requests", c.requests)
+                .end_object();
+        }
+        w.end_array();
+        w.key("recent_evictions").begin_array();
+        for e in t.recent_evictions() {
+            w.begin_object()
+                .field("id", Text(e.id))
+                .field("peer", Text(e.peer))
+                .field("reason", e.reason.name())
+                .field("at_ms", e.at_ms)
+                .end_object();
+        }
+        w.end_array().end_object();
+    });
+}
+
+fn pool<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
+    let (s, placement) = d.pool();
+    w.begin_object()
+        .field("chunks", s.chunks)
+        .field("chunk_size", s.chunk_size)
+        .field("allocated", s.allocated)
+        .field("leased", s.leased)
+        .field("high_water", s.high_water)
+        .field("waits", s.waits)
+        .field("timeouts", s.timeouts)
+        .field("alloc_failures", s.alloc_failures)
+        .field("in_internal", s.in_internal)
+        .field("in_external", s.in_external)
+        .field("leases", s.leases)
+        .field("placement", placement.name())
+        .end_object();
+}
+
+fn memory<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
+    w.begin_object().key("regions").begin_array();
+    for r in [Region::Internal, Region::External] {
+        let s = d.region(r);
+        w.begin_object()
+            .field("name", r.name())
+            .field("capacity", s.capacity)
+            .field("used", s.used)
+            .field("peak", s.peak)
+            .field("free", s.free)
+            .field("failures", s.failures)
+            .end_object();
+    }
+    w.end_array().end_object();
+}
+
+fn link<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
+    let upstream = d.config().upstream;
+    d.with_link(|link| {
+        w.begin_object();
+        let Some(l) = link else {
+            w.field("configured", false)
+                .field("url", upstream)
+                .field("state", "disabled")
+                .field("connects", 0u64)
+                .field("reconnects", 0u64)
+                .field("last_error", Option::<&str>::None)
+                .field("rtt_ms", Option::<u64>::None)
+                .field("messages_in", 0u64);
+            w.key("memory").begin_array().end_array();
+            w.end_object();
+            return;
+        };
+        w.field("configured", true)
+            .field("url", l.url)
+            .field("state", l.state.name())
+            .field("connects", l.connects)
+            .field("reconnects", l.reconnects)
+            .field("last_error", l.last_error)
+            .field("rtt_ms", l.rtt_ms)
+            .field("messages_in", l.messages_in);
+        w.key("memory").begin_array();
+        for b in l.memory {
+            w.begin_object()
+                .field("block", b.block)
+                .field("bytes", b.bytes)
+                .field("region", b.region.map_or("task", |r| r.name()))
+                .end_object();
+        }
+        w.end_array().end_object();
+    });
+}
