@@ -28,11 +28,17 @@ use esp_radio::wifi::{
 use log::{info, warn};
 use portico::server::ServerConfig;
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
-use portico_embassy::{HttpService, SocketBuffers, SocketPool};
+use portico_embassy::{HttpService, Network, SocketBuffers, SocketPool};
 use static_cell::StaticCell;
 
-use crate::app::{App, Buffers, Link};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use portico::pool::Pool;
+
+use crate::app::{App, EspDevice};
 use crate::memory::EspRegions;
+
+/// Request buffers: leased only while a request is in flight.
+pub type Buffers = Pool<EspRegions, NoopRawMutex, 8, 32>;
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
@@ -119,11 +125,16 @@ async fn main(spawner: Spawner) -> ! {
 
     let sockets = POOL.init(SocketPool::new(stack, profile::config()).expect("port config"));
     let buffers = BUFFERS.init(Buffers::new(EspRegions, profile::pool_config()));
-    let app = APP.init(App {
+    let app = APP.init(App::new(EspDevice {
         sockets,
         buffers,
-        link: Link { mode, address },
-    });
+        memory: EspRegions,
+        platform: CHIP,
+        network: Network { mode, address },
+        stack_sockets: STACK_SOCKETS,
+        upstream: None,
+        link: None,
+    }));
     let policy = profile::config().policy;
     let service = HttpService {
         handler: &*app,

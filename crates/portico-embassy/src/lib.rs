@@ -31,6 +31,8 @@ mod buffers;
 mod clock;
 mod config;
 mod connection;
+#[cfg(feature = "app")]
+mod device;
 mod http;
 pub mod profile;
 mod server;
@@ -40,6 +42,8 @@ pub use buffers::SocketBuffers;
 pub use clock::{now_ms, EmbassyTimer};
 pub use config::{ConfigError, PortConfig};
 pub use connection::{ConnEnv, Connection};
+#[cfg(feature = "app")]
+pub use device::{LinkReport, Network, PortDevice};
 pub use http::{HttpService, NoStreams, Streams};
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};

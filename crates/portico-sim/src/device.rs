@@ -75,7 +75,7 @@ pub type SimPool = Pool<SimHeap, NoopRawMutex, 16, 64>;
 /// Address of the simulated device.
 pub const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
-/// Starts the device: its stack runner and the socket pool serving [`SiteService`].
+/// Starts the device: its stack runner and the socket pool serving [`Site`].
 pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
     spawner: &Spawner,
     net: &Network,
@@ -83,6 +83,27 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
     seed: u64,
     slow_ms: u64,
 ) -> &'static SocketPool<'static, N> {
+    // The device's RAM: 320 KiB internal, no PSRAM (an ESP32-C3).
+    let heap = SimHeap::new(320 * 1024, 0);
+    spawn_with::<N, RX, TX, _, _>(spawner, net, config, seed, heap, |_, _| {
+        (Box::leak(Box::new(Site { slow_ms })), &NoStreams)
+    })
+}
+
+/// Starts the device with the application `make` builds from the socket pool and the
+/// request buffer pool (drawn from `heap`): its stack runner and the port's server.
+pub fn spawn_with<const N: usize, const RX: usize, const TX: usize, H, S>(
+    spawner: &Spawner,
+    net: &Network,
+    config: PortConfig,
+    seed: u64,
+    heap: SimHeap,
+    make: impl FnOnce(&'static SocketPool<'static, N>, &'static SimPool) -> (&'static H, &'static S),
+) -> &'static SocketPool<'static, N>
+where
+    H: Handler + 'static,
+    S: portico_embassy::Streams<H::Upgrade> + 'static,
+{
     let dev = net.attach(DEVICE_IP);
     let resources: &'static mut StackResources<64> = Box::leak(Box::new(StackResources::new()));
     let (stack, mut runner) = embassy_net::new(dev, static_config(DEVICE_IP), resources, seed);
@@ -93,11 +114,8 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
         SocketPool::new(stack, config).expect("valid port config"),
     ));
     let buffers: &'static mut SocketBuffers<N, RX, TX> = Box::leak(Box::new(SocketBuffers::new()));
-    // The device's RAM: 320 KiB internal, no PSRAM (an ESP32-C3).
-    let buffers_pool: &'static SimPool = Box::leak(Box::new(Pool::new(
-        SimHeap::new(320 * 1024, 0),
-        profile::pool_config(),
-    )));
+    let buffers_pool: &'static SimPool =
+        Box::leak(Box::new(Pool::new(heap, profile::pool_config())));
     LAST_POOL.with(|p| p.set(Some(buffers_pool)));
     let server = ServerConfig {
         head_timeout_ms: config.policy.head_timeout_ms,
@@ -106,9 +124,10 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
         idle_timeout_ms: config.policy.idle_timeout_ms,
         ..ServerConfig::const_default()
     };
+    let (handler, streams) = make(pool, buffers_pool);
     let service: &'static _ = Box::leak(Box::new(HttpService {
-        handler: Box::leak(Box::new(Site { slow_ms })),
-        streams: &NoStreams,
+        handler,
+        streams,
         pool: buffers_pool,
         config: server,
     }));

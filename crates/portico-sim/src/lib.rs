@@ -10,6 +10,7 @@
 //! The device side is the real port: `portico_embassy::SocketPool` with the firmware's
 //! socket count and buffer sizes ([`portico_embassy::profile`]).
 
+pub mod app;
 pub mod browser;
 pub mod clock;
 pub mod device;

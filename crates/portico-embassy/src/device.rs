@@ -1,0 +1,166 @@
+//! The device port seen as a `portico_app::Device` (feature `app`), so the firmware and
+//! the simulation run the provider application over the same view of the port.
+
+use core::net::Ipv4Addr;
+
+use embassy_sync::blocking_mutex::raw::RawMutex;
+use portico::conn::Table;
+use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
+use portico::pool::{Pool, PoolStats};
+use portico::time::Millis;
+use portico_app::json::Text;
+use portico_app::{Config, Device, JsonWriter, LinkStatus};
+
+use crate::clock::now_ms;
+use crate::server::SocketPool;
+
+/// How the device reached the network (reported in `/api/status`).
+#[derive(Debug, Clone, Copy)]
+pub struct Network {
+    /// `"station"`, `"access_point"`, `"simulated"`.
+    pub mode: &'static str,
+    /// The device's address.
+    pub address: Ipv4Addr,
+}
+
+/// Something that reports an upstream link's status (the WebSocket client).
+pub trait LinkReport {
+    /// Calls `f` with the link's status.
+    fn report(&self, f: &mut dyn FnMut(&LinkStatus<'_>));
+}
+
+/// The port's state for the application: the socket pool, the request buffer pool, the
+/// memory regions behind it, and what the board adds.
+pub struct PortDevice<
+    'a,
+    const N: usize,
+    M: MemoryRegions,
+    R: RawMutex,
+    const P: usize,
+    const W: usize,
+> {
+    /// The socket pool (connection table and port counters).
+    pub sockets: &'a SocketPool<'a, N>,
+    /// The request buffer pool.
+    pub buffers: &'a Pool<M, R, P, W>,
+    /// The memory regions (statistics, and blocks for large reports).
+    pub memory: M,
+    /// The chip (`"esp32c3"`, `"sim"`).
+    pub platform: &'static str,
+    /// The network link.
+    pub network: Network,
+    /// Sockets in the TCP stack in all (HTTP pool, DHCP, DNS, outbound links).
+    pub stack_sockets: usize,
+    /// The upstream WebSocket URL, if any.
+    pub upstream: Option<&'static str>,
+    /// The upstream link, if one runs.
+    pub link: Option<&'a dyn LinkReport>,
+}
+
+impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
+    for PortDevice<'_, N, M, R, P, W>
+{
+    type Table = Table<N>;
+    type Block = M::Block;
+
+    fn now_ms(&self) -> Millis {
+        now_ms()
+    }
+
+    fn config(&self) -> Config<'_> {
+        let port = self.sockets.config();
+        let pool = self.buffers.config();
+        Config {
+            bind: "0.0.0.0:80",
+            max_sockets: port.cap,
+            stack_sockets: self.stack_sockets,
+            // Sockets beyond the cap listen: the device's backlog.
+            backlog: N - port.cap,
+            reserved_sockets: self.stack_sockets.saturating_sub(N),
+            lru_purge: port.policy.lru_purge,
+            evict_streams: port.policy.evict_streams,
+            per_peer_cap: port.policy.per_peer_cap,
+            pool_buffers: pool.chunks,
+            pool_chunk: pool.chunk_size,
+            internal_ram: self.memory.stats(Region::Internal).capacity,
+            psram: self.memory.stats(Region::External).capacity,
+            upstream: self.upstream,
+            api_delay_ms: 0,
+            head_timeout_ms: port.policy.head_timeout_ms,
+            idle_timeout_ms: port.policy.idle_timeout_ms,
+            queue_timeout_ms: port.policy.queue_timeout_ms,
+        }
+    }
+
+    fn with_table<T>(&self, f: impl FnOnce(&Table<N>) -> T) -> T {
+        self.sockets.with_table(f)
+    }
+
+    fn pool(&self) -> (PoolStats, Placement) {
+        (self.buffers.stats(), self.buffers.config().placement)
+    }
+
+    fn region(&self, region: Region) -> RegionStats {
+        self.memory.stats(region)
+    }
+
+    fn with_link<T>(&self, f: impl FnOnce(Option<&LinkStatus<'_>>) -> T) -> T {
+        let Some(link) = self.link else {
+            return f(None);
+        };
+        let mut f = Some(f);
+        let mut out = None;
+        link.report(&mut |s| {
+            if let Some(f) = f.take() {
+                out = Some(f(Some(s)));
+            }
+        });
+        match (out, f) {
+            (Some(out), _) => out,
+            // A reporter that never called back: report no link rather than panic.
+            (None, Some(f)) => f(None),
+            (None, None) => unreachable!("the callback ran but produced nothing"),
+        }
+    }
+
+    /// The device's own members: chip, network, the sockets by phase and the port's
+    /// counters (listening sockets, held newcomers, listen gaps).
+    fn status_extra(&self, w: &mut JsonWriter<'_>) {
+        let p = self.sockets.snapshot();
+        w.field("platform", self.platform);
+        w.key("network")
+            .begin_object()
+            .field("mode", self.network.mode)
+            .field("address", Text(self.network.address))
+            .end_object();
+        w.key("sockets")
+            .begin_object()
+            .field("pool", N)
+            .field("cap", self.sockets.config().cap)
+            .field("listening", p.listening)
+            .field("handshake", p.handshake)
+            .field("held", p.held)
+            .field("serving", p.serving)
+            .field("closing", p.closing)
+            .end_object();
+        w.key("port")
+            .begin_object()
+            .field("accepted", p.port.accepted)
+            .field("held", p.port.held)
+            .field("refused_503", p.port.refused_503)
+            .field("evictions", p.port.evictions)
+            .field("graceful_closes", p.port.graceful_closes)
+            .field("aborts", p.port.aborts)
+            .field("urgent_aborts", p.port.urgent_aborts)
+            .field("listen_gaps", p.port.listen_gaps)
+            .end_object();
+    }
+
+    /// Reports too large for the connection buffer are transient: external RAM first
+    /// where there is some, so internal RAM stays for the network.
+    fn alloc(&self, size: usize) -> Option<M::Block> {
+        place(&self.memory, Placement::PreferExternal, size)
+            .ok()
+            .map(|p| p.block)
+    }
+}

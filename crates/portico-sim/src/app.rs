@@ -1,0 +1,222 @@
+//! The provider application (`portico-app`) on the simulated device: the same
+//! application the host provider and the firmware run, through the same
+//! `portico_embassy::PortDevice` view as the firmware, plus a small HTTP client for the
+//! simulated stacks to read its documents and its event stream.
+
+use embassy_net::tcp::TcpSocket;
+use embassy_net::{IpEndpoint, Stack};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_time::{with_timeout, Duration, Timer};
+use embedded_io_async::Write;
+use portico::assets::Asset;
+use portico::placement::sim::SimHeap;
+use portico::server::{Env, Exchange, Handler, Reply, ServeError, Transport};
+use portico_app::{Events, Provider};
+use portico_embassy::{Connection, Network, PortConfig, PortDevice, SocketPool, Streams};
+
+use crate::device::{spawn_with, SimPool, DEVICE_IP};
+use crate::executor::Spawner;
+use crate::net::Network as SimNetwork;
+
+/// The port as the application sees it in the simulation.
+pub type SimDevice<const N: usize> = PortDevice<'static, N, SimHeap, NoopRawMutex, 16, 64>;
+
+/// The application on the simulated device, with its live-updates loop.
+pub struct SimApp<const N: usize>(pub Provider<SimDevice<N>>);
+
+impl<const N: usize> Handler for SimApp<N> {
+    type Upgrade = Events;
+
+    async fn handle<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Reply<Events>, ServeError<T::Error>> {
+        self.0.handle(ex).await
+    }
+}
+
+impl<const N: usize> Streams<Events> for SimApp<N> {
+    async fn run(&self, _: Events, conn: &mut Connection<'_, '_>) {
+        loop {
+            Timer::after(Duration::from_secs(1)).await;
+            match with_timeout(Duration::from_secs(5), self.0.write_event(conn, &mut [])).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) | Err(_) => return,
+            }
+        }
+    }
+}
+
+/// A one-page site for the simulated device.
+pub static SITE: &[Asset] = &[Asset {
+    path: "/index.html",
+    content_type: "text/html; charset=utf-8",
+    identity: b"<!doctype html><title>Portico</title><h1>Portico</h1>\n",
+    gzip: None,
+    etag: "\"sim-index\"",
+    etag_gzip: "\"sim-index-gz\"",
+    immutable: false,
+}];
+
+/// Starts the device running the provider application with `N` sockets of `RX`/`TX`
+/// bytes, its memory on `heap`.
+pub fn spawn_app_device<const N: usize, const RX: usize, const TX: usize>(
+    spawner: &Spawner,
+    net: &SimNetwork,
+    config: PortConfig,
+    seed: u64,
+    heap: SimHeap,
+) -> &'static SimApp<N> {
+    let mut app = None;
+    let memory = heap.clone();
+    spawn_with::<N, RX, TX, _, _>(spawner, net, config, seed, heap, |sockets, buffers| {
+        let a: &'static SimApp<N> = Box::leak(Box::new(SimApp(Provider::new(
+            device(sockets, buffers, memory),
+            SITE,
+        ))));
+        app = Some(a);
+        (a, a)
+    });
+    app.expect("spawn_with calls make")
+}
+
+fn device<const N: usize>(
+    sockets: &'static SocketPool<'static, N>,
+    buffers: &'static SimPool,
+    memory: SimHeap,
+) -> SimDevice<N> {
+    PortDevice {
+        sockets,
+        buffers,
+        memory,
+        platform: "sim",
+        network: Network {
+            mode: "simulated",
+            address: DEVICE_IP,
+        },
+        stack_sockets: 64,
+        upstream: None,
+        link: None,
+    }
+}
+
+/// A response as a simulated client read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header lines, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The body (up to the connection's close, or `Content-Length`).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `GET path` on a fresh connection with `Connection: close`; `None` if the connection
+/// failed or the answer did not come within `timeout_ms`.
+pub async fn get(
+    stack: Stack<'static>,
+    server: IpEndpoint,
+    path: &str,
+    timeout_ms: u64,
+) -> Option<Response> {
+    let (mut rx, mut tx) = ([0u8; 4096], [0u8; 1024]);
+    let mut s = TcpSocket::new(stack, &mut rx, &mut tx);
+    s.set_timeout(Some(Duration::from_millis(timeout_ms)));
+    s.connect(server).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: device\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 1024];
+    let read_all = async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    with_timeout(Duration::from_millis(timeout_ms), read_all)
+        .await
+        .ok()?;
+    s.close();
+    parse(&data)
+}
+
+/// Reads the first `events` live-updates events from `/api/events`: each event's
+/// `data:` payload.
+pub async fn read_events(
+    stack: Stack<'static>,
+    server: IpEndpoint,
+    events: usize,
+    timeout_ms: u64,
+) -> Vec<String> {
+    let (mut rx, mut tx) = ([0u8; 4096], [0u8; 1024]);
+    let mut s = TcpSocket::new(stack, &mut rx, &mut tx);
+    let mut out = Vec::new();
+    if s.connect(server).await.is_err() {
+        return out;
+    }
+    let req = "GET /api/events HTTP/1.1\r\nHost: device\r\nAccept: text/event-stream\r\n\r\n";
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return out;
+    }
+    let mut data = Vec::new();
+    let mut buf = [0u8; 1024];
+    let read = async {
+        while out.len() < events {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            }
+            let text = String::from_utf8_lossy(&data).into_owned();
+            out = text
+                .split("\n\n")
+                .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
+                .map(str::to_owned)
+                .collect();
+            // The last block may be incomplete.
+            if !text.ends_with("\n\n") {
+                out.pop();
+            }
+        }
+    };
+    let _ = with_timeout(Duration::from_millis(timeout_ms), read).await;
+    s.abort();
+    let _ = s.flush().await;
+    out.truncate(events);
+    out
+}
+
+fn parse(data: &[u8]) -> Option<Response> {
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&data[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = data[end..].to_vec();
+    if let Some(n) = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+    {
+        body.truncate(n);
+    }
+    Some(Response {
+        status,
+        headers,
+        body,
+    })
+}
