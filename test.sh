@@ -39,8 +39,8 @@ install_prereqs() {
 step "install prerequisites" install_prereqs
 step "cargo fmt --check" cargo fmt --all --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
-step "core builds no_std for riscv32imc-unknown-none-elf" \
-  cargo build -p portico --no-default-features --target riscv32imc-unknown-none-elf
+step "core and application build no_std for riscv32imc-unknown-none-elf" \
+  cargo build -p portico --no-default-features -p portico-app --target riscv32imc-unknown-none-elf
 step "cargo test (workspace)" cargo test --workspace
 step "web unit tests (vitest)" bash -c 'cd web && npm test'
 if [ -z "${PORTICO_QUICK:-}" ]; then
