@@ -125,7 +125,7 @@ async fn main(spawner: Spawner) -> ! {
 
     let sockets = POOL.init(SocketPool::new(stack, profile::config()).expect("port config"));
     let buffers = BUFFERS.init(Buffers::new(EspRegions, profile::pool_config()));
-    let app = APP.init(App::new(EspDevice {
+    let app = APP.init(app::new(EspDevice {
         sockets,
         buffers,
         memory: EspRegions,

@@ -31,10 +31,6 @@ impl HostDevice {
             link: link.map(Rc::new),
         }
     }
-
-    pub fn shared(&self) -> &Shared {
-        &self.shared
-    }
 }
 
 impl Device for HostDevice {

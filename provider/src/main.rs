@@ -53,7 +53,7 @@ fn main() -> std::process::ExitCode {
                     }
                 }
             });
-            app::HostApp::new(device::HostDevice::new(shared, settings.clone(), link))
+            app::new(device::HostDevice::new(shared, settings.clone(), link))
         });
         if let Some(e) = link_error {
             eprintln!("provider: cannot start the upstream link: {e}");

@@ -6,13 +6,12 @@
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{IpEndpoint, Stack};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use embassy_time::{with_timeout, Duration, Timer};
+use embassy_time::{with_timeout, Duration};
 use embedded_io_async::Write;
 use portico::assets::Asset;
 use portico::placement::sim::SimHeap;
-use portico::server::{Env, Exchange, Handler, Reply, ServeError, Transport};
-use portico_app::{Events, Provider};
-use portico_embassy::{Connection, Network, PortConfig, PortDevice, SocketPool, Streams};
+use portico_app::Provider;
+use portico_embassy::{Network, PortConfig, PortDevice, SocketPool};
 
 use crate::device::{spawn_with, SimPool, DEVICE_IP};
 use crate::executor::Spawner;
@@ -21,31 +20,8 @@ use crate::net::Network as SimNetwork;
 /// The port as the application sees it in the simulation.
 pub type SimDevice<const N: usize> = PortDevice<'static, N, SimHeap, NoopRawMutex, 16, 64>;
 
-/// The application on the simulated device, with its live-updates loop.
-pub struct SimApp<const N: usize>(pub Provider<SimDevice<N>>);
-
-impl<const N: usize> Handler for SimApp<N> {
-    type Upgrade = Events;
-
-    async fn handle<T: Transport, E: Env>(
-        &self,
-        ex: &mut Exchange<'_, T, E>,
-    ) -> Result<Reply<Events>, ServeError<T::Error>> {
-        self.0.handle(ex).await
-    }
-}
-
-impl<const N: usize> Streams<Events> for SimApp<N> {
-    async fn run(&self, _: Events, conn: &mut Connection<'_, '_>) {
-        loop {
-            Timer::after(Duration::from_secs(1)).await;
-            match with_timeout(Duration::from_secs(5), self.0.write_event(conn, &mut [])).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) | Err(_) => return,
-            }
-        }
-    }
-}
+/// The application on the simulated device: handler and stream driver in one.
+pub type SimApp<const N: usize> = Provider<SimDevice<N>>;
 
 /// A one-page site for the simulated device.
 pub static SITE: &[Asset] = &[Asset {
@@ -70,10 +46,10 @@ pub fn spawn_app_device<const N: usize, const RX: usize, const TX: usize>(
     let mut app = None;
     let memory = heap.clone();
     spawn_with::<N, RX, TX, _, _>(spawner, net, config, seed, heap, |sockets, buffers| {
-        let a: &'static SimApp<N> = Box::leak(Box::new(SimApp(Provider::new(
+        let a: &'static SimApp<N> = Box::leak(Box::new(Provider::new(
             device(sockets, buffers, memory),
             SITE,
-        ))));
+        )));
         app = Some(a);
         (a, a)
     });

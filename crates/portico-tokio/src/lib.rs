@@ -14,6 +14,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "app")]
+mod app;
 mod env;
 mod parking;
 mod server;
