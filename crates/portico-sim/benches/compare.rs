@@ -182,6 +182,26 @@ fn main() {
          picoserve: one {HTTP_BUFFER} B buffer per socket, held for the socket's life.",
         profile::CHUNK_SIZE
     );
+    // The rows above serve the scenario's fixed-size site; the firmware runs the provider
+    // application, whose handler (JSON documents, event stream) is in every socket's future.
+    println!(
+        "portico server futures with the provider application (the firmware's handler): {} B",
+        app_future_bytes()
+    );
+}
+
+/// `size_of_val` of the device's server future when it runs `portico-app`.
+fn app_future_bytes() -> usize {
+    let exec = portico_sim::executor::Executor::new();
+    let net = Network::new(LinkConfig::lan(), 1);
+    portico_sim::app::spawn_app_device::<SOCKETS, RX, TX>(
+        &exec.spawner(),
+        &net,
+        profile::config(),
+        1,
+        portico::placement::sim::SimHeap::new(320 * 1024, 0),
+    );
+    SERVER_FUTURE_BYTES.with(|b| b.get())
 }
 
 /// One picoserve run, browser by browser.
