@@ -397,10 +397,16 @@ fn has_token(headers: &[httparse::Header<'_>], name: &str, token: &str) -> bool 
 }
 
 fn parse_length(s: &str) -> Result<u64, HeadError> {
-    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(HeadError::Smuggling);
     }
-    s.parse().map_err(|_| HeadError::Smuggling)
+    // A well-formed length too large for any limit is a body too large (413), like one
+    // just over the limit; leading zeros do not make it larger.
+    let digits = s.trim_start_matches('0');
+    if digits.len() > 19 {
+        return Err(HeadError::BodyTooLarge);
+    }
+    Ok(digits.parse().unwrap_or(0))
 }
 
 fn split_target(target: &str, method: Method) -> Result<(&str, Option<&str>), HeadError> {
@@ -554,6 +560,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(cl.framing, BodyFraming::Length(5));
+        let zeros =
+            parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 000000000000000000000005\r\n\r\n")
+                .unwrap()
+                .unwrap();
+        assert_eq!(zeros.framing, BodyFraming::Length(5));
         let te = parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
             .unwrap()
             .unwrap();
@@ -586,6 +597,9 @@ mod tests {
             ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
             ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999999\r\n\r\n", 413),
+            // Past u64: still a length, still too large.
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 413),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000000000000\r\n\r\n", 413),
             ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
             ("GET foo HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ];
