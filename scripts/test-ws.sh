@@ -57,6 +57,16 @@ step "cargo test -p portico-ws" timeout 600 cargo test -p portico-ws
 step "python-server tests" env WS_PYTHON="$PY" timeout 300 \
   cargo test -p portico-ws --features python-tests --test python_server
 step "autobahn cases 1-10 vs baseline" autobahn
+no_std_builds() {
+  local f
+  for f in "" embassy embassy-dns; do
+    cargo build --quiet -p portico-ws --no-default-features ${f:+--features "$f"} \
+      --target riscv32imc-unknown-none-elf || return 1
+  done
+}
+step "no_std builds for riscv32imc (core, embassy, embassy-dns)" no_std_builds
+step "device client in the simulation (portico-sim ws_link)" timeout 300 \
+  cargo test -p portico-sim --test ws_link
 
 echo
 echo "portico-ws summary:"

@@ -66,6 +66,48 @@ pub trait Outgoing {
     fn complete(self, result: Result<(), SendError>);
 }
 
+/// A data frame's payload, copied into a `Vec` from the global allocator when it is
+/// queued and freed once written or dropped. Nobody waits for its outcome; a port whose
+/// senders do wraps it.
+#[derive(Debug)]
+pub struct Queued {
+    opcode: Opcode,
+    fin: bool,
+    data: alloc::vec::Vec<u8>,
+}
+
+impl Queued {
+    /// Copies `data`.
+    pub fn new(opcode: Opcode, fin: bool, data: &[u8]) -> Self {
+        Queued {
+            opcode,
+            fin,
+            data: data.to_vec(),
+        }
+    }
+}
+
+impl Outgoing for Queued {
+    fn opcode(&self) -> Opcode {
+        self.opcode
+    }
+
+    fn fin(&self) -> bool {
+        self.fin
+    }
+
+    fn payload(&self) -> &[u8] {
+        &self.data
+    }
+
+    fn claim(&self) -> bool {
+        // Nobody waits on it, so nobody can give up on it.
+        true
+    }
+
+    fn complete(self, _result: Result<(), SendError>) {}
+}
+
 /// A command from a handle to the client task.
 #[derive(Debug)]
 pub enum Command<O> {
@@ -100,8 +142,25 @@ pub trait Link {
     /// The queued send type.
     type Out: Outgoing;
 
-    /// Waits for the next command. Must be cancel-safe.
-    async fn recv(&mut self) -> Command<Self::Out>;
+    /// Waits for a command to arrive (and returns it) or for a wake-up (`None`: a stop
+    /// or a close may have been requested). Must be cancel-safe.
+    async fn wait_command(&mut self) -> Option<Command<Self::Out>>;
+
+    /// Waits for the next command; a requested stop comes before anything queued.
+    /// Cancel-safe when `wait_command` is.
+    async fn recv(&mut self) -> Command<Self::Out> {
+        loop {
+            if self.stop_requested() {
+                return Command::Stop;
+            }
+            if let Some(c) = self.try_recv() {
+                return c;
+            }
+            if let Some(c) = self.wait_command().await {
+                return c;
+            }
+        }
+    }
 
     /// A command that is already waiting, if any.
     fn try_recv(&mut self) -> Option<Command<Self::Out>>;
@@ -155,6 +214,68 @@ impl core::fmt::Display for SendError {
 }
 
 impl core::error::Error for SendError {}
+
+/// Why `close` was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseError {
+    /// The client is already stopped (or the run the caller belongs to has ended).
+    Closed,
+    /// The code or reason cannot be sent.
+    Invalid(crate::close::CloseBuildError),
+}
+
+impl core::fmt::Display for CloseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CloseError::Closed => f.write_str("client is stopped"),
+            CloseError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl core::error::Error for CloseError {}
+
+/// Refuses control opcodes in a data send: pings and closes are the client's own.
+#[cfg(any(feature = "tokio", feature = "embassy"))]
+pub(crate) fn check_data_opcode(op: Opcode) -> Result<(), SendError> {
+    if op.is_control() {
+        return Err(SendError::Order(FrameOrderError::NoFragmentInProgress));
+    }
+    Ok(())
+}
+
+/// The non-blocking sends of every port's handle, written once: each handle type
+/// supplies `fn queue(&self, Opcode, bool, &[u8]) -> Result<(), SendError>`, which
+/// copies the payload and queues it for the client task without waiting.
+#[cfg(any(feature = "tokio", feature = "embassy"))]
+macro_rules! try_send_methods {
+    () => {
+        /// Queues a text message without waiting (safe inside the handler).
+        pub fn try_send_text(&self, text: &str) -> Result<(), $crate::driver::SendError> {
+            self.try_send_fragment($crate::frame::Opcode::Text, true, text.as_bytes())
+        }
+
+        /// Queues a binary message without waiting.
+        pub fn try_send_binary(&self, data: &[u8]) -> Result<(), $crate::driver::SendError> {
+            self.try_send_fragment($crate::frame::Opcode::Binary, true, data)
+        }
+
+        /// Queues one fragment (`Text`/`Binary` to begin, `Continuation` after) without
+        /// waiting. Fails with `SendError::Closed` when the client is stopped or
+        /// stopping, `SendError::QueueFull` when the send queue is full.
+        pub fn try_send_fragment(
+            &self,
+            opcode: $crate::frame::Opcode,
+            fin: bool,
+            data: &[u8],
+        ) -> Result<(), $crate::driver::SendError> {
+            $crate::driver::check_data_opcode(opcode)?;
+            self.queue(opcode, fin, data)
+        }
+    };
+}
+#[cfg(any(feature = "tokio", feature = "embassy"))]
+pub(crate) use try_send_methods;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,24 +357,27 @@ where
             let mut race = pin!(select(connect, timeout));
             loop {
                 match select(race.as_mut(), link.recv()).await {
-                    Either::First(Either::First(r)) => break Some(r),
-                    Either::First(Either::Second(())) => break Some(Err(ConnectError::Timeout)),
+                    Either::First(Either::First(r)) => break Ok(r),
+                    Either::First(Either::Second(())) => break Ok(Err(ConnectError::Timeout)),
                     Either::Second(cmd) => match cmd {
                         Command::Send(o) => o.complete(Err(SendError::NotConnected)),
-                        Command::Close(_) | Command::Stop => break None,
+                        // Nothing to close yet: the close is done (the client stops for
+                        // good, as after a closing handshake).
+                        Command::Close(_) => break Err(Exit::Closed),
+                        Command::Stop => break Err(Exit::Stopped),
                     },
                 }
             }
         };
         let end = match attempt {
-            None => return stopped(buffers, link, Exit::Stopped),
-            Some(Err(e)) => {
+            Err(exit) => return stopped(buffers, link, exit),
+            Ok(Err(e)) => {
                 let err = ErrorKind::Connect(e);
                 link.status(Status::Error(&err));
                 link.event(Event::Error(err));
                 None
             }
-            Some(Ok((mut io, subprotocol_len, received))) => {
+            Ok(Ok((mut io, subprotocol_len, received))) => {
                 backoff.reset();
                 link.status(Status::Connected {
                     reconnect: connected_before,
@@ -301,9 +425,8 @@ where
             match select(sleep.as_mut(), link.recv()).await {
                 Either::First(()) => break,
                 Either::Second(Command::Send(o)) => o.complete(Err(SendError::NotConnected)),
-                Either::Second(Command::Close(_) | Command::Stop) => {
-                    return stopped(buffers, link, Exit::Stopped)
-                }
+                Either::Second(Command::Close(_)) => return stopped(buffers, link, Exit::Closed),
+                Either::Second(Command::Stop) => return stopped(buffers, link, Exit::Stopped),
             }
         }
     }

@@ -16,9 +16,12 @@ pub mod handshake;
 pub mod lifecycle;
 pub mod mask;
 pub mod settings;
+pub mod stats;
 pub mod url;
 pub mod utf8;
 
+#[cfg(feature = "embassy")]
+pub mod embassy;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -26,7 +29,7 @@ pub use backoff::Reconnect;
 pub use buffers::{BufferSizes, MemoryBlock};
 pub use close::{CloseCode, CloseFrame};
 pub use connection::Delivery;
-pub use driver::SendError;
+pub use driver::{CloseError, SendError};
 pub use event::{ConnectError, DisconnectReason, ErrorKind, Event, State};
 pub use frame::Opcode;
 pub use portico::placement::{Placement, Region};

@@ -167,6 +167,13 @@ impl Lifecycle {
         FinishAction::Keep
     }
 
+    /// Whether a caller may still act on the client (close it, queue a send): it is
+    /// wanted running and, for a handler (`Some(generation)`), that handler's run is the
+    /// current one.
+    pub fn accepts(&self, generation: Option<u64>) -> bool {
+        self.desired == Desired::Run && generation.is_none_or(|g| g == self.generation)
+    }
+
     /// Whether the task of `generation` should (still) run.
     pub const fn should_run(&self, generation: u64) -> bool {
         self.generation == generation && matches!(self.desired, Desired::Run)

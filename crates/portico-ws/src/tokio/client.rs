@@ -13,7 +13,7 @@
 //!   out fails alone ([`SendError::Timeout`]) and the connection stays up.
 //! - Dropping the last [`Handle`] stops the client.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,12 +21,15 @@ use portico::placement::{MemoryRegions, OutOfMemory, Region, RegionError, Region
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::buffers::{Buffers, MemoryBlock};
-use crate::close::{CloseBuildError, CloseCode, CloseFrame};
-use crate::driver::{self, Command, Link, Outgoing, SendError, Status, Target};
-use crate::event::{ErrorKind, Event, State};
+use crate::close::{CloseCode, CloseFrame};
+use crate::driver::{
+    self, check_data_opcode, Command, Link, Outgoing, Queued, SendError, Status, Target,
+};
+use crate::event::{Event, State};
 use crate::frame::Opcode;
 use crate::handshake::RequestOptions;
 use crate::lifecycle::{Desired, FinishAction, Lifecycle, StartAction};
+use crate::stats::LinkStats;
 use crate::url::{UrlError, WsUrl};
 
 use super::config::Config;
@@ -89,25 +92,7 @@ impl std::fmt::Display for StopTimeout {
 
 impl std::error::Error for StopTimeout {}
 
-/// Why `close` was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseError {
-    /// The client is already stopped.
-    Closed,
-    /// The code or reason cannot be sent.
-    Invalid(CloseBuildError),
-}
-
-impl std::fmt::Display for CloseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CloseError::Closed => f.write_str("client is stopped"),
-            CloseError::Invalid(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for CloseError {}
+pub use crate::driver::CloseError;
 
 /// An allocator shared by the client's blocks (cloning shares it).
 pub struct SharedHeap<M>(Arc<M>);
@@ -134,27 +119,25 @@ const PENDING: u8 = 0;
 const CLAIMED: u8 = 1;
 const CANCELLED: u8 = 2;
 
-/// A queued send.
+/// A queued send, with a way to tell its sender how it went.
 #[derive(Debug)]
 pub struct Outbound {
-    opcode: Opcode,
-    fin: bool,
-    data: Vec<u8>,
+    frame: Queued,
     state: Arc<AtomicU8>,
     done: Option<oneshot::Sender<Result<(), SendError>>>,
 }
 
 impl Outgoing for Outbound {
     fn opcode(&self) -> Opcode {
-        self.opcode
+        self.frame.opcode()
     }
 
     fn fin(&self) -> bool {
-        self.fin
+        self.frame.fin()
     }
 
     fn payload(&self) -> &[u8] {
-        &self.data
+        self.frame.payload()
     }
 
     fn claim(&self) -> bool {
@@ -170,16 +153,10 @@ impl Outgoing for Outbound {
     }
 }
 
-#[derive(Debug)]
-struct Counters {
-    state: State,
-    connects: u64,
-    reconnects: u64,
-    last_error: Option<String>,
-    rtt_ms: Option<u64>,
-    memory: Vec<MemoryBlock>,
-    task_bytes: usize,
-}
+/// Error texts longer than this are cut (none of the client's own are).
+const ERROR_TEXT: usize = 256;
+
+type Counters = LinkStats<(), ERROR_TEXT>;
 
 /// The state every handle shares, independent of the heap and handler types.
 struct Inner {
@@ -190,6 +167,8 @@ struct Inner {
     pending_close: Mutex<Option<CloseFrame>>,
     life: Mutex<Lifecycle>,
     counters: Mutex<Counters>,
+    /// Size of the run task's future, reported as the `task` block.
+    task_bytes: AtomicUsize,
     changed: watch::Sender<u64>,
 }
 
@@ -371,7 +350,9 @@ where
         }
         self.inner.bump();
         let fut = self.clone().run_task(generation);
-        lock(&self.inner.counters).task_bytes = std::mem::size_of_val(&fut);
+        self.inner
+            .task_bytes
+            .store(std::mem::size_of_val(&fut), Ordering::Relaxed);
         self.runtime.spawn(fut);
         Ok(())
     }
@@ -419,19 +400,11 @@ impl<M: MemoryRegions, H: Handler> TokioLink<'_, M, H> {
 impl<M: MemoryRegions, H: Handler> Link for TokioLink<'_, M, H> {
     type Out = Outbound;
 
-    async fn recv(&mut self) -> Command<Outbound> {
-        loop {
-            if self.stop_requested() {
-                return Command::Stop;
-            }
-            if let Some(c) = self.try_recv() {
-                return c;
-            }
-            tokio::select! {
-                biased;
-                c = self.rx.recv() => return c.unwrap_or(Command::Stop),
-                _ = self.runner.inner.wake.notified() => {}
-            }
+    async fn wait_command(&mut self) -> Option<Command<Outbound>> {
+        tokio::select! {
+            biased;
+            c = self.rx.recv() => Some(c.unwrap_or(Command::Stop)),
+            _ = self.runner.inner.wake.notified() => None,
         }
     }
 
@@ -462,6 +435,9 @@ impl<M: MemoryRegions, H: Handler> Link for TokioLink<'_, M, H> {
     }
 
     fn event(&mut self, event: Event<'_>) {
+        if self.current() {
+            lock(&self.runner.inner.counters).record_event(&event);
+        }
         lock(&self.runner.handler).on_event(event, self.control);
     }
 
@@ -470,30 +446,9 @@ impl<M: MemoryRegions, H: Handler> Link for TokioLink<'_, M, H> {
             return; // A superseded run must not overwrite its successor's status.
         }
         let inner = &self.runner.inner;
-        {
-            let mut c = lock(&inner.counters);
-            match status {
-                Status::State(s) => c.state = s,
-                Status::Connected { reconnect } => {
-                    c.connects += 1;
-                    if reconnect {
-                        c.reconnects += 1;
-                    }
-                }
-                Status::Error(e) => c.last_error = Some(error_text(e)),
-                Status::RttMs(ms) => c.rtt_ms = Some(ms),
-                Status::Memory(blocks) => {
-                    c.memory.clear();
-                    c.memory.extend_from_slice(blocks);
-                }
-            }
-        }
+        lock(&inner.counters).record(status);
         inner.bump();
     }
-}
-
-fn error_text(e: &ErrorKind) -> String {
-    e.to_string()
 }
 
 /// The client's operations, all non-blocking. The handler gets one by reference; a
@@ -523,18 +478,19 @@ impl Control {
             url: self.inner.url.clone(),
             connects: c.connects,
             reconnects: c.reconnects,
-            last_error: c.last_error.clone(),
+            last_error: c.last_error.as_deref().map(String::from),
             rtt_ms: c.rtt_ms,
-            memory: Self::memory_of(&c),
+            messages_in: c.messages_in,
+            memory: self.memory_of(&c),
         }
     }
 
-    fn memory_of(c: &Counters) -> Vec<MemoryBlock> {
-        let mut v = c.memory.clone();
+    fn memory_of(&self, c: &Counters) -> Vec<MemoryBlock> {
+        let mut v = c.memory.to_vec();
         if !v.is_empty() {
             v.push(MemoryBlock {
                 block: "task",
-                bytes: c.task_bytes,
+                bytes: self.inner.task_bytes.load(Ordering::Relaxed),
                 region: None,
             });
         }
@@ -545,7 +501,7 @@ impl Control {
     /// and `task` (the run task's future, owned by tokio: region `None`). Empty when
     /// stopped.
     pub fn memory_report(&self) -> Vec<MemoryBlock> {
-        Self::memory_of(&lock(&self.inner.counters))
+        self.memory_of(&lock(&self.inner.counters))
     }
 
     /// Requests a stop; returns at once. The connection is dropped without a closing
@@ -565,12 +521,8 @@ impl Control {
     /// completes (or after `close_timeout_ms`). Returns at once.
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), CloseError> {
         let frame = CloseFrame::new(code, reason).map_err(CloseError::Invalid)?;
-        {
-            let life = lock(&self.inner.life);
-            let stale = self.generation.is_some_and(|g| g != life.generation());
-            if life.desired() == Desired::Stop || stale {
-                return Err(CloseError::Closed);
-            }
+        if !lock(&self.inner.life).accepts(self.generation) {
+            return Err(CloseError::Closed);
         }
         *lock(&self.inner.pending_close) = Some(frame);
         self.inner.wake.notify_one();
@@ -584,34 +536,16 @@ impl Control {
     fn outbound(&self, opcode: Opcode, fin: bool, data: &[u8]) -> (Outbound, Arc<AtomicU8>) {
         let state = Arc::new(AtomicU8::new(PENDING));
         let out = Outbound {
-            opcode,
-            fin,
-            data: data.to_vec(),
+            frame: Queued::new(opcode, fin, data),
             state: state.clone(),
             done: None,
         };
         (out, state)
     }
 
-    /// Queues a text message without waiting (for use inside the handler).
-    pub fn try_send_text(&self, text: &str) -> Result<(), SendError> {
-        self.try_send_fragment(Opcode::Text, true, text.as_bytes())
-    }
+    crate::driver::try_send_methods!();
 
-    /// Queues a binary message without waiting.
-    pub fn try_send_binary(&self, data: &[u8]) -> Result<(), SendError> {
-        self.try_send_fragment(Opcode::Binary, true, data)
-    }
-
-    /// Queues one fragment (`Text`/`Binary` to begin, `Continuation` after) without
-    /// waiting.
-    pub fn try_send_fragment(
-        &self,
-        opcode: Opcode,
-        fin: bool,
-        data: &[u8],
-    ) -> Result<(), SendError> {
-        check_data_opcode(opcode)?;
+    fn queue(&self, opcode: Opcode, fin: bool, data: &[u8]) -> Result<(), SendError> {
         if !self.running() {
             return Err(SendError::Closed);
         }
@@ -719,15 +653,6 @@ impl Control {
     }
 }
 
-fn check_data_opcode(op: Opcode) -> Result<(), SendError> {
-    if op.is_control() {
-        return Err(SendError::Order(
-            crate::connection::FrameOrderError::NoFragmentInProgress,
-        ));
-    }
-    Ok(())
-}
-
 /// Ends the client when the last [`Handle`] is dropped.
 struct UserToken(Arc<dyn Starter>);
 
@@ -787,15 +712,8 @@ impl Client {
             wake: Notify::new(),
             pending_close: Mutex::new(None),
             life: Mutex::new(Lifecycle::new()),
-            counters: Mutex::new(Counters {
-                state: State::Stopped,
-                connects: 0,
-                reconnects: 0,
-                last_error: None,
-                rtt_ms: None,
-                memory: Vec::new(),
-                task_bytes: 0,
-            }),
+            counters: Mutex::new(Counters::new(())),
+            task_bytes: AtomicUsize::new(0),
             changed: watch::channel(0).0,
         });
         let runner = Arc::new(Runner {

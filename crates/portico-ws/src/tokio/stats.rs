@@ -18,6 +18,8 @@ pub struct Stats {
     pub last_error: Option<String>,
     /// Round-trip time of the last answered ping.
     pub rtt_ms: Option<u64>,
+    /// Whole messages received.
+    pub messages_in: u64,
     /// Blocks held now (empty when stopped).
     pub memory: Vec<MemoryBlock>,
 }
