@@ -18,3 +18,4 @@ pub mod executor;
 pub mod net;
 pub mod rng;
 pub mod scenario;
+pub mod upstream;
