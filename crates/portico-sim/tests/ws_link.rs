@@ -59,6 +59,12 @@ impl std::ops::Deref for Sim {
     }
 }
 
+thread_local! {
+    /// Size of the last client task future spawned on this thread: on the device it is
+    /// static RAM (the task's storage).
+    static RUN_FUTURE_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn now_ms() -> u64 {
     clock::now() * 1000 / clock::TICK_HZ
 }
@@ -103,14 +109,14 @@ impl Sim {
         let trace: Rc<RefCell<Vec<String>>> = Rc::default();
         let log = trace.clone();
         let mem = heap.clone();
+        let run = client.run(port, mem, move |event: Event<'_>, link: &Handle<'_>| {
+            let text = describe(&event);
+            log.borrow_mut().push(format!("{:>7} ms {text}", now_ms()));
+            react(&text, link);
+        });
+        RUN_FUTURE_BYTES.set(std::mem::size_of_val(&run));
         spawner.spawn(async move {
-            client
-                .run(port, mem, move |event: Event<'_>, link: &Handle<'_>| {
-                    let text = describe(&event);
-                    log.borrow_mut().push(format!("{:>7} ms {text}", now_ms()));
-                    react(&text, link);
-                })
-                .await
+            run.await;
         });
         Sim {
             exec,
@@ -242,6 +248,16 @@ fn connects_and_echoes_with_buffers_in_psram() {
 fn connects_and_echoes_without_psram_falling_back_to_sram() {
     // External first, but no PSRAM: every block falls back to internal SRAM.
     connect_and_echo(SimHeap::new(320 * 1024, 0), Region::Internal);
+}
+
+#[test]
+fn the_client_task_is_small() {
+    let _s = Sim::new(10, LinkConfig::lan(), with_psram(), quiet());
+    let bytes = RUN_FUTURE_BYTES.get();
+    println!("client task future: {bytes} B");
+    // Everything large is placed on the heap; the task itself holds the driver's state
+    // machine. A budget, so that growth shows (64-bit host; smaller on the device).
+    assert!((256..4_096).contains(&bytes), "{bytes}");
 }
 
 #[test]
