@@ -34,6 +34,8 @@ mod connection;
 #[cfg(feature = "app")]
 mod device;
 mod http;
+#[cfg(feature = "ws")]
+mod link;
 pub mod profile;
 mod server;
 mod shared;
@@ -45,5 +47,7 @@ pub use connection::{ConnEnv, Connection};
 #[cfg(feature = "app")]
 pub use device::{LinkReport, Network, PortDevice};
 pub use http::{HttpService, NoStreams, Streams};
+#[cfg(feature = "ws")]
+pub use link::{report_status, WsLink};
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};

@@ -11,9 +11,9 @@ use embedded_io_async::Write;
 use portico::assets::Asset;
 use portico::placement::sim::SimHeap;
 use portico_app::Provider;
-use portico_embassy::{Network, PortConfig, PortDevice, SocketPool};
+use portico_embassy::{LinkReport, Network, PortConfig, PortDevice, SocketPool};
 
-use crate::device::{spawn_with, SimPool, DEVICE_IP};
+use crate::device::{serve_with, spawn_device_stack, SimPool, DEVICE_IP};
 use crate::executor::Spawner;
 use crate::net::Network as SimNetwork;
 
@@ -43,23 +43,37 @@ pub fn spawn_app_device<const N: usize, const RX: usize, const TX: usize>(
     seed: u64,
     heap: SimHeap,
 ) -> &'static SimApp<N> {
+    let stack = spawn_device_stack(spawner, net, seed);
+    serve_app::<N, RX, TX>(spawner, stack, config, heap, None)
+}
+
+/// The application on a device stack already running, with an upstream link (its URL and
+/// its report) when the test runs one on the same stack.
+pub fn serve_app<const N: usize, const RX: usize, const TX: usize>(
+    spawner: &Spawner,
+    stack: Stack<'static>,
+    config: PortConfig,
+    heap: SimHeap,
+    link: Option<(&'static str, &'static dyn LinkReport)>,
+) -> &'static SimApp<N> {
     let mut app = None;
     let memory = heap.clone();
-    spawn_with::<N, RX, TX, _, _>(spawner, net, config, seed, heap, |sockets, buffers| {
+    serve_with::<N, RX, TX, _, _>(spawner, stack, config, heap, |sockets, buffers| {
         let a: &'static SimApp<N> = Box::leak(Box::new(Provider::new(
-            device(sockets, buffers, memory),
+            device(sockets, buffers, memory, link),
             SITE,
         )));
         app = Some(a);
         (a, a)
     });
-    app.expect("spawn_with calls make")
+    app.expect("serve_with calls make")
 }
 
 fn device<const N: usize>(
     sockets: &'static SocketPool<'static, N>,
     buffers: &'static SimPool,
     memory: SimHeap,
+    link: Option<(&'static str, &'static dyn LinkReport)>,
 ) -> SimDevice<N> {
     PortDevice {
         sockets,
@@ -71,8 +85,8 @@ fn device<const N: usize>(
             address: DEVICE_IP,
         },
         stack_sockets: 64,
-        upstream: None,
-        link: None,
+        upstream: link.map(|(url, _)| url),
+        link: link.map(|(_, report)| report),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use core::net::Ipv4Addr;
 
-use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
+use embassy_net::{Config, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::http::Status;
 use portico::placement::sim::SimHeap;
@@ -104,12 +104,34 @@ where
     H: Handler + 'static,
     S: portico_embassy::Streams<H::Upgrade> + 'static,
 {
+    let stack = spawn_device_stack(spawner, net, seed);
+    serve_with::<N, RX, TX, H, S>(spawner, stack, config, heap, make)
+}
+
+/// The device's embassy-net stack at [`DEVICE_IP`], its runner spawned: for a test that
+/// runs more than the HTTP server on it (the upstream link).
+pub fn spawn_device_stack(spawner: &Spawner, net: &Network, seed: u64) -> Stack<'static> {
     let dev = net.attach(DEVICE_IP);
     let resources: &'static mut StackResources<64> = Box::leak(Box::new(StackResources::new()));
     let (stack, mut runner) = embassy_net::new(dev, static_config(DEVICE_IP), resources, seed);
     spawner.spawn(async move {
         runner.run().await;
     });
+    stack
+}
+
+/// [`spawn_with`] on a stack already running.
+pub fn serve_with<const N: usize, const RX: usize, const TX: usize, H, S>(
+    spawner: &Spawner,
+    stack: Stack<'static>,
+    config: PortConfig,
+    heap: SimHeap,
+    make: impl FnOnce(&'static SocketPool<'static, N>, &'static SimPool) -> (&'static H, &'static S),
+) -> &'static SocketPool<'static, N>
+where
+    H: Handler + 'static,
+    S: portico_embassy::Streams<H::Upgrade> + 'static,
+{
     let pool: &'static SocketPool<'static, N> = Box::leak(Box::new(
         SocketPool::new(stack, config).expect("valid port config"),
     ));

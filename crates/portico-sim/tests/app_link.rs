@@ -1,0 +1,171 @@
+//! The device as the firmware runs it: the provider application serving on the port's
+//! sockets while the upstream WebSocket client runs on the same stack, its buffers and
+//! its socket's placed from the same heap, reported by `/api/link`, and the status
+//! document sent upstream as the device's heartbeat.
+
+use std::cell::RefCell;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+use embassy_net::{IpEndpoint, StackResources};
+use embassy_time::Duration;
+use portico::placement::sim::SimHeap;
+use portico::placement::{place, MemoryRegions, Placement, Region};
+use portico_embassy::profile::{self, RX, SOCKETS, TX};
+use portico_embassy::{report_status, WsLink};
+use portico_sim::app::{get, serve_app};
+use portico_sim::clock;
+use portico_sim::device::{spawn_device_stack, static_config, DEVICE_IP};
+use portico_sim::executor::{Executor, RunEnd};
+use portico_sim::net::{LinkConfig, Network};
+use portico_sim::rng::Rng;
+use portico_sim::upstream::{spawn_upstream, UPSTREAM_IP};
+use portico_ws::embassy::{Client, Config, EmbassyPort, Handle};
+use portico_ws::{Event, MemoryBlock, Reconnect, Settings};
+use serde_json::Value;
+
+const URL: &str = "ws://10.0.0.200:8080/device";
+
+/// A socket buffer placed by policy, kept for the device's life (as the firmware's are).
+fn socket_buffer(heap: &SimHeap, name: &'static str) -> (&'static mut [u8], MemoryBlock) {
+    let placed = place(heap, Placement::PreferExternal, 4096).expect("room for the socket");
+    let block = MemoryBlock {
+        block: name,
+        bytes: 4096,
+        region: Some(placed.region),
+    };
+    (Box::leak(Box::new(placed.block)).as_mut(), block)
+}
+
+#[test]
+fn the_link_runs_beside_the_server_and_is_reported() {
+    let seed = 11;
+    let mut exec = Executor::new();
+    let spawner = exec.spawner();
+    let net = Network::new(LinkConfig::lan(), seed);
+    let upstream = spawn_upstream(&spawner, &net, UPSTREAM_IP, 2, seed ^ 0x5E);
+    // An ESP32-S3 with PSRAM.
+    let heap = SimHeap::new(320 * 1024, 8 * 1024 * 1024);
+    let stack = spawn_device_stack(&spawner, &net, seed);
+
+    // The link, as the firmware sets it up.
+    let rng = RefCell::new(Rng::new(seed));
+    let random = move |dst: &mut [u8]| {
+        for chunk in dst.chunks_mut(8) {
+            let v = rng.borrow_mut().next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    };
+    let (rx, rx_block) = socket_buffer(&heap, "socket_rx");
+    let (tx, tx_block) = socket_buffer(&heap, "socket_tx");
+    let port: &'static EmbassyPort<'static, _> =
+        Box::leak(Box::new(EmbassyPort::new(stack, rx, tx, random)));
+    let client: &'static Client = Box::leak(Box::new(Client::new(Config {
+        settings: Settings {
+            reconnect: Reconnect {
+                enabled: true,
+                min_delay_ms: 500,
+                max_delay_ms: 2_000,
+            },
+            ..Settings::const_default()
+        },
+        ..Config::new(URL)
+    })));
+    let mem = heap.clone();
+    spawner.spawn(async move {
+        client
+            .run(port, mem, |_: Event<'_>, _: &Handle<'_>| {})
+            .await;
+    });
+    let link: &'static WsLink<'static, _, 8> = Box::leak(Box::new(WsLink {
+        client,
+        socket: [rx_block, tx_block],
+    }));
+
+    // The application on the same stack, reporting that link.
+    let app = serve_app::<SOCKETS, RX, TX>(
+        &spawner,
+        stack,
+        profile::config(),
+        heap.clone(),
+        Some((URL, link)),
+    );
+    spawner.spawn(async move {
+        report_status(app, client, Duration::from_secs(2)).await;
+    });
+    client.handle().start();
+
+    // A browser on the LAN.
+    let ip = Ipv4Addr::new(10, 0, 0, 10);
+    let res: &'static mut StackResources<8> = Box::leak(Box::new(StackResources::new()));
+    let (browser, mut runner) = embassy_net::new(net.attach(ip), static_config(ip), res, seed ^ 7);
+    spawner.spawn(async move { runner.run().await });
+    let server = IpEndpoint::new(DEVICE_IP.into(), 80);
+    let fetch = |exec: &mut Executor, path: &'static str, after_ms: u64| -> Value {
+        let out: Rc<RefCell<Option<Value>>> = Rc::default();
+        let o = out.clone();
+        exec.spawner().spawn(async move {
+            embassy_time::Timer::after_millis(after_ms).await;
+            let r = get(browser, server, path, 5_000).await.expect("an answer");
+            assert_eq!(r.status, 200);
+            *o.borrow_mut() = Some(serde_json::from_slice(&r.body).unwrap());
+        });
+        let limit = clock::now() + clock::ms(after_ms + 10_000);
+        assert_eq!(
+            exec.run_until(limit, || out.borrow().is_some()),
+            RunEnd::Done
+        );
+        let v = out.borrow_mut().take().unwrap();
+        v
+    };
+
+    let l = fetch(&mut exec, "/api/link", 1_000);
+    assert_eq!(l["configured"], true, "{l}");
+    assert_eq!(l["url"], URL);
+    assert_eq!(l["state"], "connected", "{l}");
+    assert_eq!(l["connects"], 1);
+    // Every block and where it lives: the client's buffers and its socket's, in PSRAM
+    // (external first); its task's state is the executor's.
+    let blocks: Vec<(String, String)> = l["memory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["block"].as_str().unwrap().to_owned(),
+                b["region"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for name in ["rx", "tx", "socket_rx", "socket_tx"] {
+        assert!(
+            blocks.iter().any(|(b, r)| b == name && r == "external"),
+            "{name} not in external RAM: {blocks:?}"
+        );
+    }
+    let status = fetch(&mut exec, "/api/status", 0);
+    assert_eq!(status["config"]["upstream"], URL);
+    let memory = fetch(&mut exec, "/api/memory", 0);
+    let external_used = memory["regions"][1]["used"].as_u64().unwrap();
+    assert!(external_used >= 2 * 4096 + 2 * 4096, "{memory}");
+
+    // The heartbeat: the status document, every 2 s while connected.
+    let before = upstream.stats().text_in;
+    let _ = fetch(&mut exec, "/api/status", 5_000);
+    let beats = upstream.stats().text_in - before;
+    assert!((2..=3).contains(&beats), "{beats} heartbeats in 5 s");
+
+    // The server drops the link: the client comes back, the application says so, and the
+    // HTTP side never noticed.
+    upstream.drop_all();
+    let l = fetch(&mut exec, "/api/link", 4_000);
+    assert_eq!(l["state"], "connected", "{l}");
+    assert_eq!(l["reconnects"], 1, "{l}");
+    assert!(l["last_error"].is_string(), "{l}");
+    let conns = fetch(&mut exec, "/api/connections", 0);
+    assert_eq!(conns["counters"]["refused_503"], 0);
+    assert!(
+        heap.stats(Region::Internal).failures == 0,
+        "no allocation failed"
+    );
+}
