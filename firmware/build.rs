@@ -7,6 +7,7 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-env-changed=PORTICO_WIFI_SSID");
     println!("cargo:rerun-if-env-changed=PORTICO_WIFI_PASSWORD");
+    println!("cargo:rerun-if-env-changed=PORTICO_UPSTREAM");
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let dist = manifest.join("../web/dist");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());

@@ -32,7 +32,10 @@ if [ ! -f web/dist/index.html ]; then
         echo "warning: web/dist missing and no npm: the firmware embeds a placeholder page"
     fi
 fi
-(cd firmware && env -u CARGO_TARGET_DIR cargo build --release)
+# With an upstream URL the WebSocket client (and DNS) is linked in: the largest image.
+# A TEST-NET address (RFC 5737): the build only needs a URL, never a server.
+(cd firmware && env -u CARGO_TARGET_DIR PORTICO_UPSTREAM=ws://192.0.2.1:8080/device \
+    cargo build --release)
 elf=firmware/target/$TARGET/release/portico-firmware
 
 step "flash size"
@@ -60,8 +63,8 @@ else
     size=$(( (size + 1 + 15) / 16 * 16 + 32 ))
     how="loadable ELF segments (espflash not installed)"
 fi
-printf 'firmware flash image: %d bytes (%d KiB) of %d KiB budget [%s]\n' \
-    "$size" $((size / 1024)) $((FLASH_BUDGET / 1024)) "$how"
+printf 'firmware flash image (dashboard, API, Wi-Fi, upstream WebSocket link, DNS): %d bytes (%d KiB) of %d KiB budget, %d bytes to spare [%s]\n' \
+    "$size" $((size / 1024)) $((FLASH_BUDGET / 1024)) $((FLASH_BUDGET - size)) "$how"
 while read -r kind _off vaddr _paddr filesz _rest; do
     [ "$kind" = LOAD ] && [ "$((filesz))" -gt 0 ] && printf '  segment at %s: %d bytes\n' "$vaddr" "$((filesz))"
 done < <(readelf -lW "$elf")

@@ -9,6 +9,7 @@
 #![no_main]
 
 mod app;
+mod link;
 mod memory;
 
 use core::net::Ipv4Addr;
@@ -58,8 +59,8 @@ const AP_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 168, 4, 1);
 /// Station attempts before falling back to the access point.
 const STATION_ATTEMPTS: u32 = 3;
 
-/// Sockets in the stack: the HTTP pool plus DHCP and a spare.
-const STACK_SOCKETS: usize = SOCKETS + 2;
+/// Sockets in the stack: the HTTP pool plus DHCP, DNS, the upstream link and a spare.
+const STACK_SOCKETS: usize = SOCKETS + 4;
 
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
@@ -125,6 +126,7 @@ async fn main(spawner: Spawner) -> ! {
 
     let sockets = POOL.init(SocketPool::new(stack, profile::config()).expect("port config"));
     let buffers = BUFFERS.init(Buffers::new(EspRegions, profile::pool_config()));
+    let upstream = link::start(&spawner, stack);
     let app = APP.init(app::new(EspDevice {
         sockets,
         buffers,
@@ -132,9 +134,12 @@ async fn main(spawner: Spawner) -> ! {
         platform: CHIP,
         network: Network { mode, address },
         stack_sockets: STACK_SOCKETS,
-        upstream: None,
-        link: None,
+        upstream: upstream.map(|_| link::UPSTREAM.unwrap_or_default()),
+        link: upstream.map(|l| l as &dyn portico_embassy::LinkReport),
     }));
+    if upstream.is_some() {
+        link::start_heartbeat(&spawner, app);
+    }
     let policy = profile::config().policy;
     let service = HttpService {
         handler: &*app,

@@ -83,3 +83,11 @@ impl MemoryRegions for EspRegions {
         s
     }
 }
+
+/// Keeps `block` for the program's life (the link's socket buffers, placed at start-up).
+pub fn leak(block: EspBlock) -> &'static mut [u8] {
+    match block {
+        EspBlock::Internal(v) => v.leak(),
+        EspBlock::External(v) => v.leak(),
+    }
+}

@@ -4,8 +4,8 @@
 //! small, says only that it failed. The API documents here are built from live tables
 //! whose size depends on the configuration, so the writer needs to know *how much* room
 //! a document wants: it writes what fits, counts the rest, and the caller retries once
-//! in a block of exactly that size (see [`crate::Rendered`]). Values that are plain
-//! serde structs (counters, pool statistics) still go through `serde-json-core`.
+//! in a block of exactly that size (see [`crate::Rendered`]). Numbers, strings (escaped)
+//! and `Display` values are all a document needs, so no serializer is linked in.
 
 use core::fmt::{self, Write as _};
 
@@ -153,21 +153,6 @@ impl<'b> JsonWriter<'b> {
         self
     }
 
-    /// A serde value (a struct of counters), encoded by `serde-json-core`.
-    pub fn serde<T: serde::Serialize>(&mut self, value: &T) -> &mut Self {
-        self.separate();
-        // Small structs only: 512 bytes of stack, not kept across an await.
-        let mut tmp = [0u8; 512];
-        match serde_json_core::to_slice(value, &mut tmp) {
-            Ok(n) => self.raw(&tmp[..n]),
-            Err(_) => {
-                self.broken = true;
-                self.raw(b"null");
-            }
-        }
-        self
-    }
-
     fn string(&mut self, s: &str) {
         self.raw(b"\"");
         let _ = Escaped(self).write_str(s);
@@ -305,7 +290,7 @@ mod tests {
             w.begin_object().field("x", 0usize).end_object();
             w.end_array();
             w.key("empty").begin_object().end_object();
-            w.key("c").serde(&[1u8, 2]);
+            w.key("c").begin_array().value(1u8).value(2u8).end_array();
             w.end_object();
         });
         let n = r.unwrap();

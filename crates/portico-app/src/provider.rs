@@ -174,23 +174,11 @@ impl<D: Device> Provider<D> {
             })
             .await?;
         w.write(EVENT_RETRY).await?;
-        // The first snapshot right away, rendered in the connection buffer's free space.
-        let scratch = w.scratch();
-        let first = match self.render_into(Document::Snapshot, scratch) {
-            Ok(n) => Some(n),
-            Err(Overflow { needed }) => match self.render_block(Document::Snapshot, needed) {
-                Ok(json) => {
-                    w.write(EVENT_PREFIX).await?;
-                    w.write(json.bytes()).await?;
-                    w.write(EVENT_SUFFIX).await?;
-                    None
-                }
-                Err(Unavailable) => None,
-            },
-        };
-        if let Some(n) = first {
+        // The first snapshot right away, like every later one drawn from `Device::alloc`
+        // (skipped when memory is short: the next comes a second later).
+        if let Ok(json) = self.render(Document::Snapshot, &mut []) {
             w.write(EVENT_PREFIX).await?;
-            w.write_scratch(n).await?;
+            w.write(json.bytes()).await?;
             w.write(EVENT_SUFFIX).await?;
         }
         Ok(())

@@ -1,0 +1,107 @@
+//! The upstream WebSocket link (`portico_ws::embassy`), started when the firmware is
+//! built with `PORTICO_UPSTREAM=ws://host:port/path`: reconnects with backoff, keeps
+//! alive with pings, sends the device's `/api/status` document every 5 s, and shows in
+//! `/api/link` where each of its blocks lives.
+//!
+//! Its buffers come from `EspRegions` by the client's placement policy (PSRAM first
+//! where there is some); its TCP socket's buffers are placed the same way, once, at
+//! start-up; its task's state is the executor's static task storage.
+
+use embassy_executor::Spawner;
+use embassy_net::Stack;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_time::Duration;
+use log::{info, warn};
+use portico::placement::{place, Placement};
+use portico_embassy::{report_status, WsLink};
+use portico_ws::embassy::{Client, Config, EmbassyPort, Handle};
+use portico_ws::{Event, MemoryBlock};
+use static_cell::StaticCell;
+
+use crate::app::App;
+use crate::memory::{leak, EspRegions};
+
+/// The URL given at build time, if any.
+pub const UPSTREAM: Option<&str> = match option_env!("PORTICO_UPSTREAM") {
+    Some(url) if !url.is_empty() => Some(url),
+    _ => None,
+};
+
+/// Each of the link socket's buffers.
+const SOCKET_BUFFER: usize = 4096;
+
+/// How often the status document goes upstream.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+static CLIENT: Client = Client::new(Config::new(match UPSTREAM {
+    Some(url) => url,
+    None => "",
+}));
+
+type Port = EmbassyPort<'static, fn(&mut [u8])>;
+static PORT: StaticCell<Port> = StaticCell::new();
+/// The link as `/api/link` reports it.
+pub type Link = WsLink<'static, CriticalSectionRawMutex, 8>;
+static LINK: StaticCell<Link> = StaticCell::new();
+
+fn random(dst: &mut [u8]) {
+    esp_hal::rng::Rng::new().read(dst)
+}
+
+fn socket_buffer(name: &'static str) -> Option<(&'static mut [u8], MemoryBlock)> {
+    let placed = place(&EspRegions, Placement::PreferExternal, SOCKET_BUFFER).ok()?;
+    let block = MemoryBlock {
+        block: name,
+        bytes: SOCKET_BUFFER,
+        region: Some(placed.region),
+    };
+    Some((leak(placed.block), block))
+}
+
+/// Sets the link up on `stack` and starts its task; `None` when no URL was given or
+/// memory for its socket is short (the device then serves without a link, and says why).
+pub fn start(spawner: &Spawner, stack: Stack<'static>) -> Option<&'static Link> {
+    let url = UPSTREAM?;
+    let (Some((rx, rx_block)), Some((tx, tx_block))) =
+        (socket_buffer("socket_rx"), socket_buffer("socket_tx"))
+    else {
+        warn!("upstream link: no memory for its socket; serving without it");
+        return None;
+    };
+    let port = PORT.init(EmbassyPort::new(stack, rx, tx, random as fn(&mut [u8])));
+    match link_task(port) {
+        Ok(task) => spawner.spawn(task),
+        Err(_) => return None,
+    }
+    CLIENT.handle().start();
+    info!("upstream link: {url}");
+    Some(LINK.init(WsLink {
+        client: &CLIENT,
+        socket: [rx_block, tx_block],
+    }))
+}
+
+/// Sends the status document upstream while the link is up.
+pub fn start_heartbeat(spawner: &Spawner, app: &'static App) {
+    if let Ok(task) = heartbeat_task(app) {
+        spawner.spawn(task);
+    }
+}
+
+fn on_event(event: Event<'_>, _: &Handle<'_>) {
+    match event {
+        Event::Connected { .. } => info!("upstream link: connected"),
+        Event::Disconnected(_) => warn!("upstream link: disconnected"),
+        _ => {}
+    }
+}
+
+#[embassy_executor::task]
+async fn link_task(port: &'static Port) {
+    CLIENT.run(port, EspRegions, on_event).await
+}
+
+#[embassy_executor::task]
+async fn heartbeat_task(app: &'static App) {
+    report_status(app, &CLIENT, HEARTBEAT).await
+}
