@@ -95,7 +95,7 @@ impl Device for HostDevice {
             reconnects: st.reconnects,
             last_error: st.last_error.as_deref(),
             rtt_ms: st.rtt_ms,
-            messages_in: link.messages_in(),
+            messages_in: st.messages_in,
             memory: &st.memory,
         }))
     }
