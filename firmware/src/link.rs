@@ -19,7 +19,7 @@ use portico_ws::{Event, MemoryBlock};
 use static_cell::StaticCell;
 
 use crate::app::App;
-use crate::memory::{leak, EspRegions};
+use crate::memory::{leak, EspBlock, EspRegions};
 
 /// The URL given at build time, if any.
 pub const UPSTREAM: Option<&str> = match option_env!("PORTICO_UPSTREAM") {
@@ -48,31 +48,38 @@ fn random(dst: &mut [u8]) {
     esp_hal::rng::Rng::new().read(dst)
 }
 
-fn socket_buffer(name: &'static str) -> Option<(&'static mut [u8], MemoryBlock)> {
+fn socket_buffer(name: &'static str) -> Option<(EspBlock, MemoryBlock)> {
     let placed = place(&EspRegions, Placement::PreferExternal, SOCKET_BUFFER).ok()?;
     let block = MemoryBlock {
         block: name,
         bytes: SOCKET_BUFFER,
         region: Some(placed.region),
     };
-    Some((leak(placed.block), block))
+    Some((placed.block, block))
 }
 
 /// Sets the link up on `stack` and starts its task; `None` when no URL was given or
-/// memory for its socket is short (the device then serves without a link, and says why).
+/// memory for its socket is short (the device then serves without a link; the log says
+/// why and `/api/link` shows it configured but not running).
 pub fn start(spawner: &Spawner, stack: Stack<'static>) -> Option<&'static Link> {
     let url = UPSTREAM?;
+    // Both placed before either is kept: a half-placed socket goes back to the heap.
     let (Some((rx, rx_block)), Some((tx, tx_block))) =
         (socket_buffer("socket_rx"), socket_buffer("socket_tx"))
     else {
         warn!("upstream link: no memory for its socket; serving without it");
         return None;
     };
-    let port = PORT.init(EmbassyPort::new(stack, rx, tx, random as fn(&mut [u8])));
-    match link_task(port) {
-        Ok(task) => spawner.spawn(task),
-        Err(_) => return None,
-    }
+    let Ok(task) = link_task(PORT.init(EmbassyPort::new(
+        stack,
+        leak(rx),
+        leak(tx),
+        random as fn(&mut [u8]),
+    ))) else {
+        warn!("upstream link: its task is already running");
+        return None;
+    };
+    spawner.spawn(task);
     CLIENT.handle().start();
     info!("upstream link: {url}");
     Some(LINK.init(WsLink {

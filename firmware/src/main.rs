@@ -134,7 +134,7 @@ async fn main(spawner: Spawner) -> ! {
         platform: CHIP,
         network: Network { mode, address },
         stack_sockets: STACK_SOCKETS,
-        upstream: upstream.map(|_| link::UPSTREAM.unwrap_or_default()),
+        upstream: link::UPSTREAM,
         link: upstream.map(|l| l as &dyn portico_embassy::LinkReport),
     }));
     if upstream.is_some() {

@@ -20,11 +20,18 @@ impl Link {
     }
 
     /// Sends the device's state upstream every `every` while the link is up; a failed
-    /// send is dropped (the next one carries fresher data anyway).
-    pub async fn report(handle: Handle, every: Duration, mut snapshot: impl FnMut() -> String) {
+    /// send, or a document that could not be rendered (memory short), is skipped: the
+    /// next one carries fresher data anyway.
+    pub async fn report(
+        handle: Handle,
+        every: Duration,
+        mut snapshot: impl FnMut() -> Option<String>,
+    ) {
         loop {
             tokio::time::sleep(every).await;
-            let _ = handle.try_send_text(&snapshot());
+            if let Some(text) = snapshot() {
+                let _ = handle.try_send_text(&text);
+            }
         }
     }
 }

@@ -71,8 +71,8 @@ fn main() -> std::process::ExitCode {
                 move || {
                     status
                         .render(portico_app::Document::Status, &mut [])
+                        .ok()
                         .map(|r| String::from_utf8_lossy(r.bytes()).into_owned())
-                        .unwrap_or_default()
                 },
             ));
         }

@@ -4,7 +4,7 @@
 //! small, says only that it failed. The API documents here are built from live tables
 //! whose size depends on the configuration, so the writer needs to know *how much* room
 //! a document wants: it writes what fits, counts the rest, and the caller retries once
-//! in a block of exactly that size (see [`crate::Rendered`]). Numbers, strings (escaped)
+//! in a block of that size (plus a little slack) (see [`crate::Rendered`]). Numbers, strings (escaped)
 //! and `Display` values are all a document needs, so no serializer is linked in.
 
 use core::fmt::{self, Write as _};

@@ -2,7 +2,7 @@
 //! embedded static site.
 
 use portico::assets::Asset;
-use portico::http::{Resolution, Status};
+use portico::http::{Method, Resolution, Status};
 use portico::server::{
     serve_asset, Env, Exchange, Handler, Reply, ResponseLength, ServeError, Transport,
 };
@@ -113,6 +113,9 @@ impl<D: Device> Provider<D> {
         };
         io.write_all_vectored(&[EVENT_PREFIX, json.bytes(), EVENT_SUFFIX])
             .await?;
+        // The block goes back before waiting on the peer: on embassy-net `flush` waits
+        // for the ACK, and a slow reader must not pin a snapshot's worth of RAM.
+        drop(json);
         io.flush().await?;
         Ok(true)
     }
@@ -161,10 +164,12 @@ impl<D: Device> Provider<D> {
         }
     }
 
+    /// Starts the stream; `false` for `HEAD`, which gets the head alone (and no stream).
     async fn start_events<T: Transport, E: Env>(
         &self,
         ex: &mut Exchange<'_, T, E>,
-    ) -> Result<(), ServeError<T::Error>> {
+    ) -> Result<bool, ServeError<T::Error>> {
+        let head_only = ex.head().method == Method::Head;
         let mut w = ex
             .begin(Status::OK, ResponseLength::UntilClose, |h| {
                 h.header("Content-Type", "text/event-stream")?;
@@ -173,6 +178,9 @@ impl<D: Device> Provider<D> {
                 h.header("X-Accel-Buffering", "no").map(drop)
             })
             .await?;
+        if head_only {
+            return Ok(false);
+        }
         w.write(EVENT_RETRY).await?;
         // The first snapshot right away, like every later one drawn from `Device::alloc`
         // (skipped when memory is short: the next comes a second later).
@@ -181,7 +189,7 @@ impl<D: Device> Provider<D> {
             w.write(json.bytes()).await?;
             w.write(EVENT_SUFFIX).await?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -211,8 +219,9 @@ impl<D: Device> Handler for Provider<D> {
                 match *api {
                     Api::Document(doc) => self.document(ex, doc).await?,
                     Api::Events => {
-                        self.start_events(ex).await?;
-                        return Ok(Reply::Upgrade(Events));
+                        if self.start_events(ex).await? {
+                            return Ok(Reply::Upgrade(Events));
+                        }
                     }
                 }
             }

@@ -8,7 +8,7 @@ use core::net::Ipv4Addr;
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_timeout, Duration, Timer};
-use portico::conn::Table;
+use portico::conn::{Table, TimeoutPhase};
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
 use portico::time::Millis;
@@ -171,7 +171,8 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     }
 }
 
-/// How long one live-updates event may take to leave before the stream is given up.
+/// How long one live-updates event may take to leave before the stream is given up (the
+/// port's default send deadline, `Policy::send_timeout_ms`).
 const EVENT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The application's live updates on this port: one snapshot a second until the client
@@ -184,7 +185,12 @@ impl<D: Device> Streams<Events> for Provider<D> {
             Timer::after(Duration::from_secs(1)).await;
             match with_timeout(EVENT_SEND_TIMEOUT, self.write_event(conn, &mut [])).await {
                 Ok(Ok(_)) => {}
-                Ok(Err(_)) | Err(_) => return,
+                Ok(Err(_)) => return,
+                // Counted like the host's, so `timeout_send` means the same on both.
+                Err(_) => {
+                    conn.timed_out(TimeoutPhase::Send);
+                    return;
+                }
             }
         }
     }

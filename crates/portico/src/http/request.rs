@@ -400,11 +400,11 @@ fn parse_length(s: &str) -> Result<u64, HeadError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(HeadError::Smuggling);
     }
-    // A well-formed length too large for any limit is a body too large (413), like one
-    // just over the limit; leading zeros do not make it larger.
+    // A well-formed length past u64 counts as u64::MAX: over any limit (413) once the
+    // framing checks (conflicts, CL + TE: 400) have passed. Leading zeros add nothing.
     let digits = s.trim_start_matches('0');
     if digits.len() > 19 {
-        return Err(HeadError::BodyTooLarge);
+        return Ok(u64::MAX);
     }
     Ok(digits.parse().unwrap_or(0))
 }
@@ -600,6 +600,9 @@ mod tests {
             // Past u64: still a length, still too large.
             ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 413),
             ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000000000000\r\n\r\n", 413),
+            // ...but framing conflicts are still what they are.
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 99999999999999999999\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
             ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
             ("GET foo HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ];
