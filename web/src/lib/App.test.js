@@ -61,6 +61,29 @@ describe('App', () => {
     expect(tid('live-indicator')).toBe('polling');
   });
 
+  it('shows the device port only when the device reports it', () => {
+    const live = fakeLive({ mode: 'live', data: FULL });
+    app = mount(App, { target: document.body, props: { live } });
+    flushSync();
+    expect(document.querySelector('[data-testid="device-port"]')).toBeNull();
+    const device = {
+      ...FULL,
+      status: {
+        ...FULL.status,
+        platform: 'esp32c3',
+        network: { mode: 'station', address: '192.168.1.40' },
+        sockets: { pool: 14, cap: 8, listening: 6, handshake: 0, held: 0, serving: 2, closing: 0 },
+        port: { accepted: 66, listen_gaps: 0, aborts: 0 },
+      },
+    };
+    live.set({ mode: 'live', data: device, history: {} });
+    flushSync();
+    expect(tid('sockets-listening')).toBe('6');
+    const card = document.querySelector('[data-testid="device-port"]').textContent;
+    expect(card).toContain('esp32c3');
+    expect(card).toContain('192.168.1.40');
+  });
+
   it('switches views by hash', async () => {
     app = mount(App, { target: document.body, props: { live: fakeLive({ mode: 'live', data: FULL }) } });
     flushSync();
