@@ -88,12 +88,11 @@ fn no_memory_for_a_large_document_is_503_not_a_truncated_one() {
 #[test]
 fn head_of_the_event_stream_is_the_head_alone() {
     let p = Provider::start(&[]);
-    let t = std::time::Instant::now();
     let out = common::raw(p.addr, b"HEAD /api/events HTTP/1.1\r\nHost: a\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
     assert!(out.contains("Content-Type: text/event-stream\r\n"), "{out}");
-    // No body, no stream: the server closes at once instead of sending events.
+    // No body, no stream: the server closes instead of sending events (a stream would
+    // have sent `retry:` and the first snapshot at once).
     assert!(out.ends_with("\r\n\r\n"), "{out}");
     assert!(!out.contains("event:"), "{out}");
-    assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
 }
