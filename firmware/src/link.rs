@@ -12,8 +12,7 @@ use embassy_net::Stack;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_time::Duration;
 use log::{info, warn};
-use portico::placement::{place, Placement};
-use portico_embassy::{report_status, WsLink};
+use portico_embassy::{place_socket_buffer, report_status, WsLink};
 use portico_ws::embassy::{Client, Config, EmbassyPort, Handle};
 use portico_ws::{Event, MemoryBlock};
 use static_cell::StaticCell;
@@ -49,13 +48,7 @@ fn random(dst: &mut [u8]) {
 }
 
 fn socket_buffer(name: &'static str) -> Option<(EspBlock, MemoryBlock)> {
-    let placed = place(&EspRegions, Placement::PreferExternal, SOCKET_BUFFER).ok()?;
-    let block = MemoryBlock {
-        block: name,
-        bytes: SOCKET_BUFFER,
-        region: Some(placed.region),
-    };
-    Some((placed.block, block))
+    place_socket_buffer(&EspRegions, name, SOCKET_BUFFER)
 }
 
 /// Sets the link up on `stack` and starts its task; `None` when no URL was given or

@@ -48,6 +48,6 @@ pub use connection::{ConnEnv, Connection};
 pub use device::{LinkReport, Network, PortDevice};
 pub use http::{HttpService, NoStreams, Streams};
 #[cfg(feature = "ws")]
-pub use link::{report_status, WsLink};
+pub use link::{place_socket_buffer, report_status, WsLink};
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};

@@ -4,6 +4,7 @@
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{Duration, Timer};
+use portico::placement::{place, MemoryRegions, Placement};
 use portico_app::{Device, Document, LinkStatus, Provider};
 use portico_ws::embassy::Client;
 use portico_ws::{MemoryBlock, State};
@@ -37,6 +38,23 @@ impl<M: RawMutex, const Q: usize> LinkReport for WsLink<'_, M, Q> {
             memory: &memory,
         })
     }
+}
+
+/// Places one of the link socket's buffers by policy (external RAM first, internal when
+/// there is none or it is full) and describes it for the link's report; `None` when no
+/// region has room.
+pub fn place_socket_buffer<M: MemoryRegions>(
+    mem: &M,
+    name: &'static str,
+    size: usize,
+) -> Option<(M::Block, MemoryBlock)> {
+    let placed = place(mem, Placement::PreferExternal, size).ok()?;
+    let report = MemoryBlock {
+        block: name,
+        bytes: size,
+        region: Some(placed.region),
+    };
+    Some((placed.block, report))
 }
 
 /// Sends the application's `/api/status` document upstream every `every` while the link

@@ -19,6 +19,13 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// Fills `dst` with random bytes (masks and nonces for a simulated WebSocket client).
+    pub fn fill(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_u64().to_le_bytes()[..chunk.len()]);
+        }
+    }
+
     /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n

@@ -10,9 +10,9 @@ use std::rc::Rc;
 use embassy_net::{IpEndpoint, StackResources};
 use embassy_time::Duration;
 use portico::placement::sim::SimHeap;
-use portico::placement::{place, MemoryRegions, Placement, Region};
+use portico::placement::{MemoryRegions, Region};
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
-use portico_embassy::{report_status, WsLink};
+use portico_embassy::{place_socket_buffer, report_status, WsLink};
 use portico_sim::app::{get, serve_app};
 use portico_sim::clock;
 use portico_sim::device::{spawn_device_stack, static_config, DEVICE_IP};
@@ -28,13 +28,8 @@ const URL: &str = "ws://10.0.0.200:8080/device";
 
 /// A socket buffer placed by policy, kept for the device's life (as the firmware's are).
 fn socket_buffer(heap: &SimHeap, name: &'static str) -> (&'static mut [u8], MemoryBlock) {
-    let placed = place(heap, Placement::PreferExternal, 4096).expect("room for the socket");
-    let block = MemoryBlock {
-        block: name,
-        bytes: 4096,
-        region: Some(placed.region),
-    };
-    (Box::leak(Box::new(placed.block)).as_mut(), block)
+    let (block, report) = place_socket_buffer(heap, name, 4096).expect("room for the socket");
+    (Box::leak(Box::new(block)).as_mut(), report)
 }
 
 #[test]
@@ -50,12 +45,7 @@ fn the_link_runs_beside_the_server_and_is_reported() {
 
     // The link, as the firmware sets it up.
     let rng = RefCell::new(Rng::new(seed));
-    let random = move |dst: &mut [u8]| {
-        for chunk in dst.chunks_mut(8) {
-            let v = rng.borrow_mut().next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    };
+    let random = move |dst: &mut [u8]| rng.borrow_mut().fill(dst);
     let (rx, rx_block) = socket_buffer(&heap, "socket_rx");
     let (tx, tx_block) = socket_buffer(&heap, "socket_tx");
     let port: &'static EmbassyPort<'static, _> =

@@ -90,12 +90,7 @@ impl Sim {
         let server = spawn_upstream(&spawner, &net, UPSTREAM_IP, 2, seed ^ 0x5E);
         let stack = spawn_stack(&spawner, &net, DEVICE_IP, seed ^ 0xDE);
         let rng = RefCell::new(Rng::new(seed ^ 0x3A5C));
-        let random = move |dst: &mut [u8]| {
-            let mut rng = rng.borrow_mut();
-            for chunk in dst.chunks_mut(8) {
-                chunk.copy_from_slice(&rng.next_u64().to_le_bytes()[..chunk.len()]);
-            }
-        };
+        let random = move |dst: &mut [u8]| rng.borrow_mut().fill(dst);
         let port: &'static EmbassyPort<'static, _> = Box::leak(Box::new(EmbassyPort::new(
             stack,
             leak(4096),
