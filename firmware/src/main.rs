@@ -27,9 +27,8 @@ use esp_radio::wifi::{
     AuthenticationMethodConfig, Config, ControllerConfig, Interface, WifiController,
 };
 use log::{info, warn};
-use portico::server::ServerConfig;
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
-use portico_embassy::{HttpService, Network, SocketBuffers, SocketPool};
+use portico_embassy::{Engine, Network, SocketBuffers, SocketPool};
 use static_cell::StaticCell;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -140,18 +139,10 @@ async fn main(spawner: Spawner) -> ! {
     if upstream.is_some() {
         link::start_heartbeat(&spawner, app);
     }
-    let policy = profile::config().policy;
-    let service = HttpService {
+    let service = Engine {
         handler: &*app,
         streams: &*app,
-        pool: buffers,
-        config: ServerConfig {
-            head_timeout_ms: policy.head_timeout_ms,
-            body_timeout_ms: policy.body_timeout_ms,
-            send_timeout_ms: policy.send_timeout_ms,
-            idle_timeout_ms: policy.idle_timeout_ms,
-            ..ServerConfig::const_default()
-        },
+        buffers,
     };
     sockets
         .run(SOCKET_BUFFERS.init(SocketBuffers::new()), &service)

@@ -1,5 +1,5 @@
 //! The application on the host: `portico_app::Provider` over [`HostDevice`]. Its
-//! live-updates loop comes from `portico-tokio` (feature `app`).
+//! live-updates stream is the application's own, run by the core's engine.
 
 use portico_app::Provider;
 

@@ -6,7 +6,7 @@ use clap::Parser;
 use portico::conn::{Budget, BudgetError, Policy};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
-use portico::server::ServerConfig;
+use portico::server::{ServerConfig, Timeouts};
 use portico_tokio::ServerOptions;
 
 /// Internal RAM the application may use on an ESP32-S3 (of 512 KB SRAM, after the
@@ -112,14 +112,15 @@ impl Cli {
             lru_purge: !self.no_lru_purge,
             evict_streams: self.evict_streams,
             per_peer_cap: self.per_peer_cap.max(1),
-            head_timeout_ms: self.head_timeout_ms,
-            idle_timeout_ms: self.idle_timeout_ms,
-            queue_timeout_ms: self.queue_timeout_ms,
             ..Policy::default()
         };
         let mut server = ServerConfig {
-            head_timeout_ms: self.head_timeout_ms,
-            idle_timeout_ms: self.idle_timeout_ms,
+            timeouts: Timeouts {
+                head_ms: self.head_timeout_ms,
+                idle_ms: self.idle_timeout_ms,
+                queue_ms: self.queue_timeout_ms,
+                ..Timeouts::default()
+            },
             ..ServerConfig::default()
         };
         // Leave a quarter of each buffer (at least 512 B) for the response head.

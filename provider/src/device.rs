@@ -58,9 +58,9 @@ impl Device for HostDevice {
             psram: o.psram,
             upstream: self.settings.upstream.as_deref(),
             api_delay_ms: self.settings.api_delay_ms,
-            head_timeout_ms: o.server.head_timeout_ms,
-            idle_timeout_ms: o.server.idle_timeout_ms,
-            queue_timeout_ms: o.policy.queue_timeout_ms,
+            head_timeout_ms: o.server.timeouts.head_ms,
+            idle_timeout_ms: o.server.timeouts.idle_ms,
+            queue_timeout_ms: o.server.timeouts.queue_ms,
         }
     }
 

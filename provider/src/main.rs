@@ -24,7 +24,7 @@ fn main() -> std::process::ExitCode {
         .expect("tokio runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
-        let listener = match tokio::net::TcpListener::bind(cli.bind).await {
+        let listener = match portico_tokio::listen(cli.bind) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("provider: cannot listen on {}: {e}", cli.bind);
@@ -39,9 +39,8 @@ fn main() -> std::process::ExitCode {
         let mut link_error = None;
         let mut link_handle = None;
         let server = Server::new(options, |shared| {
+            // The link's socket comes out of the stack's reserve, not the HTTP cap.
             let link = settings.upstream.as_deref().and_then(|url| {
-                // The link's socket comes out of the stack's reserve, not the HTTP cap.
-                shared.outbound.set(1);
                 match link::Link::start(url, shared.heap.clone()) {
                     Ok(l) => {
                         link_handle = Some(l.handle.clone());

@@ -139,7 +139,15 @@ fn reset(rt: &tokio::runtime::Runtime, s: TcpStream) {
 /// another address must still load the whole page, twice.
 #[test]
 fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
-    slowloris(100);
+    slowloris(100, Ipv4Addr::new(127, 0, 0, 2));
+}
+
+/// 40 dripping connections from the browser's own address (one NAT, one host): the
+/// server judges each connection by what it does, so the browser is served like any
+/// other and only the drippers are cut.
+#[test]
+fn slowloris_from_the_browsers_own_address_does_not_lock_it_out() {
+    slowloris(40, Ipv4Addr::LOCALHOST);
 }
 
 /// Twelve dripping connections: half the socket budget, but more than the ten pool
@@ -147,14 +155,13 @@ fn slowloris_100_dripping_connections_do_not_lock_out_a_browser() {
 /// buffers for its requests.
 #[test]
 fn slowloris_12_dripping_connections_do_not_starve_the_buffer_pool() {
-    slowloris(12);
+    slowloris(12, Ipv4Addr::new(127, 0, 0, 2));
 }
 
-fn slowloris(drippers: usize) {
+fn slowloris(drippers: usize, attacker: Ipv4Addr) {
     let p = Provider::start(&[]);
     let addr = p.addr;
     let paths = page_paths(addr);
-    let attacker = Ipv4Addr::new(127, 0, 0, 2);
     if connect_from(&io_runtime(), attacker, addr).is_err() {
         eprintln!("127.0.0.2 not usable here; the attack comes from 127.0.0.1");
     }

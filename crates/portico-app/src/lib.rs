@@ -8,6 +8,7 @@ extern crate std;
 
 pub mod device;
 pub mod documents;
+pub mod events;
 pub mod json;
 pub mod provider;
 pub mod routes;

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use portico::conn::Policy;
+use portico::server::ServerConfig;
 use portico::time::Millis;
 
 /// How the socket pool serves.
@@ -13,24 +14,24 @@ pub struct PortConfig {
     /// Connections the table admits at once. Must be below the pool's socket count: the
     /// sockets above `cap` are the backlog, and they listen while nobody waits in it.
     pub cap: usize,
-    /// Admission, eviction and deadline policy of the connection table.
+    /// Admission and eviction policy of the connection table.
     pub policy: Policy,
+    /// The request loop: limits, every deadline, `Retry-After` of a `503`.
+    pub server: ServerConfig,
     /// How long a graceful close may wait for the peer's FIN before the socket is
     /// aborted and reused.
     pub linger_ms: Millis,
-    /// `Retry-After` seconds sent with a `503`.
-    pub retry_after_s: u32,
 }
 
 impl PortConfig {
-    /// Port 80, six connections admitted, the core's default policy.
+    /// Port 80, six connections admitted, the core's default policy and deadlines.
     pub const fn const_default() -> Self {
         PortConfig {
             port: 80,
             cap: 6,
             policy: Policy::const_default(),
+            server: ServerConfig::const_default(),
             linger_ms: 1_000,
-            retry_after_s: 1,
         }
     }
 

@@ -4,6 +4,7 @@ use core::net::SocketAddr;
 
 use embassy_net::tcp::{Error, TcpSocket};
 use portico::conn::{ConnId, ConnState, Stale, TimeoutPhase};
+use portico::server::ServerConfig;
 
 use crate::clock::now_ms;
 
@@ -14,6 +15,9 @@ pub(crate) trait Hooks {
     fn touch(&self, id: ConnId) -> Result<(), Stale>;
     fn request_done(&self, id: ConnId) -> Result<(), Stale>;
     fn timed_out(&self, phase: TimeoutPhase);
+    fn is_live(&self, id: ConnId) -> bool;
+    fn shed_slow_head(&self);
+    fn refused(&self);
 }
 
 impl<const N: usize> Hooks for crate::shared::Shared<N> {
@@ -29,6 +33,15 @@ impl<const N: usize> Hooks for crate::shared::Shared<N> {
     fn timed_out(&self, phase: TimeoutPhase) {
         self.with_table(|t| t.timed_out(phase))
     }
+    fn is_live(&self, id: ConnId) -> bool {
+        crate::shared::Shared::is_live(self, id)
+    }
+    fn shed_slow_head(&self) {
+        crate::shared::Shared::shed_slow_head(self, now_ms())
+    }
+    fn refused(&self) {
+        crate::shared::Shared::refused(self)
+    }
 }
 
 /// An admitted connection: its socket, its identity in the table, and the hooks that keep
@@ -39,6 +52,7 @@ pub struct Connection<'a, 's> {
     id: ConnId,
     peer: SocketAddr,
     hooks: &'a dyn Hooks,
+    config: &'a ServerConfig,
 }
 
 impl<'a, 's> Connection<'a, 's> {
@@ -47,13 +61,20 @@ impl<'a, 's> Connection<'a, 's> {
         id: ConnId,
         peer: SocketAddr,
         hooks: &'a dyn Hooks,
+        config: &'a ServerConfig,
     ) -> Self {
         Connection {
             socket,
             id,
             peer,
             hooks,
+            config,
         }
+    }
+
+    /// The request loop's settings (limits, deadlines) for this connection.
+    pub fn config(&self) -> &'a ServerConfig {
+        self.config
     }
 
     /// Identity in the connection table.
@@ -125,7 +146,13 @@ impl embedded_io_async::Write for Connection<'_, '_> {
     }
 }
 
-impl portico::server::Transport for Connection<'_, '_> {}
+impl portico::server::Transport for Connection<'_, '_> {
+    /// Peeks without consuming: ready when bytes arrive, an error when the peer closed
+    /// (`wait_read_ready` would not wake for a bare FIN).
+    async fn readable(&mut self) -> Result<(), Error> {
+        self.socket.read_with(|_| (0, ())).await
+    }
+}
 
 /// [`portico::server::Env`] for one connection: `embassy-time` deadlines, and every state
 /// change reported to the connection table under the connection's identity.
@@ -164,5 +191,21 @@ impl portico::server::Env for ConnEnv<'_> {
 
     fn timed_out(&self, phase: TimeoutPhase) {
         self.hooks.timed_out(phase)
+    }
+
+    async fn sleep(&self, ms: portico::time::Millis) {
+        embassy_time::Timer::after_millis(ms).await
+    }
+
+    fn is_live(&self) -> bool {
+        self.hooks.is_live(self.id)
+    }
+
+    fn shed_slow_head(&self) {
+        self.hooks.shed_slow_head()
+    }
+
+    fn refused(&self) {
+        self.hooks.refused()
     }
 }

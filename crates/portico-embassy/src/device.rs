@@ -1,23 +1,19 @@
-//! The device port seen as a `portico_app::Device` (feature `app`), and the
-//! application's live updates on `embassy-time`, so the firmware and the simulation run
-//! the provider application over the same view of the port: a
+//! The device port seen as a `portico_app::Device` (feature `app`), so the firmware and
+//! the simulation run the provider application over the same view of the port: a
 //! `portico_app::Provider<PortDevice<…>>` is both the handler and the stream driver of
-//! an [`crate::HttpService`].
+//! an [`crate::Engine`].
 
 use core::net::Ipv4Addr;
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use embassy_time::{with_timeout, Duration, Timer};
-use portico::conn::{Table, TimeoutPhase};
+use portico::conn::Table;
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
 use portico::time::Millis;
 use portico_app::json::Text;
-use portico_app::{Config, Device, Events, JsonWriter, LinkStatus, Provider};
+use portico_app::{Config, Device, JsonWriter, LinkStatus};
 
 use crate::clock::now_ms;
-use crate::connection::Connection;
-use crate::http::Streams;
 use crate::server::SocketPool;
 
 /// How the device reached the network (reported in `/api/status`).
@@ -92,9 +88,9 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             psram: self.memory.stats(Region::External).capacity,
             upstream: self.upstream,
             api_delay_ms: 0,
-            head_timeout_ms: port.policy.head_timeout_ms,
-            idle_timeout_ms: port.policy.idle_timeout_ms,
-            queue_timeout_ms: port.policy.queue_timeout_ms,
+            head_timeout_ms: port.server.timeouts.head_ms,
+            idle_timeout_ms: port.server.timeouts.idle_ms,
+            queue_timeout_ms: port.server.timeouts.queue_ms,
         }
     }
 
@@ -168,30 +164,5 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
         place(&self.memory, Placement::PreferExternal, size)
             .ok()
             .map(|p| p.block)
-    }
-}
-
-/// How long one live-updates event may take to leave before the stream is given up (the
-/// port's default send deadline, `Policy::send_timeout_ms`).
-const EVENT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The application's live updates on this port: one snapshot a second until the client
-/// leaves. Each write counts as activity, and the table sees a stream, not an idle
-/// connection. No scratch is held between events: each snapshot is drawn from
-/// [`Device::alloc`] for the moment it takes to send, and skipped while memory is short.
-impl<D: Device> Streams<Events> for Provider<D> {
-    async fn run(&self, _: Events, conn: &mut Connection<'_, '_>) {
-        loop {
-            Timer::after(Duration::from_secs(1)).await;
-            match with_timeout(EVENT_SEND_TIMEOUT, self.write_event(conn, &mut [])).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) => return,
-                // Counted like the host's, so `timeout_send` means the same on both.
-                Err(_) => {
-                    conn.timed_out(TimeoutPhase::Send);
-                    return;
-                }
-            }
-        }
     }
 }

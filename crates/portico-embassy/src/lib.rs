@@ -46,8 +46,8 @@ pub use config::{ConfigError, PortConfig};
 pub use connection::{ConnEnv, Connection};
 #[cfg(feature = "app")]
 pub use device::{LinkReport, Network, PortDevice};
-pub use http::{HttpService, NoStreams, Streams};
 #[cfg(feature = "ws")]
 pub use link::{place_socket_buffer, report_status, WsLink};
+pub use portico::server::{Engine, NoStreams, Streams};
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};

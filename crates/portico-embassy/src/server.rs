@@ -9,9 +9,7 @@ use embassy_futures::select::{select, Either};
 use embassy_net::tcp::{State, TcpSocket};
 use embassy_net::Stack;
 use embassy_time::{with_timeout, Duration, Instant, Timer};
-use embedded_io_async::Write;
 use portico::conn::Table;
-use portico::http::{HeadWriter, Status};
 
 use crate::buffers::SocketBuffers;
 use crate::clock::now_ms;
@@ -123,7 +121,13 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                 };
                 match id {
                     Some(id) => {
-                        let mut conn = Connection::new(&mut socket, id, peer, &self.shared);
+                        let mut conn = Connection::new(
+                            &mut socket,
+                            id,
+                            peer,
+                            &self.shared,
+                            &self.config.server,
+                        );
                         match select(service.serve(&mut conn), self.shared.evicted(i)).await {
                             Either::First(()) => {}
                             Either::Second(()) => debug!("socket {}: evicted", i),
@@ -187,7 +191,8 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// Admits the newcomer, holding it unread while the table is full with nothing to
     /// evict. `None` when its deadline passed first.
     async fn admit(&self, i: usize, peer: SocketAddr) -> Option<portico::conn::ConnId> {
-        let deadline = Instant::now() + Duration::from_millis(self.config.policy.queue_timeout_ms);
+        let queue = self.config.server.timeouts.queue_ms;
+        let deadline = Instant::now() + Duration::from_millis(queue);
         let mut first = true;
         loop {
             match self.shared.admit(i, peer, now_ms(), first) {
@@ -210,26 +215,16 @@ impl<'d, const N: usize> SocketPool<'d, N> {
         }
     }
 
-    /// Answers a held newcomer `503` with `Retry-After`, without reading its request.
+    /// Answers a held newcomer with the core's `503` and `Retry-After`, without reading
+    /// its request.
     async fn refuse(&self, socket: &mut TcpSocket<'_>) {
-        let mut buf = [0u8; 160];
-        let head = HeadWriter::new(&mut buf, Status::SERVICE_UNAVAILABLE).and_then(|mut w| {
-            w.header_fmt("Retry-After", format_args!("{}", self.config.retry_after_s))?
-                .header("Content-Length", "0")?
-                .header("Connection", "close")?;
-            w.finish()
-        });
-        if let Ok(len) = head {
-            let send = async {
-                socket.write_all(&buf[..len]).await?;
-                socket.flush().await
-            };
-            let _ = with_timeout(
-                Duration::from_millis(self.config.policy.send_timeout_ms),
-                send,
-            )
-            .await;
-        }
+        let cfg = &self.config.server;
+        let send = Duration::from_millis(cfg.timeouts.send_ms);
+        let _ = with_timeout(
+            send,
+            portico::server::refuse(&mut Raw(socket), cfg.retry_after_s),
+        )
+        .await;
     }
 
     /// Closes gracefully: FIN, wait for the peer's FIN (discarding anything it still
@@ -262,5 +257,33 @@ impl<'d, const N: usize> SocketPool<'d, N> {
             let _ = with_timeout(linger, socket.flush()).await;
         }
         self.shared.closed(graceful);
+    }
+}
+
+/// A socket not (or no longer) admitted, as a bare `Transport`: for the `503` only.
+struct Raw<'a, 's>(&'a mut TcpSocket<'s>);
+
+impl embedded_io_async::ErrorType for Raw<'_, '_> {
+    type Error = embassy_net::tcp::Error;
+}
+
+impl embedded_io_async::Read for Raw<'_, '_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.0.read(buf).await
+    }
+}
+
+impl embedded_io_async::Write for Raw<'_, '_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.0.write(buf).await
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        self.0.flush().await
+    }
+}
+
+impl portico::server::Transport for Raw<'_, '_> {
+    async fn readable(&mut self) -> Result<(), Self::Error> {
+        self.0.read_with(|_| (0, ())).await
     }
 }

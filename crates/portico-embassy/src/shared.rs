@@ -416,6 +416,20 @@ impl<const N: usize> Shared<N> {
         self.with(|s| s.table.touch(id, now))
     }
 
+    pub(crate) fn is_live(&self, id: ConnId) -> bool {
+        self.with(|s| s.table.is_live(id))
+    }
+
+    /// Every request buffer is taken: the connection dripping its head the longest past
+    /// the grace period gives its socket and buffer up, whatever its address.
+    pub(crate) fn shed_slow_head(&self, now: Millis) {
+        self.with(|s| {
+            if let Some(victim) = s.table.evict_slow_head(now) {
+                s.request_evict(victim);
+            }
+        })
+    }
+
     pub(crate) fn request_done(&self, id: ConnId) -> Result<(), Stale> {
         self.with(|s| s.table.request_done(id))
     }

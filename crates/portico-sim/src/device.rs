@@ -8,8 +8,8 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::http::Status;
 use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
-use portico::server::{Env, Exchange, Handler, Reply, ServeError, ServerConfig, Transport};
-use portico_embassy::{profile, HttpService, NoStreams, PortConfig, SocketBuffers, SocketPool};
+use portico::server::{Env, Exchange, Handler, Reply, ServeError, Transport};
+use portico_embassy::{profile, Engine, NoStreams, PortConfig, SocketBuffers, SocketPool};
 
 use crate::executor::Spawner;
 use crate::net::Network;
@@ -139,19 +139,11 @@ where
     let buffers_pool: &'static SimPool =
         Box::leak(Box::new(Pool::new(heap, profile::pool_config())));
     LAST_POOL.with(|p| p.set(Some(buffers_pool)));
-    let server = ServerConfig {
-        head_timeout_ms: config.policy.head_timeout_ms,
-        body_timeout_ms: config.policy.body_timeout_ms,
-        send_timeout_ms: config.policy.send_timeout_ms,
-        idle_timeout_ms: config.policy.idle_timeout_ms,
-        ..ServerConfig::const_default()
-    };
     let (handler, streams) = make(pool, buffers_pool);
-    let service: &'static _ = Box::leak(Box::new(HttpService {
+    let service: &'static _ = Box::leak(Box::new(Engine {
         handler,
         streams,
-        pool: buffers_pool,
-        config: server,
+        buffers: buffers_pool,
     }));
     let run = pool.run(buffers, service);
     SERVER_FUTURE_BYTES.with(|b| b.set(core::mem::size_of_val(&run)));

@@ -41,8 +41,12 @@ fn ten_browsers_then_a_newcomer() {
     assert_eq!(r.end, RunEnd::Done, "{}", summary(&r));
     assert!(r.newcomer.page_loaded(), "{}", summary(&r));
     assert_eq!(r.pages_loaded(), 11, "{}", summary(&r));
-    // Ten browsers × six connections, plus the newcomer's six.
-    assert_eq!(r.port().port.accepted, 66, "{}", summary(&r));
+    // Ten browsers × six connections, plus the newcomer's six; a browser whose idle
+    // keep-alive made room for the next one reconnects for its own next request (new
+    // connections are protected until their first request, so the victims are
+    // keep-alives between requests).
+    let accepted = r.port().port.accepted;
+    assert!((66..=72).contains(&accepted), "{}", summary(&r));
     assert_eq!(r.resets_seen(), 0, "{}", summary(&r));
     assert_listening_kept(&r);
     // Room was made by closing idle keep-alives gracefully, never by a reset.

@@ -2,12 +2,13 @@
 
 use std::future::Future;
 use std::rc::Rc;
+use std::time::Duration;
 
 use portico::conn::{ConnId, ConnState, TimeoutPhase};
 use portico::server::{Env, TimedOut};
 use portico::time::Millis;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// One connection's view of the server: its identity, the clock and the table.
 pub struct ConnEnv {
@@ -33,9 +34,13 @@ impl Env for ConnEnv {
     }
 
     async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
-        tokio::time::timeout(std::time::Duration::from_millis(ms), fut)
+        tokio::time::timeout(Duration::from_millis(ms), fut)
             .await
             .map_err(|_| TimedOut)
+    }
+
+    async fn sleep(&self, ms: Millis) {
+        tokio::time::sleep(Duration::from_millis(ms)).await
     }
 
     fn state(&self, state: ConnState) {
@@ -62,5 +67,21 @@ impl Env for ConnEnv {
 
     fn timed_out(&self, phase: TimeoutPhase) {
         self.shared.table.borrow_mut().timed_out(phase);
+    }
+
+    fn is_live(&self) -> bool {
+        self.shared.table.borrow().is_live(self.id)
+    }
+
+    fn shed_slow_head(&self) {
+        let now = self.now();
+        let victim = self.shared.table.borrow_mut().evict_slow_head(now);
+        if let Some(v) = victim {
+            self.shared.evict(v);
+        }
+    }
+
+    fn refused(&self) {
+        self.shared.table.borrow_mut().refused();
     }
 }

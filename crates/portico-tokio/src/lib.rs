@@ -11,24 +11,31 @@
 //!   the device's budgets (`--internal-ram`, `--psram`);
 //! - each admitted connection's state is charged to internal RAM, so memory exhaustion
 //!   degrades to `503`, as it would on the device.
+//!
+//! Each connection runs the core's engine (`portico::server::drive`), the same loop as
+//! the device port; this crate adds only tokio sockets, timers and parking.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(feature = "app")]
-mod app;
+mod buffers;
 mod env;
+mod options;
 mod parking;
 mod server;
+mod shared;
+mod shrink;
+mod task;
 mod transport;
 
 pub use env::ConnEnv;
+pub use options::{BufferStrategy, ServerOptions};
 pub use portico::placement::sim::SimHeap;
-pub use server::{
-    App, BufferStrategy, HostPool, Server, ServerOptions, Shared, Snapshot, TABLE_SLOTS,
-};
+pub use server::{listen, Server, LISTEN_BACKLOG};
+pub use shared::{HostPool, Shared, POOL_CHUNKS, POOL_WAITERS, TABLE_SLOTS};
+pub use shrink::{POOL_BASELINE, POOL_IDLE_MS};
+pub use transport::TcpTransport;
 
 /// Internal RAM charged per admitted connection: its table entry, its socket's
 /// bookkeeping and its idle task state. Buffers are leased separately, only while a
 /// request runs.
 pub const CONN_STATE_BYTES: usize = 256;
-pub use transport::TcpTransport;

@@ -30,7 +30,7 @@ impl TcpTransport {
     /// Readiness alone may be spurious, and a connection that claims to be mid-request
     /// when it is not would be shielded from eviction: so peek, and only return once a
     /// byte (or the peer's FIN) is really there.
-    pub async fn readable(&self) -> std::io::Result<()> {
+    async fn peek_readable(&self) -> std::io::Result<()> {
         loop {
             self.stream.readable().await?;
             let sock = socket2::SockRef::from(&self.stream);
@@ -73,6 +73,10 @@ impl embedded_io_async::Write for TcpTransport {
 }
 
 impl portico::server::Transport for TcpTransport {
+    async fn readable(&mut self) -> Result<(), Self::Error> {
+        self.peek_readable().await
+    }
+
     async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
         let mut idx = 0;
         let mut off = 0;

@@ -21,13 +21,13 @@ use portico::conn::{Budget, Policy};
 use portico::http::Status;
 use portico::placement::{MemoryRegions, Placement, Region};
 use portico::pool::PoolConfig;
-use portico::server::{Env, Exchange, Handler, Reply, ServeError, ServerConfig, Transport};
-use portico_tokio::{
-    App, BufferStrategy, ConnEnv, Server, ServerOptions, Shared, TcpTransport, CONN_STATE_BYTES,
+use portico::server::{
+    Env, Exchange, Handler, NoStreams, Reply, ServeError, ServerConfig, Streams, Timeouts,
+    Transport,
 };
+use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 
 const BODY: &[u8] = b"fixed body from the fault-injection app\n";
 const CHUNK: usize = 4096;
@@ -54,24 +54,25 @@ impl Handler for Fixed {
     }
 }
 
-impl App for Fixed {
-    async fn stream(&self, _: (), _: &mut TcpTransport, _: &ConnEnv, _: &Notify) {}
+impl Streams<()> for Fixed {
+    async fn run<T: Transport, E: Env>(&self, u: (), io: &mut T, env: &E, cfg: &ServerConfig) {
+        NoStreams.run(u, io, env, cfg).await
+    }
 }
 
 fn options(internal_ram: usize, psram: usize, placement: Placement) -> ServerOptions {
     let server = ServerConfig {
-        head_timeout_ms: 2_000,
-        idle_timeout_ms: 3_000,
+        timeouts: Timeouts {
+            head_ms: 2_000,
+            idle_ms: 3_000,
+            queue_ms: 1_000,
+            ..Timeouts::default()
+        },
         ..ServerConfig::default()
     };
     ServerOptions {
         budget: Budget::new(32, 24).unwrap(),
-        policy: Policy {
-            head_timeout_ms: 2_000,
-            idle_timeout_ms: 3_000,
-            queue_timeout_ms: 1_000,
-            ..Policy::default()
-        },
+        policy: Policy::default(),
         server,
         pool: PoolConfig {
             chunks: 8,

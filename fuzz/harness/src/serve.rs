@@ -96,6 +96,9 @@ impl embedded_io_async::Write for Script<'_> {
 }
 
 impl Transport for Script<'_> {
+    async fn readable(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
     async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> Result<(), Broken> {
         self.write_gate()?;
         for p in parts {
@@ -119,6 +122,7 @@ impl Env for NoClock {
     fn touch(&self) {}
     fn request_done(&self) {}
     fn timed_out(&self, _: TimeoutPhase) {}
+    async fn sleep(&self, _: Millis) {}
 }
 
 /// A handler with one route per way of using (and misusing) the exchange API.

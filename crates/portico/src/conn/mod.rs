@@ -4,7 +4,8 @@
 //! answers with decisions. It never reads a clock and never touches a socket, so the
 //! same policy runs on tokio, on embassy-net and in a deterministic simulation.
 //!
-//! What it gets right that the C servers it replaces do not (see `shared/ANCHORS.md`):
+//! What it gets right that the C servers it replaces do not (esp-idf #19103, esphome
+//! #17383, libesphttpd #59):
 //! - every connection is named by [`ConnId`] = slot + generation, so a close or an
 //!   eviction aimed at a connection that has since gone can never hit its successor;
 //! - bytes *sent* count as activity, not only bytes received, so a live event stream is
@@ -14,8 +15,11 @@
 //! - when no victim exists the newcomer waits in a short, bounded queue and is answered
 //!   `503` with `Retry-After` at its deadline — never a reset, never a silent hang.
 
+mod arrival;
 mod budget;
 mod table;
+
+pub use arrival::Arrival;
 
 pub use budget::{Budget, BudgetError};
 pub use table::{

@@ -109,22 +109,13 @@ pub struct Policy {
     pub lru_purge: bool,
     /// Also evict streams, after every idle connection.
     pub evict_streams: bool,
-    /// Connections per peer address above which its own idle ones go first.
+    /// Connections per peer address above which its own idle ones go first. Fairness
+    /// only ever picks among *idle* connections: a busy one is judged by what it does.
     pub per_peer_cap: usize,
-    /// Whole request head deadline.
-    pub head_timeout_ms: Millis,
-    /// Deadline between body bytes.
-    pub body_timeout_ms: Millis,
-    /// Deadline for each write to complete.
-    pub send_timeout_ms: Millis,
-    /// Idle keep-alive timeout, advertised with `Keep-Alive: timeout=`.
-    pub idle_timeout_ms: Millis,
     /// How long a newly admitted connection that has sent nothing is protected. After
     /// it, such a connection (a browser's speculative preconnect) may be evicted — after
     /// every idle keep-alive. A real request arrives within milliseconds of the connect.
     pub fresh_grace_ms: Millis,
-    /// How long a newcomer may wait for a slot before it gets `503`.
-    pub queue_timeout_ms: Millis,
 }
 
 impl Policy {
@@ -134,12 +125,7 @@ impl Policy {
             lru_purge: true,
             evict_streams: false,
             per_peer_cap: 8,
-            head_timeout_ms: 5_000,
-            body_timeout_ms: 5_000,
-            send_timeout_ms: 5_000,
-            idle_timeout_ms: 10_000,
             fresh_grace_ms: 1_000,
-            queue_timeout_ms: 2_000,
         }
     }
 }
@@ -424,21 +410,6 @@ impl<const N: usize> Table<N> {
                 at_ms: now,
             });
         }
-    }
-
-    /// Whether `ip` is caught dripping request heads (slowloris): every one of the
-    /// recent evictions (up to `per_peer_cap` of them, within the last 10 s) took one of
-    /// its connections for a head still trickling in. A port sheds such a peer's
-    /// newcomers at once instead of letting them queue ahead of everyone else.
-    pub fn is_dripping(&self, ip: IpAddr, now: Millis) -> bool {
-        let want = self.policy.per_peer_cap.min(RECENT_EVICTIONS);
-        let recent = self
-            .recent
-            .oldest_ordered()
-            .filter(|e| now.saturating_sub(e.at_ms) <= 10_000)
-            .filter(|e| e.reason == EvictReason::SlowHead && e.peer.ip() == ip)
-            .count();
-        recent >= want
     }
 
     /// The connection changed state; this counts as activity.
@@ -750,11 +721,36 @@ mod tests {
         assert!(t.is_live(waiter));
         assert_eq!(t.admit(peer(4, 1), 5000), Admission::Full);
         assert_eq!(t.counters().evicted_slow, 1);
-        assert!(!t.is_dripping(peer(2, 1).ip(), 5000));
-        assert!(
-            !t.is_dripping(peer(1, 1).ip(), 5000),
-            "one eviction is not a pattern"
-        );
+    }
+
+    /// A browser behind the attacker's address (one NAT, one host) is judged by what its
+    /// own connections do: it gets in by evicting a dripper, and its requests are never
+    /// the victims while drippers remain.
+    #[test]
+    fn a_newcomer_on_a_drippers_address_evicts_a_dripper_not_itself() {
+        let mut t = table(3);
+        let ip = |port| SocketAddr::from(([10, 0, 0, 1], port));
+        let d1 = admitted(t.admit(ip(1), 0));
+        let d2 = admitted(t.admit(ip(2), 0));
+        let d3 = admitted(t.admit(ip(3), 0));
+        for d in [d1, d2, d3] {
+            t.set_state(d, ConnState::Head, 0).unwrap();
+            t.touch(d, 100).unwrap();
+        }
+        let browser = match t.admit(ip(4), 1500) {
+            Admission::Evicted { id, victim, reason } => {
+                assert_eq!(reason, EvictReason::SlowHead);
+                assert_eq!(victim, d1, "the longest dripping head goes first");
+                id
+            }
+            other => panic!("{other:?}"),
+        };
+        t.set_state(browser, ConnState::Handler, 1501).unwrap();
+        match t.admit(ip(5), 1600) {
+            Admission::Evicted { victim, .. } => assert_ne!(victim, browser),
+            other => panic!("{other:?}"),
+        }
+        assert!(t.is_live(browser));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub async fn serve<T: Transport, E: Env, H: Handler>(
     limits.max_head = limits.max_head.min(read_limit);
     loop {
         env.state(ConnState::Head);
-        let deadline = env.now().saturating_add(cfg.head_timeout_ms);
+        let deadline = env.now().saturating_add(cfg.timeouts.head_ms);
         let head_len = loop {
             if *filled > 0 {
                 match RequestHead::parse(&buf[..*filled], &limits) {

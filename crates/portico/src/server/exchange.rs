@@ -357,7 +357,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         }
         self.compact();
         let keep_alive = self.keep_alive;
-        let idle_s = self.cfg.idle_timeout_ms / 1000;
+        let idle_s = self.cfg.timeouts.idle_ms / 1000;
         let http10 = self.head.minor_version == 0;
         let free = &mut self.rest[self.end..];
         let mut w = HeadWriter::new(free, status).map_err(ServeError::Header)?;
@@ -403,7 +403,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         }
         let cfg = self.cfg;
         let read = self.io.read(&mut self.rest[self.end..]);
-        let n = match self.env.timeout(cfg.body_timeout_ms, read).await {
+        let n = match self.env.timeout(cfg.timeouts.body_ms, read).await {
             Err(_) => {
                 self.env.timed_out(TimeoutPhase::Body);
                 return Err(ServeError::Timeout(TimeoutPhase::Body));
@@ -444,7 +444,7 @@ pub(super) async fn write_with<T: Transport, E: Env>(
     parts: &[&[u8]],
 ) -> Result<(), ServeError<T::Error>> {
     match env
-        .timeout(cfg.send_timeout_ms, io.write_all_vectored(parts))
+        .timeout(cfg.timeouts.send_ms, io.write_all_vectored(parts))
         .await
     {
         Err(_) => {

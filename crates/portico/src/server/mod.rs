@@ -12,6 +12,7 @@
 
 mod assets;
 mod connection;
+mod engine;
 mod exchange;
 mod transport;
 
@@ -20,6 +21,7 @@ use core::future::Future;
 
 pub use assets::serve_asset;
 pub use connection::serve;
+pub use engine::{refuse, Buffers, End, Engine, NoStreams, Start, Streams};
 pub use exchange::{BodyWriter, DoesNotFit, Exchange, ResponseLength};
 pub use transport::Transport;
 
@@ -47,6 +49,53 @@ pub trait Env {
     fn request_done(&self);
     /// A deadline was missed.
     fn timed_out(&self, phase: TimeoutPhase);
+    /// Waits `ms` milliseconds (streams pace their events with it).
+    async fn sleep(&self, ms: Millis);
+    /// Whether the connection is still the table's: `false` once it was evicted or
+    /// closed, so a request that arrives in the same instant is not served.
+    fn is_live(&self) -> bool {
+        true
+    }
+    /// Every request buffer is taken: the port evicts the connection that has been
+    /// dripping its request head the longest past the grace period, if any (judged by
+    /// what each connection does, never by its address).
+    fn shed_slow_head(&self) {}
+    /// The connection was answered `503` because no buffer could be had in time.
+    fn refused(&self) {}
+}
+
+/// Every deadline of the server, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Whole request head, from the first byte (or from admission, for a new connection).
+    pub head_ms: Millis,
+    /// Between request body reads.
+    pub body_ms: Millis,
+    /// For each write to complete (a client that does not read is cut).
+    pub send_ms: Millis,
+    /// Idle keep-alive, advertised in `Keep-Alive: timeout=`.
+    pub idle_ms: Millis,
+    /// How long a newcomer waits for a socket or a request buffer before `503`.
+    pub queue_ms: Millis,
+}
+
+impl Timeouts {
+    /// 5 s for a head, a body read or a write; 10 s idle; 2 s in the queue.
+    pub const fn const_default() -> Self {
+        Timeouts {
+            head_ms: 5_000,
+            body_ms: 5_000,
+            send_ms: 5_000,
+            idle_ms: 10_000,
+            queue_ms: 2_000,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self::const_default()
+    }
 }
 
 /// Per-server settings of the loop.
@@ -56,16 +105,12 @@ pub struct ServerConfig {
     pub limits: HeadLimits,
     /// Bytes of the connection buffer kept free for the response head.
     pub response_reserve: usize,
-    /// Whole request head deadline.
-    pub head_timeout_ms: Millis,
-    /// Deadline between body reads.
-    pub body_timeout_ms: Millis,
-    /// Deadline for each write.
-    pub send_timeout_ms: Millis,
-    /// Idle keep-alive timeout advertised in `Keep-Alive: timeout=`.
-    pub idle_timeout_ms: Millis,
+    /// Every deadline.
+    pub timeouts: Timeouts,
     /// Unread body bytes the server will drain to keep a connection alive.
     pub drain_limit: u64,
+    /// Seconds a refused client is told to wait (`Retry-After` of a `503`).
+    pub retry_after_s: u32,
 }
 
 impl ServerConfig {
@@ -74,11 +119,9 @@ impl ServerConfig {
         ServerConfig {
             limits: HeadLimits::const_default(),
             response_reserve: 1024,
-            head_timeout_ms: 5_000,
-            body_timeout_ms: 5_000,
-            send_timeout_ms: 5_000,
-            idle_timeout_ms: 10_000,
+            timeouts: Timeouts::const_default(),
             drain_limit: 64 * 1024,
+            retry_after_s: 1,
         }
     }
 }

@@ -53,6 +53,9 @@ impl embedded_io_async::Write for Script {
 }
 
 impl Transport for Script {
+    async fn readable(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
     async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
         self.writes += 1;
         for p in parts {
@@ -75,6 +78,7 @@ impl Env for NoClock {
     fn touch(&self) {}
     fn request_done(&self) {}
     fn timed_out(&self, _: TimeoutPhase) {}
+    async fn sleep(&self, _: Millis) {}
 }
 
 struct App;

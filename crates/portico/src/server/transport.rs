@@ -9,6 +9,11 @@ use embedded_io_async::{Read, Write};
 /// default sends the parts in turn; the host port overrides it with `writev`.
 #[allow(async_fn_in_trait)] // See `Env`.
 pub trait Transport: Read + Write {
+    /// Waits until the peer has sent a byte (or closed) without consuming anything, so a
+    /// connection between requests holds no buffer while it waits (edge-nal's
+    /// `Readable`). Returns an error once the connection is gone.
+    async fn readable(&mut self) -> Result<(), Self::Error>;
+
     /// Writes every part, in order.
     async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
         for p in parts {
