@@ -28,7 +28,7 @@ use esp_radio::wifi::{
 };
 use log::{info, warn};
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
-use portico_embassy::{Engine, Network, SocketBuffers, SocketPool};
+use portico_embassy::{Engine, ListenGate, Network, SocketBuffers, SocketPool, SynGate};
 use static_cell::StaticCell;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -64,6 +64,7 @@ const STACK_SOCKETS: usize = SOCKETS + 4;
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
 static POOL: StaticCell<SocketPool<'static, SOCKETS>> = StaticCell::new();
+static LISTEN_GATE: ListenGate = ListenGate::new(80);
 static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 static APP: StaticCell<App> = StaticCell::new();
 
@@ -107,6 +108,8 @@ async fn main(spawner: Spawner) -> ! {
 
     let rng = Rng::new();
     let seed = (u64::from(rng.random()) << 32) | u64::from(rng.random());
+    // A SYN that finds no listening socket is dropped (the browser retransmits), not reset.
+    let device = SynGate::new(device, &LISTEN_GATE);
     let (stack, runner) =
         embassy_net::new(device, net, RESOURCES.init(StackResources::new()), seed);
     spawner.spawn(net_task(runner).expect("net task"));
@@ -123,7 +126,9 @@ async fn main(spawner: Spawner) -> ! {
         .unwrap_or(AP_ADDRESS);
     info!("portico: serving http://{address}/ ({mode})");
 
-    let sockets = POOL.init(SocketPool::new(stack, profile::config()).expect("port config"));
+    let sockets = POOL.init(
+        SocketPool::gated(stack, profile::config(), &LISTEN_GATE).expect("port config"),
+    );
     let buffers = BUFFERS.init(Buffers::new(EspRegions, profile::pool_config()));
     let upstream = link::start(&spawner, stack);
     let app = APP.init(app::new(EspDevice {
@@ -205,6 +210,6 @@ async fn keep_station(mut controller: WifiController<'static>) {
 }
 
 #[embassy_executor::task]
-async fn net_task(mut runner: Runner<'static, Interface>) {
+async fn net_task(mut runner: Runner<'static, SynGate<'static, Interface>>) {
     runner.run().await
 }

@@ -39,6 +39,7 @@ mod link;
 pub mod profile;
 mod server;
 mod shared;
+mod syn_gate;
 
 pub use buffers::SocketBuffers;
 pub use clock::{now_ms, EmbassyTimer};
@@ -51,3 +52,4 @@ pub use link::{place_socket_buffer, report_status, WsLink};
 pub use portico::server::{Engine, NoStreams, Streams};
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};
+pub use syn_gate::{GatedRx, ListenGate, SynGate};

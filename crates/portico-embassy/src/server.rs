@@ -16,6 +16,7 @@ use crate::clock::now_ms;
 use crate::config::{ConfigError, PortConfig};
 use crate::connection::Connection;
 use crate::shared::{Admit, PortSnapshot, Shared};
+use crate::syn_gate::ListenGate;
 
 /// How often the keeper looks again while no socket listens.
 const KEEPER_TICK_MS: u64 = 10;
@@ -60,7 +61,23 @@ impl<'d, const N: usize> SocketPool<'d, N> {
         Ok(SocketPool {
             stack,
             config,
-            shared: Shared::new(&config),
+            shared: Shared::new(&config, None),
+        })
+    }
+
+    /// Like [`SocketPool::new`], reporting its listening sockets to `gate`, which the
+    /// stack's driver is wrapped in ([`crate::SynGate`]): a SYN that finds no socket
+    /// listening is then dropped (the client retransmits) instead of reset.
+    pub fn gated(
+        stack: Stack<'d>,
+        config: PortConfig,
+        gate: &'static ListenGate,
+    ) -> Result<Self, ConfigError> {
+        config.check(N)?;
+        Ok(SocketPool {
+            stack,
+            config,
+            shared: Shared::new(&config, Some(gate)),
         })
     }
 

@@ -16,6 +16,7 @@ use portico::conn::{Admission, Budget, ConnId, ConnState, Counters, Stale, Table
 use portico::time::Millis;
 
 use crate::config::PortConfig;
+use crate::syn_gate::ListenGate;
 
 /// What one socket of the pool is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,10 +198,11 @@ pub(crate) const STALLED_CLOSE_MS: Millis = 50;
 
 pub(crate) struct Shared<const N: usize> {
     inner: Mutex<NoopRawMutex, RefCell<Inner<N>>>,
+    gate: Option<&'static ListenGate>,
 }
 
 impl<const N: usize> Shared<N> {
-    pub(crate) fn new(config: &PortConfig) -> Self {
+    pub(crate) fn new(config: &PortConfig, gate: Option<&'static ListenGate>) -> Self {
         let budget = Budget {
             stack_sockets: N,
             max_sockets: config.cap,
@@ -221,11 +223,21 @@ impl<const N: usize> Shared<N> {
                 keeper_waker: WakerRegistration::new(),
                 counters: PortCounters::default(),
             })),
+            gate,
         }
     }
 
+    /// Every change to the pool's state goes through here, so the driver's gate always
+    /// knows whether a socket listens.
     fn with<R>(&self, f: impl FnOnce(&mut Inner<N>) -> R) -> R {
-        self.inner.lock(|c| f(&mut c.borrow_mut()))
+        self.inner.lock(|c| {
+            let mut s = c.borrow_mut();
+            let r = f(&mut s);
+            if let Some(g) = self.gate {
+                g.set_listening(s.count(SlotPhase::Listening));
+            }
+            r
+        })
     }
 
     pub(crate) fn with_table<R>(&self, f: impl FnOnce(&mut Table<N>) -> R) -> R {

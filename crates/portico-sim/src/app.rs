@@ -13,7 +13,7 @@ use portico::placement::sim::SimHeap;
 use portico_app::Provider;
 use portico_embassy::{LinkReport, Network, PortConfig, PortDevice, SocketPool};
 
-use crate::device::{serve_with, spawn_device_stack, SimPool, DEVICE_IP};
+use crate::device::{serve_with, spawn_device_stack, DeviceStack, SimPool, DEVICE_IP};
 use crate::executor::Spawner;
 use crate::net::Network as SimNetwork;
 
@@ -51,7 +51,7 @@ pub fn spawn_app_device<const N: usize, const RX: usize, const TX: usize>(
 /// its report) when the test runs one on the same stack.
 pub fn serve_app<const N: usize, const RX: usize, const TX: usize>(
     spawner: &Spawner,
-    stack: Stack<'static>,
+    stack: DeviceStack,
     config: PortConfig,
     heap: SimHeap,
     link: Option<(&'static str, &'static dyn LinkReport)>,

@@ -9,7 +9,9 @@ use portico::http::Status;
 use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
 use portico::server::{Env, Exchange, Handler, Reply, ServeError, Transport};
-use portico_embassy::{profile, Engine, NoStreams, PortConfig, SocketBuffers, SocketPool};
+use portico_embassy::{
+    profile, Engine, ListenGate, NoStreams, PortConfig, SocketBuffers, SocketPool, SynGate,
+};
 
 use crate::executor::Spawner;
 use crate::net::Network;
@@ -108,22 +110,33 @@ where
     serve_with::<N, RX, TX, H, S>(spawner, stack, config, heap, make)
 }
 
+/// The device's network: its embassy-net stack, and the gate its driver passes received
+/// SYNs through (as on the firmware).
+#[derive(Clone, Copy)]
+pub struct DeviceStack {
+    /// The stack.
+    pub stack: Stack<'static>,
+    /// Told by the socket pool whether a socket listens on the HTTP port.
+    pub gate: &'static ListenGate,
+}
+
 /// The device's embassy-net stack at [`DEVICE_IP`], its runner spawned: for a test that
 /// runs more than the HTTP server on it (the upstream link).
-pub fn spawn_device_stack(spawner: &Spawner, net: &Network, seed: u64) -> Stack<'static> {
-    let dev = net.attach(DEVICE_IP);
+pub fn spawn_device_stack(spawner: &Spawner, net: &Network, seed: u64) -> DeviceStack {
+    let gate: &'static ListenGate = Box::leak(Box::new(ListenGate::new(80)));
+    let dev = SynGate::new(net.attach(DEVICE_IP), gate);
     let resources: &'static mut StackResources<64> = Box::leak(Box::new(StackResources::new()));
     let (stack, mut runner) = embassy_net::new(dev, static_config(DEVICE_IP), resources, seed);
     spawner.spawn(async move {
         runner.run().await;
     });
-    stack
+    DeviceStack { stack, gate }
 }
 
 /// [`spawn_with`] on a stack already running.
 pub fn serve_with<const N: usize, const RX: usize, const TX: usize, H, S>(
     spawner: &Spawner,
-    stack: Stack<'static>,
+    device: DeviceStack,
     config: PortConfig,
     heap: SimHeap,
     make: impl FnOnce(&'static SocketPool<'static, N>, &'static SimPool) -> (&'static H, &'static S),
@@ -133,7 +146,7 @@ where
     S: portico_embassy::Streams<H::Upgrade> + 'static,
 {
     let pool: &'static SocketPool<'static, N> = Box::leak(Box::new(
-        SocketPool::new(stack, config).expect("valid port config"),
+        SocketPool::gated(device.stack, config, device.gate).expect("valid port config"),
     ));
     let buffers: &'static mut SocketBuffers<N, RX, TX> = Box::leak(Box::new(SocketBuffers::new()));
     let buffers_pool: &'static SimPool =

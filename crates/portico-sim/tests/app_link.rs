@@ -49,7 +49,7 @@ fn the_link_runs_beside_the_server_and_is_reported() {
     let (rx, rx_block) = socket_buffer(&heap, "socket_rx");
     let (tx, tx_block) = socket_buffer(&heap, "socket_tx");
     let port: &'static EmbassyPort<'static, _> =
-        Box::leak(Box::new(EmbassyPort::new(stack, rx, tx, random)));
+        Box::leak(Box::new(EmbassyPort::new(stack.stack, rx, tx, random)));
     let client: &'static Client = Box::leak(Box::new(Client::new(Config {
         settings: Settings {
             reconnect: Reconnect {

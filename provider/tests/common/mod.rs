@@ -13,8 +13,12 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// Starts the provider built with these tests, or the binary named by `PROVIDER_BIN`
+    /// (to run a bench against another build, A/B).
     pub fn start(args: &[&str]) -> Provider {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_provider"))
+        let bin = std::env::var_os("PROVIDER_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_provider").into());
+        let mut child = Command::new(bin)
             .args(["--bind", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
