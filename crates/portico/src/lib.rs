@@ -25,4 +25,6 @@ pub mod http;
 pub mod placement;
 pub mod pool;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
