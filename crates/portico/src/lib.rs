@@ -25,6 +25,7 @@ pub mod http;
 pub mod placement;
 pub mod pool;
 pub mod server;
-#[cfg(feature = "testing")]
+// Also under `cfg(test)`, so the core's own tests (and `cargo test --workspace`) use it.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
