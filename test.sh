@@ -38,6 +38,7 @@ install_prereqs() {
 
 step "install prerequisites" install_prereqs
 step "cargo fmt --check" cargo fmt --all --check
+step "layering: no crate depends on its own layer or a higher one" scripts/check-layers.py
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 step "core and application build no_std for riscv32imc-unknown-none-elf" \
   cargo build -p portico --no-default-features -p portico-app --target riscv32imc-unknown-none-elf

@@ -10,4 +10,5 @@ pub mod client;
 pub mod idle;
 pub mod newcomer;
 pub mod procfs;
-pub mod stats;
+/// Percentiles and medians, shared with the tests.
+pub use portico_testkit::percentile as stats;

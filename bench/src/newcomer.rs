@@ -4,9 +4,9 @@
 //! Every browser has its own loopback address (127.0.0.10, .11, …), as ten devices would,
 //! so per-address fairness rules see ten peers, not one. A browser opens six connections
 //! up front; the newcomer fetches the page on its first one and, once the page is in,
-//! every asset in parallel on the others. Like a browser, it retries a request once on a
-//! new connection when a preconnected (idle) socket is closed before any response byte;
-//! its very first request gets no retry.
+//! every asset in parallel on the others. Failed requests are sent again by the browser's
+//! retry rule (`portico_testkit::browser`): once, when a connection that was already open
+//! (preconnected or reused) closes before any response byte.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Barrier;
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{self, Failure};
 use crate::idle::closed_by_server;
+use portico_testkit::{retry, Connection};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -147,7 +148,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         }
     };
     // The page, on the first connection.
-    let (r, retries) = fetch(sc, &mut conns[0], me, &sc.paths[0], deadline, false);
+    let (r, retries) = fetch(sc, &mut conns[0], me, &sc.paths[0], deadline);
     record(&mut out, &sc.paths[0], r, retries);
     // Then every asset in parallel on the other connections (round robin when more
     // assets than connections; a single connection serves them all in turn).
@@ -167,7 +168,7 @@ pub fn run(sc: &Scenario) -> Outcome {
                     s.spawn(move || {
                         mine.into_iter()
                             .map(|p| {
-                                let (r, n) = fetch(sc, conn, me, p, deadline, true);
+                                let (r, n) = fetch(sc, conn, me, p, deadline);
                                 (p.clone(), r, n)
                             })
                             .collect::<Vec<_>>()
@@ -196,11 +197,12 @@ fn fetch(
     me: Option<IpAddr>,
     path: &str,
     deadline: Instant,
-    may_retry: bool,
 ) -> (Result<u16, Failure>, usize) {
     let mut retries = 0;
     loop {
-        if conn.is_none() {
+        let connection = if conn.is_some() {
+            Connection::Idle
+        } else {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return (Err(Failure::Timeout), retries);
@@ -209,7 +211,8 @@ fn fetch(
                 Ok(c) => *conn = Some(c),
                 Err(e) => return (Err(e), retries),
             }
-        }
+            Connection::Fresh
+        };
         let c = conn.as_mut().expect("connected");
         match client::get(c, path, deadline) {
             Ok(r) => {
@@ -218,12 +221,16 @@ fn fetch(
                 }
                 return (Ok(r.status), retries);
             }
-            Err(Failure::ClosedBeforeResponse) if may_retry && retries == 0 => {
-                retries += 1;
-                *conn = None;
-            }
             Err(e) => {
                 *conn = None;
+                if retry(
+                    e == Failure::ClosedBeforeResponse,
+                    connection,
+                    retries as u32,
+                ) {
+                    retries += 1;
+                    continue;
+                }
                 return (Err(e), retries);
             }
         }

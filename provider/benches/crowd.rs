@@ -11,7 +11,8 @@ mod common;
 use std::sync::Barrier;
 use std::time::Duration;
 
-use common::{json, percentile, Browser, Provider};
+use common::{json, Browser, Provider};
+use portico_testkit::percentile;
 
 fn main() {
     let browsers: usize = std::env::var("CROWD")
@@ -42,10 +43,10 @@ fn main() {
     println!(
         "crowd of {browsers} browsers x 6 connections on 24 sockets: {failed} failed requests, \
          {retries} retries; page load p50 {:?}, p90 {:?}, p99 {:?}, max {:?}; 503s {}",
-        percentile(times.clone(), 0.50),
-        percentile(times.clone(), 0.90),
-        percentile(times.clone(), 0.99),
-        percentile(times, 1.0),
+        percentile(&times, 0.50),
+        percentile(&times, 0.90),
+        percentile(&times, 0.99),
+        percentile(&times, 1.0),
         c["counters"]["refused_503"]
     );
 }

@@ -23,16 +23,23 @@ fn internal(addr: std::net::SocketAddr) -> (u64, u64) {
     (r["used"].as_u64().unwrap(), r["free"].as_u64().unwrap())
 }
 
-#[test]
-fn a_document_larger_than_the_connection_buffer_is_rendered_whole() {
-    let p = Provider::start(&[
+/// A provider with sockets for 60 idle connections from one peer and more.
+fn with_room_for_60_idle(extra: &[&str]) -> Provider {
+    let mut args = vec![
         "--max-sockets",
         "64",
         "--stack-sockets",
         "80",
         "--per-peer-cap",
         "64",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    Provider::start(&args)
+}
+
+#[test]
+fn a_document_larger_than_the_connection_buffer_is_rendered_whole() {
+    let p = with_room_for_60_idle(&[]);
     let _held = idle_connections(p.addr, 60);
     let (used_before, _) = internal(p.addr);
 
@@ -60,16 +67,7 @@ fn a_document_larger_than_the_connection_buffer_is_rendered_whole() {
 fn no_memory_for_a_large_document_is_503_not_a_truncated_one() {
     // 60 idle connections × 256 B of state + a 4 KiB request buffer leave ~3 KiB free:
     // room for the small documents, not for the ~6 KiB table.
-    let p = Provider::start(&[
-        "--max-sockets",
-        "64",
-        "--stack-sockets",
-        "80",
-        "--per-peer-cap",
-        "64",
-        "--internal-ram",
-        "24576",
-    ]);
+    let p = with_room_for_60_idle(&["--internal-ram", "24576"]);
     let _held = idle_connections(p.addr, 60);
     let (_, free) = internal(p.addr);
     assert!(free < 6000, "{free} bytes free: the test needs less");

@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{json, page_paths, percentile, Browser, Conn, Failure, Load, Provider};
+use common::{json, page_paths, Browser, Conn, Failure, Load, Provider};
+use portico_testkit::percentile;
 
 fn ten_browsers(addr: std::net::SocketAddr, paths: &[String]) -> (Vec<Browser>, Vec<Load>) {
     std::thread::scope(|s| {
@@ -217,8 +218,9 @@ fn a_crowd_of_fifty_browsers_all_served() {
     let failed: usize = results.iter().map(|r| r.0.failed + r.2).sum();
     let retries: usize = results.iter().map(|r| r.0.retries + r.3).sum();
     let polls: usize = results.iter().map(|r| r.1).sum();
-    let p99 = percentile(results.iter().map(|r| r.0.elapsed).collect(), 0.99);
-    let p50 = percentile(results.iter().map(|r| r.0.elapsed).collect(), 0.50);
+    let times: Vec<Duration> = results.iter().map(|r| r.0.elapsed).collect();
+    let p99 = percentile(&times, 0.99);
+    let p50 = percentile(&times, 0.50);
     println!("crowd of 50: page-load p50 {p50:?} p99 {p99:?}; {polls} polls; {retries} retries; {failed} failed");
     let errors: Vec<String> = results.iter().flat_map(|r| r.0.errors.clone()).collect();
     assert_eq!(failed, 0, "{:?}", &errors[..errors.len().min(10)]);

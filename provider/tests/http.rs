@@ -212,3 +212,29 @@ fn static_assets_negotiation_validators_ranges() {
     assert_eq!(a.status, 200);
     assert!(a.header("cache-control").unwrap().contains("immutable"));
 }
+
+/// The page paths every test and bench loads are the built dashboard's files: each file
+/// of `web/dist` (which the provider embeds) is named by the page, and nothing else is.
+#[test]
+fn page_paths_are_the_files_of_the_built_dashboard() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist");
+    let mut files = vec!["/".to_string()];
+    let mut dirs = vec![dist.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("web/dist is built by provider/build.rs") {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if !path.ends_with("index.html") {
+                let rel = path.strip_prefix(&dist).unwrap().to_string_lossy();
+                files.push(format!("/{rel}"));
+            }
+        }
+    }
+    files.sort();
+    let p = Provider::start(&[]);
+    let mut paths = common::page_paths(p.addr);
+    assert_eq!(paths.pop().as_deref(), Some("/api/status"));
+    paths.sort();
+    assert_eq!(paths, files);
+}

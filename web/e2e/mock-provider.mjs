@@ -61,17 +61,20 @@ const config = {
   per_peer_cap: 8,
 };
 
+// The provider's counters, in its order (src/lib/fixtures/connections.json is a real one).
 const counters = {
   accepted: 0,
   evicted_idle: 0,
   evicted_peer_cap: 0,
   evicted_stream: 0,
+  evicted_slow: 0,
   refused_503: 0,
   timeout_head: 0,
   timeout_body: 0,
   timeout_send: 0,
   timeout_idle: 0,
   closed: 0,
+  requests: 0,
 };
 const recentEvictions = [];
 const sockets = new Map(); // socket -> info
@@ -212,6 +215,7 @@ const server = http.createServer(async (req, res) => {
   if (info) {
     info.state = 'handler';
     info.requests += 1;
+    counters.requests += 1;
     info.lastActive = Date.now();
     res.on('finish', () => {
       info.state = 'idle';
@@ -245,9 +249,9 @@ server.on('connection', (socket) => {
     const c = sockets.get(socket);
     sockets.delete(socket);
     counters.closed += 1;
+    // An idle timeout is a timeout, not an eviction: the provider lists only evictions.
     if (c && c.state === 'idle' && Date.now() - c.lastActive >= config.idle_timeout_ms - 50) {
       counters.timeout_idle += 1;
-      recentEvictions.push({ id: c.id, peer: c.peer, reason: 'idle_timeout', at_ms: uptime() });
     }
   });
 });

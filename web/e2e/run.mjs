@@ -277,6 +277,11 @@ async function main() {
         if (!rows) await sleep(250);
       }
       check('connections table lists open connections', rows > 0, `${rows} row(s)`);
+      // Against the real provider's counters: each is shown by its label, never its key.
+      const doc = await (await fetch(`${prov.url}/api/connections`)).json();
+      const shown = await page.locator('main').textContent();
+      const raw = Object.keys(doc.counters ?? {}).filter((k) => k.includes('_') && shown.includes(k));
+      check('connections view shows no raw counter key', Object.keys(doc.counters ?? {}).length > 0 && raw.length === 0, raw.length ? `raw: ${raw.join(', ')}` : `${Object.keys(doc.counters).length} counters labelled`);
       await ctx.close();
     }
 

@@ -90,26 +90,8 @@ fn device<const N: usize>(
     }
 }
 
-/// A response as a simulated client read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Header lines, lower-case names.
-    pub headers: Vec<(String, String)>,
-    /// The body (up to the connection's close, or `Content-Length`).
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    /// A header's value.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use portico_testkit::Response;
+use portico_testkit::{parse_response, Framing, Parsed};
 
 /// `GET path` on a fresh connection with `Connection: close`; `None` if the connection
 /// failed or the answer did not come within `timeout_ms`.
@@ -187,26 +169,14 @@ pub async fn read_events(
     out
 }
 
+/// The whole answer, read up to the close.
 fn parse(data: &[u8]) -> Option<Response> {
-    let end = data.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = std::str::from_utf8(&data[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let mut body = data[end..].to_vec();
-    if let Some(n) = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-    {
-        body.truncate(n);
+    let framing = Framing {
+        head_request: false,
+        eof: true,
+    };
+    match parse_response(data, framing).ok()? {
+        Parsed::Complete(response, _) => Some(response),
+        Parsed::Incomplete => None,
     }
-    Some(Response {
-        status,
-        headers,
-        body,
-    })
 }

@@ -1,9 +1,10 @@
 //! A simulated browser: six keep-alive connections per origin, the page first, then its
 //! assets in parallel, then the connections held idle until the server closes them.
 //!
-//! Failure semantics follow what browsers do: a request that fails on a *reused*
-//! keep-alive connection (closed before any response byte) is retried once on a fresh
-//! connection; a fresh connection that is reset or times out fails its resource.
+//! Failure semantics follow what browsers do (`portico_testkit::browser`): a request that
+//! fails on a *reused* keep-alive connection (closed before any response byte) is
+//! retried once on a fresh connection; a fresh connection that is reset or times out
+//! fails its resource.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -13,6 +14,8 @@ use embassy_net::tcp::{ConnectError, TcpSocket};
 use embassy_net::{IpEndpoint, Stack};
 use embassy_time::{with_timeout, Duration, Instant};
 use embedded_io_async::Write;
+
+use portico_testkit::{parse_response, retry, Connection, Framing, Parsed};
 
 use crate::executor::Spawner;
 
@@ -129,7 +132,6 @@ struct Worker {
     log: Rc<RefCell<BrowserLog>>,
     timeout: Duration,
     socket: Option<TcpSocket<'static>>,
-    used: bool,
 }
 
 enum Fetch {
@@ -155,7 +157,6 @@ impl Worker {
             log,
             timeout: Duration::from_millis(timeout_ms),
             socket: None,
-            used: false,
         }
     }
 
@@ -200,7 +201,11 @@ impl Worker {
 
     async fn fetch_job(&mut self, (path, tries): (&'static str, u8)) {
         let t0 = Instant::now();
-        let reused = self.socket.is_some() && self.used;
+        let connection = if self.socket.is_some() {
+            Connection::Idle
+        } else {
+            Connection::Fresh
+        };
         let r = self.fetch(path).await;
         let took = t0.elapsed().as_millis();
         let mut s = self.shared.borrow_mut();
@@ -220,7 +225,7 @@ impl Worker {
                 log.failed += 1;
                 true
             }
-            Fetch::ClosedEarly if reused && tries == 0 => {
+            Fetch::ClosedEarly if retry(true, connection, tries.into()) => {
                 log.retries += 1;
                 s.queue.push_front((path, tries + 1));
                 false
@@ -246,7 +251,6 @@ impl Worker {
         match with_timeout(self.timeout, sock.connect(self.server)).await {
             Ok(Ok(())) => {
                 self.socket = Some(sock);
-                self.used = false;
                 Ok(())
             }
             Ok(Err(ConnectError::ConnectionReset)) => {
@@ -267,7 +271,6 @@ impl Worker {
                 return e;
             }
         }
-        self.used = true;
         let timeout = self.timeout;
         let Some(sock) = self.socket.as_mut() else {
             return Fetch::Reset;
@@ -312,43 +315,23 @@ async fn exchange(sock: &mut TcpSocket<'static>, path: &str) -> Fetch {
     if sock.write_all(req.as_bytes()).await.is_err() {
         return Fetch::ClosedEarly;
     }
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut len = 0;
-    let head_end = loop {
-        match sock.read(&mut buf[len..]).await {
-            Ok(0) if len == 0 => return Fetch::ClosedEarly,
-            Ok(0) => return Fetch::Reset,
-            Ok(n) => len += n,
-            Err(_) if len == 0 => return Fetch::ClosedEarly,
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match parse_response(&data, Framing::default()) {
+            Ok(Parsed::Complete(r, _)) => {
+                if r.closes() {
+                    sock.close();
+                }
+                return Fetch::Status(r.status);
+            }
+            Ok(Parsed::Incomplete) => {}
             Err(_) => return Fetch::Reset,
         }
-        if let Some(p) = buf[..len].windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        if len == buf.len() {
-            return Fetch::Reset;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body_len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let mut have = len - head_end;
-    while have < body_len {
         match sock.read(&mut buf).await {
+            Ok(0) | Err(_) if data.is_empty() => return Fetch::ClosedEarly,
             Ok(0) | Err(_) => return Fetch::Reset,
-            Ok(n) => have += n,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
         }
     }
-    if head.contains("connection: close") {
-        sock.close();
-    }
-    Fetch::Status(status)
 }

@@ -462,7 +462,7 @@ async fn bad_url_is_refused_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_is_not_held_up_by_a_stalled_write() {
-    // ANCHORS #841: close/stop hanging. The peer reads nothing; a 32 MiB send blocks in
+    // espressif/esp-protocols#841: close/stop hanging. The peer reads nothing; a 32 MiB send blocks in
     // the middle of a frame. Stop must still finish at once, not after the 60 s network
     // timeout, and the blocked send must learn that the client closed.
     let (url, _) = server(Mode::Stall(Duration::from_secs(60))).await;

@@ -1,5 +1,6 @@
 //! The sans-IO connection against hand-built server frames: reassembly, fail-fast UTF-8,
-//! limits, and the close codes it answers with (the traps listed in shared/ANCHORS.md).
+//! limits, and the close codes it answers with (RFC 6455 §5.4 fragmentation, §8.1 UTF-8,
+//! §7.4 close codes — where esp_websocket_client hands the application unassembled pieces).
 
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Placement, Region};

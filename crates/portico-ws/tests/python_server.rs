@@ -3,11 +3,14 @@
 //! `scripts/test-ws.sh`, which creates the venv). Built only with the `python-tests`
 //! feature; with it, a missing interpreter fails loudly instead of skipping.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::eventually;
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
 use portico_ws::tokio::{Client, Config, Control, Handle};
@@ -83,17 +86,6 @@ fn start(url: String, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
     })
     .unwrap();
     (h, log, heap)
-}
-
-async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let end = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    cond()
 }
 
 fn has(log: &Log, s: &str) -> bool {

@@ -25,4 +25,7 @@ pub mod http;
 pub mod placement;
 pub mod pool;
 pub mod server;
+// Also under `cfg(test)`, so the core's own tests (and `cargo test --workspace`) use it.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;

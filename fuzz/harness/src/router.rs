@@ -24,16 +24,6 @@ const PATTERNS: &[&str] = &[
     "",
 ];
 
-const METHODS: [Method; 7] = [
-    Method::Get,
-    Method::Head,
-    Method::Post,
-    Method::Put,
-    Method::Delete,
-    Method::Options,
-    Method::Patch,
-];
-
 const ROUTES: &[Route<u8>] = &[
     Route {
         method: Method::Get,
@@ -133,7 +123,7 @@ fn check_match(pattern: &str, path: &str, params: &Params<'_>) {
 /// HEAD), 405 lists exactly the methods of the matching routes, 404 only when none does.
 pub fn router(data: &[u8]) {
     let (mut k, rest) = Knobs::split(data, 1);
-    let method = METHODS[usize::from(k.byte()) % METHODS.len()];
+    let method = Method::ALL[usize::from(k.byte()) % Method::ALL.len()];
     let path = String::from_utf8_lossy(rest);
     let path: &str = &path;
 
@@ -165,7 +155,7 @@ pub fn router(data: &[u8]) {
         Resolution::MethodNotAllowed(allow) => {
             assert!(!matching.is_empty() && !matching.iter().any(|r| answers(r)));
             assert!(!allow.contains(method), "405 whose Allow lists {method}");
-            for m in METHODS {
+            for m in Method::ALL {
                 let expected = matching
                     .iter()
                     .any(|r| r.method == m || (r.method == Method::Get && m == Method::Head));

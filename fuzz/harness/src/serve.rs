@@ -5,125 +5,14 @@ use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
-use portico::conn::{ConnState, TimeoutPhase};
 use portico::http::{Method, Status};
 use portico::server::{
     serve as serve_loop, Env, Exchange, Handler, Outcome, Reply, ResponseLength, ServeError,
-    ServerConfig, TimedOut, Transport,
+    ServerConfig, Transport,
 };
-use portico::time::Millis;
+use portico::testing::{NoClock, ScriptedTransport};
 
 use crate::Knobs;
-
-/// A transport failure injected by the script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Broken;
-
-impl core::fmt::Display for Broken {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("injected transport failure")
-    }
-}
-
-impl core::error::Error for Broken {}
-
-impl embedded_io::Error for Broken {
-    fn kind(&self) -> embedded_io::ErrorKind {
-        embedded_io::ErrorKind::ConnectionReset
-    }
-}
-
-/// Hands out the input in pieces, then EOF (or an error); records what is written.
-struct Script<'a> {
-    input: &'a [u8],
-    at: usize,
-    /// Read sizes; `None`: everything at once.
-    pieces: Option<Knobs<'a>>,
-    max_piece: usize,
-    /// Reads fail instead of returning EOF at the end.
-    error_at_end: bool,
-    /// Writes fail from this write on.
-    fail_write: Option<usize>,
-    writes: usize,
-    out: Vec<u8>,
-}
-
-impl embedded_io::ErrorType for Script<'_> {
-    type Error = Broken;
-}
-
-impl embedded_io_async::Read for Script<'_> {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Broken> {
-        // A read into no room would return 0, which means EOF: the loop must not ask.
-        assert!(!buf.is_empty(), "serve read into an empty buffer");
-        if self.at == self.input.len() {
-            return if self.error_at_end {
-                Err(Broken)
-            } else {
-                Ok(0)
-            };
-        }
-        let piece = match &mut self.pieces {
-            Some(k) => k.piece(self.max_piece),
-            None => usize::MAX,
-        };
-        let n = piece.min(buf.len()).min(self.input.len() - self.at);
-        buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
-impl Script<'_> {
-    fn write_gate(&mut self) -> Result<(), Broken> {
-        self.writes += 1;
-        match self.fail_write {
-            Some(k) if self.writes >= k => Err(Broken),
-            _ => Ok(()),
-        }
-    }
-}
-
-impl embedded_io_async::Write for Script<'_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Broken> {
-        self.write_gate()?;
-        self.out.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    async fn flush(&mut self) -> Result<(), Broken> {
-        Ok(())
-    }
-}
-
-impl Transport for Script<'_> {
-    async fn readable(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-    async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> Result<(), Broken> {
-        self.write_gate()?;
-        for p in parts {
-            self.out.extend_from_slice(p);
-        }
-        Ok(())
-    }
-}
-
-/// No clock: deadlines never pass (the transport never blocks).
-struct NoClock;
-
-impl Env for NoClock {
-    fn now(&self) -> Millis {
-        0
-    }
-    async fn timeout<F: Future>(&self, _ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
-        Ok(fut.await)
-    }
-    fn state(&self, _: ConnState) {}
-    fn touch(&self) {}
-    fn request_done(&self) {}
-    fn timed_out(&self, _: TimeoutPhase) {}
-    async fn sleep(&self, _: Millis) {}
-}
 
 /// A handler with one route per way of using (and misusing) the exchange API.
 struct App {
@@ -395,16 +284,16 @@ fn run_raw(
 ) -> (Vec<u8>, Vec<Method>) {
     let buf_len = [4096usize, 2048, 1500, 1100][usize::from(mode & 3)];
     let error_at_end = mode & 4 != 0;
-    let mut io = Script {
-        input,
-        at: 0,
-        pieces,
-        max_piece,
-        error_at_end,
-        fail_write,
-        writes: 0,
-        out: Vec::new(),
-    };
+    let mut io = ScriptedTransport::new(input);
+    if let Some(mut k) = pieces {
+        io = io.with_piece_sizes(move || k.piece(max_piece));
+    }
+    if error_at_end {
+        io = io.error_at_end();
+    }
+    if let Some(k) = fail_write {
+        io = io.fail_writes_from(k);
+    }
     let app = App {
         seen: RefCell::new(Vec::new()),
     };
@@ -412,7 +301,7 @@ fn run_raw(
     let mut buf = vec![0u8; buf_len];
     let mut filled = 0usize;
     for _round in 0..=input.len() + 1 {
-        let before = io.at;
+        let before = io.consumed();
         let r = block_on(serve_loop(
             &mut io,
             &mut buf,
@@ -425,8 +314,8 @@ fn run_raw(
         match r {
             Ok(Outcome::Idle) => {
                 assert_eq!(filled, 0, "Idle with {filled} bytes still buffered");
-                assert!(io.at > before, "Idle without reading anything");
-                if io.at == input.len() {
+                assert!(io.consumed() > before, "Idle without reading anything");
+                if io.at_end() {
                     if !error_at_end {
                         // The port now waits for readability and sees EOF.
                         let r = block_on(serve_loop(
@@ -449,7 +338,7 @@ fn run_raw(
         }
     }
     let seen = app.seen.borrow().clone();
-    (io.out, seen)
+    (io.into_output(), seen)
 }
 
 /// Invariants: with a transport that never blocks the loop never pends (no hang) and

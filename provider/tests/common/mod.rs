@@ -51,116 +51,14 @@ impl Drop for Provider {
     }
 }
 
-/// A parsed response.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Why a request failed.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// The connection ended before any byte of a response: a browser retries these.
-    ClosedBeforeResponse,
-    /// Anything else: a timeout, or a broken response.
-    Broken(String),
-}
-
-/// Reads one response from a keep-alive connection.
-pub fn read_response(
-    r: &mut BufReader<TcpStream>,
-    head_request: bool,
-) -> Result<Response, Failure> {
-    let mut status_line = String::new();
-    match r.read_line(&mut status_line) {
-        Ok(0) => return Err(Failure::ClosedBeforeResponse),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-            ) =>
-        {
-            return Err(Failure::ClosedBeforeResponse)
-        }
-        Err(e) => return Err(Failure::Broken(format!("reading status: {e}"))),
-        Ok(_) => {}
-    }
-    let status: u16 = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Failure::Broken(format!("bad status line {status_line:?}")))?;
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line)
-            .map_err(|e| Failure::Broken(e.to_string()))?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (n, v) = line
-            .split_once(':')
-            .ok_or_else(|| Failure::Broken(line.into()))?;
-        headers.push((n.trim().to_string(), v.trim().to_string()));
-    }
-    let mut resp = Response {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    if head_request || status == 304 || status == 204 || status < 200 {
-        return Ok(resp);
-    }
-    if let Some(len) = resp.header("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| Failure::Broken("bad length".into()))?;
-        resp.body.resize(len, 0);
-        r.read_exact(&mut resp.body)
-            .map_err(|e| Failure::Broken(format!("body: {e}")))?;
-    } else if resp
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size)
-                .map_err(|e| Failure::Broken(e.to_string()))?;
-            let n = usize::from_str_radix(size.trim(), 16)
-                .map_err(|_| Failure::Broken(format!("chunk {size:?}")))?;
-            let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk)
-                .map_err(|e| Failure::Broken(e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            resp.body.extend_from_slice(&chunk[..n]);
-        }
-    } else {
-        r.read_to_end(&mut resp.body)
-            .map_err(|e| Failure::Broken(e.to_string()))?;
-    }
-    Ok(resp)
-}
+use portico_testkit::{read_response, retry, Connection};
+pub use portico_testkit::{Failure, Response};
 
 /// A keep-alive connection.
 pub struct Conn {
-    pub reader: BufReader<TcpStream>,
+    stream: TcpStream,
+    /// Bytes read past the last response.
+    buf: Vec<u8>,
 }
 
 impl Conn {
@@ -169,25 +67,17 @@ impl Conn {
         s.set_read_timeout(Some(Duration::from_secs(6)))?;
         s.set_nodelay(true)?;
         Ok(Conn {
-            reader: BufReader::new(s),
+            stream: s,
+            buf: Vec::new(),
         })
     }
 
     pub fn get(&mut self, path: &str, extra: &str) -> Result<Response, Failure> {
         let req = format!("GET {path} HTTP/1.1\r\nHost: device.local\r\n{extra}\r\n");
-        if let Err(e) = self.reader.get_mut().write_all(req.as_bytes()) {
-            return Err(
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
-                ) {
-                    Failure::ClosedBeforeResponse
-                } else {
-                    Failure::Broken(e.to_string())
-                },
-            );
-        }
-        read_response(&mut self.reader, false)
+        self.stream
+            .write_all(req.as_bytes())
+            .map_err(|e| Failure::from_io(&e, false))?;
+        read_response(&mut self.stream, &mut self.buf, false)
     }
 }
 
@@ -208,19 +98,11 @@ pub fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The paths a browser fetches for the dashboard: the page, every asset it names, and
-/// the first API call.
+/// The paths a browser fetches for the dashboard: the page and every asset it names
+/// (`portico_testkit::page_paths`, in document order), then the page's first API call.
 pub fn page_paths(addr: SocketAddr) -> Vec<String> {
     let index = get(addr, "/").expect("index").text();
-    let mut paths = vec!["/".to_string()];
-    for attr in ["src=\"", "href=\""] {
-        for piece in index.split(attr).skip(1) {
-            let p = piece.split('"').next().unwrap_or("");
-            if p.starts_with('/') && !paths.iter().any(|x| x == p) {
-                paths.push(p.to_string());
-            }
-        }
-    }
+    let mut paths = portico_testkit::page_paths(&index);
     paths.push("/api/status".to_string());
     paths
 }
@@ -235,9 +117,8 @@ pub struct Load {
     pub errors: Vec<String>,
 }
 
-/// A browser: up to `conns` keep-alive connections, requests spread over them, a
-/// request that dies before any response byte on a *reused* connection is retried once
-/// on a new connection (as browsers do); a fresh connection gets no second chance.
+/// A browser: up to `conns` keep-alive connections, requests spread over them, failed
+/// requests sent again by the browser's retry rule (`portico_testkit::browser`).
 pub struct Browser {
     pub addr: SocketAddr,
     pub conns: Vec<Option<(Conn, usize)>>,
@@ -253,9 +134,11 @@ impl Browser {
 
     /// Sends one request on connection slot `i`, with the browser's retry rule.
     pub fn request(&mut self, i: usize, path: &str, load: &mut Load) -> Option<Response> {
-        for attempt in 0..2 {
-            let reused = self.conns[i].as_ref().is_some_and(|(_, used)| *used > 0);
-            if self.conns[i].is_none() {
+        let mut retries = 0;
+        loop {
+            let connection = if self.conns[i].is_some() {
+                Connection::Idle
+            } else {
                 match Conn::open(self.addr) {
                     Ok(c) => self.conns[i] = Some((c, 0)),
                     Err(e) => {
@@ -264,14 +147,13 @@ impl Browser {
                         return None;
                     }
                 }
-            }
+                Connection::Fresh
+            };
             let (conn, used) = self.conns[i].as_mut().unwrap();
             match conn.get(path, "Accept-Encoding: gzip\r\n") {
                 Ok(r) => {
                     *used += 1;
-                    if r.header("connection")
-                        .is_some_and(|v| v.eq_ignore_ascii_case("close"))
-                    {
+                    if r.closes() {
                         self.conns[i] = None;
                     }
                     if r.status == 200 {
@@ -282,19 +164,19 @@ impl Browser {
                     }
                     return Some(r);
                 }
-                Err(Failure::ClosedBeforeResponse) if reused && attempt == 0 => {
-                    load.retries += 1;
-                    self.conns[i] = None;
-                }
                 Err(e) => {
                     self.conns[i] = None;
+                    if retry(e == Failure::ClosedBeforeResponse, connection, retries) {
+                        retries += 1;
+                        load.retries += 1;
+                        continue;
+                    }
                     load.failed += 1;
-                    load.errors.push(format!("{path}: {e:?} (reused={reused})"));
+                    load.errors.push(format!("{path}: {e} ({connection:?})"));
                     return None;
                 }
             }
         }
-        None
     }
 
     /// Loads the page: connection `k` fetches paths `k, k+n, k+2n, …` in parallel.
@@ -347,13 +229,4 @@ pub fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
     let r = get(addr, path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
     assert_eq!(r.status, 200, "{path}");
     serde_json::from_slice(&r.body).unwrap()
-}
-
-pub fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
-    v.sort();
-    if v.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[idx]
 }

@@ -93,7 +93,7 @@ describe('App', () => {
     const rows = document.querySelectorAll('[data-testid="connections-table"] tbody tr');
     expect(rows).toHaveLength(1);
     expect(rows[0].textContent).toContain('127.0.0.1:5555');
-    expect(document.body.textContent).toContain('lru_idle');
+    expect(document.body.textContent).toContain('Idle keep-alive, least recently used');
     location.hash = '#/link';
     window.dispatchEvent(new HashChangeEvent('hashchange'));
     flushSync();

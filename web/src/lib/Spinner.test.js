@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
 import Spinner from './Spinner.svelte';
-import { pendingRequests } from './stores.js';
+import { requests } from './requests.svelte.js';
 import { trackedFetch } from './api.js';
 
 const spinner = () => document.querySelector('[data-testid="spinner"]');
@@ -10,7 +10,7 @@ describe('Spinner', () => {
   let app;
   beforeEach(() => {
     vi.useFakeTimers();
-    pendingRequests.set(0);
+    requests.pending = 0;
     app = mount(Spinner, { target: document.body });
     flushSync();
   });
@@ -26,7 +26,7 @@ describe('Spinner', () => {
     flushSync();
   };
   const setPending = (n) => {
-    pendingRequests.set(n);
+    requests.pending = n;
     flushSync();
   };
 

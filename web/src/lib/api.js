@@ -1,4 +1,4 @@
-import { pendingRequests } from './stores.js';
+import { requests } from './requests.svelte.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -23,7 +23,7 @@ export class TimeoutError extends Error {
 }
 
 /**
- * fetch() wrapper that keeps `pendingRequests` balanced: +1 when the call
+ * fetch() wrapper that keeps `requests.pending` balanced: +1 when the call
  * starts, -1 when it settles, whatever the outcome (success, HTTP error,
  * network error, abort, timeout).
  *
@@ -41,7 +41,7 @@ export async function trackedFetch(url, opts = {}) {
   let timer = null;
   const onCallerAbort = () => controller.abort(signal.reason);
 
-  pendingRequests.update((n) => n + 1);
+  requests.pending += 1;
   try {
     if (signal) {
       if (signal.aborted) controller.abort(signal.reason);
@@ -72,7 +72,7 @@ export async function trackedFetch(url, opts = {}) {
   } finally {
     if (timer !== null) clearTimeout(timer);
     if (signal) signal.removeEventListener('abort', onCallerAbort);
-    pendingRequests.update((n) => Math.max(0, n - 1));
+    requests.pending = Math.max(0, requests.pending - 1);
   }
 }
 

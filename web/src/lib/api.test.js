@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { get } from 'svelte/store';
-import { pendingRequests } from './stores.js';
+import { requests } from './requests.svelte.js';
 import { trackedFetch, getStatus, getAll, HttpError, TimeoutError, DEFAULT_TIMEOUT_MS } from './api.js';
 
 const json = (body, status = 200) =>
@@ -15,8 +14,8 @@ const hangingFetch = () =>
       })
   );
 
-describe('trackedFetch keeps pendingRequests balanced', () => {
-  beforeEach(() => pendingRequests.set(0));
+describe('trackedFetch keeps requests.pending balanced', () => {
+  beforeEach(() => (requests.pending = 0));
   afterEach(() => {
     vi.unstubAllGlobals();
     vi.useRealTimers();
@@ -26,28 +25,28 @@ describe('trackedFetch keeps pendingRequests balanced', () => {
     let resolve;
     vi.stubGlobal('fetch', vi.fn(() => new Promise((r) => (resolve = r))));
     const p = trackedFetch('/api/status');
-    expect(get(pendingRequests)).toBe(1);
+    expect(requests.pending).toBe(1);
     resolve(json({ ok: 1 }));
     const res = await p;
     expect(res.status).toBe(200);
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('balances on HTTP 500 (resolves with the response)', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => json({ error: 'x' }, 500)));
     const p = trackedFetch('/api/status');
-    expect(get(pendingRequests)).toBe(1);
+    expect(requests.pending).toBe(1);
     const res = await p;
     expect(res.status).toBe(500);
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('balances on a network error (fetch rejects)', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
     const p = trackedFetch('/api/status');
-    expect(get(pendingRequests)).toBe(1);
+    expect(requests.pending).toBe(1);
     await expect(p).rejects.toThrow('Failed to fetch');
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('balances when fetch throws synchronously', async () => {
@@ -55,17 +54,17 @@ describe('trackedFetch keeps pendingRequests balanced', () => {
       throw new TypeError('bad url');
     });
     await expect(trackedFetch('/api/status')).rejects.toThrow('bad url');
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('balances when the caller aborts', async () => {
     vi.stubGlobal('fetch', hangingFetch());
     const ctl = new AbortController();
     const p = trackedFetch('/api/status', { signal: ctl.signal });
-    expect(get(pendingRequests)).toBe(1);
+    expect(requests.pending).toBe(1);
     ctl.abort();
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('balances with an already-aborted signal', async () => {
@@ -73,7 +72,7 @@ describe('trackedFetch keeps pendingRequests balanced', () => {
     const ctl = new AbortController();
     ctl.abort();
     await expect(trackedFetch('/api/status', { signal: ctl.signal })).rejects.toMatchObject({ name: 'AbortError' });
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('times out after the default 10 s', async () => {
@@ -82,10 +81,10 @@ describe('trackedFetch keeps pendingRequests balanced', () => {
     const p = trackedFetch('/api/status');
     const settled = expect(p).rejects.toBeInstanceOf(TimeoutError);
     await vi.advanceTimersByTimeAsync(DEFAULT_TIMEOUT_MS - 1);
-    expect(get(pendingRequests)).toBe(1);
+    expect(requests.pending).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     await settled;
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('honours a timeout override, even if fetch ignores the signal', async () => {
@@ -95,7 +94,7 @@ describe('trackedFetch keeps pendingRequests balanced', () => {
     const settled = expect(p).rejects.toThrow('/api/status timed out after 250 ms');
     await vi.advanceTimersByTimeAsync(250);
     await settled;
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('counts concurrent calls', async () => {
@@ -103,13 +102,13 @@ describe('trackedFetch keeps pendingRequests balanced', () => {
     vi.stubGlobal('fetch', vi.fn(() => new Promise((r) => resolvers.push(r))));
     const a = trackedFetch('/a');
     const b = trackedFetch('/b').catch(() => {});
-    expect(get(pendingRequests)).toBe(2);
+    expect(requests.pending).toBe(2);
     resolvers[0](json({}));
     await a;
-    expect(get(pendingRequests)).toBe(1);
+    expect(requests.pending).toBe(1);
     resolvers[1](json({}));
     await b;
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('keeps counting while `read` consumes the body', async () => {
@@ -117,18 +116,18 @@ describe('trackedFetch keeps pendingRequests balanced', () => {
     let seen = null;
     const value = await trackedFetch('/x', {
       read: async (res) => {
-        seen = get(pendingRequests);
+        seen = requests.pending;
         return res.json();
       },
     });
     expect(seen).toBe(1);
     expect(value).toEqual({ a: 1 });
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 });
 
 describe('JSON helpers', () => {
-  beforeEach(() => pendingRequests.set(0));
+  beforeEach(() => (requests.pending = 0));
   afterEach(() => vi.unstubAllGlobals());
 
   it('getStatus parses JSON', async () => {
@@ -136,7 +135,7 @@ describe('JSON helpers', () => {
     vi.stubGlobal('fetch', fetch);
     await expect(getStatus()).resolves.toEqual({ version: '0.1.0', uptime_ms: 5 });
     expect(fetch.mock.calls[0][0]).toBe('/api/status');
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('getStatus throws a clear HttpError on non-2xx', async () => {
@@ -145,13 +144,13 @@ describe('JSON helpers', () => {
     expect(err).toBeInstanceOf(HttpError);
     expect(err.status).toBe(503);
     expect(err.message).toBe('GET /api/status failed: HTTP 503 Service Unavailable');
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('getStatus throws on invalid JSON', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => new Response('<html>', { status: 200 })));
     await expect(getStatus()).rejects.toThrow(/GET \/api\/status: invalid JSON/);
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 
   it('getAll collects parts and errors', async () => {
@@ -162,6 +161,6 @@ describe('JSON helpers', () => {
     const { snapshot, errors } = await getAll();
     expect(Object.keys(snapshot).sort()).toEqual(['connections', 'link', 'memory', 'status']);
     expect(errors).toHaveLength(1);
-    expect(get(pendingRequests)).toBe(0);
+    expect(requests.pending).toBe(0);
   });
 });

@@ -60,6 +60,17 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method the server implements, in the order an `Allow` header lists them.
+    pub const ALL: [Method; 7] = [
+        Method::Get,
+        Method::Head,
+        Method::Post,
+        Method::Put,
+        Method::Delete,
+        Method::Options,
+        Method::Patch,
+    ];
+
     /// Parses a method token; `None` for methods this server does not implement.
     pub fn parse(token: &str) -> Option<Method> {
         Some(match token {

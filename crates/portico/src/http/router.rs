@@ -49,19 +49,9 @@ impl<'p> Params<'p> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Allow(u8);
 
-const ALL: [Method; 7] = [
-    Method::Get,
-    Method::Head,
-    Method::Post,
-    Method::Put,
-    Method::Delete,
-    Method::Options,
-    Method::Patch,
-];
-
 impl Allow {
     fn bit(m: Method) -> u8 {
-        1 << (ALL.iter().position(|&x| x == m).unwrap_or(0) as u8)
+        1 << (Method::ALL.iter().position(|&x| x == m).unwrap_or(0) as u8)
     }
 
     /// Adds a method.
@@ -78,7 +68,7 @@ impl Allow {
 impl fmt::Display for Allow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for m in ALL.iter().filter(|m| self.contains(**m)) {
+        for m in Method::ALL.iter().filter(|m| self.contains(**m)) {
             if !first {
                 f.write_str(", ")?;
             }

@@ -5,81 +5,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::http::Method;
-
-/// Hands out the input in the given pieces, then EOF; records everything written.
-struct Script {
-    input: Vec<Vec<u8>>,
-    out: Vec<u8>,
-    writes: usize,
-}
-
-impl Script {
-    fn new(pieces: &[&[u8]]) -> Self {
-        Script {
-            input: pieces.iter().rev().map(|p| p.to_vec()).collect(),
-            out: Vec::new(),
-            writes: 0,
-        }
-    }
-}
-
-impl embedded_io::ErrorType for Script {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io_async::Read for Script {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        let Some(mut piece) = self.input.pop() else {
-            return Ok(0);
-        };
-        let n = piece.len().min(buf.len());
-        buf[..n].copy_from_slice(&piece[..n]);
-        if n < piece.len() {
-            self.input.push(piece.split_off(n));
-        }
-        Ok(n)
-    }
-}
-
-impl embedded_io_async::Write for Script {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.writes += 1;
-        self.out.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    async fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-impl Transport for Script {
-    async fn readable(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-    async fn write_all_vectored(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
-        self.writes += 1;
-        for p in parts {
-            self.out.extend_from_slice(p);
-        }
-        Ok(())
-    }
-}
-
-struct NoClock;
-
-impl Env for NoClock {
-    fn now(&self) -> Millis {
-        0
-    }
-    async fn timeout<F: Future>(&self, _ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
-        Ok(fut.await)
-    }
-    fn state(&self, _: ConnState) {}
-    fn touch(&self) {}
-    fn request_done(&self) {}
-    fn timed_out(&self, _: TimeoutPhase) {}
-    async fn sleep(&self, _: Millis) {}
-}
+use crate::testing::{NoClock, ScriptedTransport};
 
 struct App;
 
@@ -143,7 +69,7 @@ impl Handler for App {
 }
 
 fn run(pieces: &[&[u8]]) -> (String, Vec<Outcome<()>>, usize) {
-    let mut io = Script::new(pieces);
+    let mut io = ScriptedTransport::from_pieces(pieces);
     let mut buf = [0u8; 4096];
     let mut filled = 0;
     let cfg = ServerConfig::default();
@@ -157,12 +83,17 @@ fn run(pieces: &[&[u8]]) -> (String, Vec<Outcome<()>>, usize) {
                 .await
                 .unwrap_or(Outcome::Close);
             outcomes.push(o);
-            if o != Outcome::Idle || io.input.is_empty() {
+            if o != Outcome::Idle || io.at_end() {
                 break;
             }
         }
     });
-    (String::from_utf8(io.out).unwrap(), outcomes, io.writes)
+    let writes = io.writes();
+    (
+        String::from_utf8(io.into_output()).unwrap(),
+        outcomes,
+        writes,
+    )
 }
 
 #[test]
