@@ -5,7 +5,7 @@
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico_app::Provider;
 use portico_embassy::profile::SOCKETS;
-use portico_embassy::PortDevice;
+use portico_app::embassy::PortDevice;
 
 use crate::memory::EspRegions;
 

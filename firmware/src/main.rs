@@ -28,7 +28,8 @@ use esp_radio::wifi::{
 };
 use log::{info, warn};
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
-use portico_embassy::{Engine, ListenGate, Network, SocketBuffers, SocketPool, SynGate};
+use portico_app::embassy::Network;
+use portico_embassy::{Engine, ListenGate, SocketBuffers, SocketPool, SynGate};
 use static_cell::StaticCell;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -139,7 +140,7 @@ async fn main(spawner: Spawner) -> ! {
         network: Network { mode, address },
         stack_sockets: STACK_SOCKETS,
         upstream: link::UPSTREAM,
-        link: upstream.map(|l| l as &dyn portico_embassy::LinkReport),
+        link: upstream.map(|l| l as &dyn portico_app::embassy::LinkReport),
     }));
     if upstream.is_some() {
         link::start_heartbeat(&spawner, app);

@@ -8,6 +8,8 @@ extern crate std;
 
 pub mod device;
 pub mod documents;
+#[cfg(feature = "embassy")]
+pub mod embassy;
 pub mod events;
 pub mod json;
 pub mod provider;

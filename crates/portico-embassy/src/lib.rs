@@ -31,8 +31,6 @@ mod buffers;
 mod clock;
 mod config;
 mod connection;
-#[cfg(feature = "app")]
-mod device;
 mod http;
 #[cfg(feature = "ws")]
 mod link;
@@ -45,10 +43,8 @@ pub use buffers::SocketBuffers;
 pub use clock::{now_ms, EmbassyTimer};
 pub use config::{ConfigError, PortConfig};
 pub use connection::{ConnEnv, Connection};
-#[cfg(feature = "app")]
-pub use device::{LinkReport, Network, PortDevice};
 #[cfg(feature = "ws")]
-pub use link::{place_socket_buffer, report_status, WsLink};
+pub use link::place_socket_buffer;
 pub use portico::server::{Engine, NoStreams, Streams};
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};

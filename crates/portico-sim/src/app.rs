@@ -1,6 +1,6 @@
 //! The provider application (`portico-app`) on the simulated device: the same
 //! application the host provider and the firmware run, through the same
-//! `portico_embassy::PortDevice` view as the firmware, plus a small HTTP client for the
+//! `portico_app::embassy::PortDevice` view as the firmware, plus a small HTTP client for the
 //! simulated stacks to read its documents and its event stream.
 
 use embassy_net::tcp::TcpSocket;
@@ -10,8 +10,9 @@ use embassy_time::{with_timeout, Duration};
 use embedded_io_async::Write;
 use portico::assets::Asset;
 use portico::placement::sim::SimHeap;
+use portico_app::embassy::{LinkReport, Network, PortDevice};
 use portico_app::Provider;
-use portico_embassy::{LinkReport, Network, PortConfig, PortDevice, SocketPool};
+use portico_embassy::{PortConfig, SocketPool};
 
 use crate::device::{serve_with, spawn_device_stack, DeviceStack, SimPool, DEVICE_IP};
 use crate::executor::Spawner;

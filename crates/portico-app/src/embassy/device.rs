@@ -1,20 +1,19 @@
-//! The device port seen as a `portico_app::Device` (feature `app`), so the firmware and
-//! the simulation run the provider application over the same view of the port: a
-//! `portico_app::Provider<PortDevice<…>>` is both the handler and the stream driver of
-//! an [`crate::Engine`].
+//! The device port (`portico-embassy`) seen as a [`Device`] (feature `embassy`), so the
+//! firmware and the simulation run the provider application over the same view of the
+//! port: a `Provider<PortDevice<…>>` is both the handler and the stream driver of the
+//! port's `portico::server::Engine`.
 
 use core::net::Ipv4Addr;
 
+use crate::json::Text;
+use crate::{Config, Device, JsonWriter, LinkStatus};
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use portico::conn::Table;
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
 use portico::time::Millis;
-use portico_app::json::Text;
-use portico_app::{Config, Device, JsonWriter, LinkStatus};
 
-use crate::clock::now_ms;
-use crate::server::SocketPool;
+use portico_embassy::{now_ms, SocketPool};
 
 /// How the device reached the network (reported in `/api/status`).
 #[derive(Debug, Clone, Copy)]
