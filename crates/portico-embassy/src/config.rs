@@ -3,6 +3,7 @@
 use core::fmt;
 
 use portico::conn::Policy;
+use portico::server::ServerConfig;
 use portico::time::Millis;
 
 /// How the socket pool serves.
@@ -31,6 +32,19 @@ impl PortConfig {
             policy: Policy::const_default(),
             linger_ms: 1_000,
             retry_after_s: 1,
+        }
+    }
+
+    /// The core loop's settings with this policy's deadlines, so the loop and the table
+    /// agree on them (the firmware, the simulation and the PC device stack all serve
+    /// with this).
+    pub const fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            head_timeout_ms: self.policy.head_timeout_ms,
+            body_timeout_ms: self.policy.body_timeout_ms,
+            send_timeout_ms: self.policy.send_timeout_ms,
+            idle_timeout_ms: self.policy.idle_timeout_ms,
+            ..ServerConfig::const_default()
         }
     }
 

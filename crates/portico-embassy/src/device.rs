@@ -15,9 +15,10 @@ use portico::time::Millis;
 use portico_app::json::Text;
 use portico_app::{Config, Device, Events, JsonWriter, LinkStatus, Provider};
 
+use crate::buffers::SocketBuffers;
 use crate::clock::now_ms;
 use crate::connection::Connection;
-use crate::http::Streams;
+use crate::http::{HttpService, Streams};
 use crate::server::SocketPool;
 
 /// How the device reached the network (reported in `/api/status`).
@@ -61,6 +62,8 @@ pub struct PortDevice<
     pub upstream: Option<&'static str>,
     /// The upstream link, if one runs.
     pub link: Option<&'a dyn LinkReport>,
+    /// Delay before every `/api/*` answer (demos and UI tests; 0 on the firmware).
+    pub api_delay_ms: Millis,
 }
 
 impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
@@ -91,7 +94,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             internal_ram: self.memory.stats(Region::Internal).capacity,
             psram: self.memory.stats(Region::External).capacity,
             upstream: self.upstream,
-            api_delay_ms: 0,
+            api_delay_ms: self.api_delay_ms,
             head_timeout_ms: port.policy.head_timeout_ms,
             idle_timeout_ms: port.policy.idle_timeout_ms,
             queue_timeout_ms: port.policy.queue_timeout_ms,
@@ -169,6 +172,31 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             .ok()
             .map(|p| p.block)
     }
+}
+
+/// Serves the application on its port: the socket pool and request buffers of `app`'s
+/// device, the core loop with the port's deadlines. The one assembly the firmware and
+/// the PC device stack share; never returns.
+pub async fn serve_app<
+    const N: usize,
+    M: MemoryRegions,
+    R: RawMutex,
+    const P: usize,
+    const W: usize,
+    const RX: usize,
+    const TX: usize,
+>(
+    app: &Provider<PortDevice<'_, N, M, R, P, W>>,
+    buffers: &mut SocketBuffers<N, RX, TX>,
+) -> ! {
+    let device = app.device();
+    let service = HttpService {
+        handler: app,
+        streams: app,
+        pool: device.buffers,
+        config: device.sockets.config().server_config(),
+    };
+    device.sockets.run(buffers, &service).await
 }
 
 /// How long one live-updates event may take to leave before the stream is given up (the

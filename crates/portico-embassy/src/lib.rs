@@ -45,7 +45,7 @@ pub use clock::{now_ms, EmbassyTimer};
 pub use config::{ConfigError, PortConfig};
 pub use connection::{ConnEnv, Connection};
 #[cfg(feature = "app")]
-pub use device::{LinkReport, Network, PortDevice};
+pub use device::{serve_app, LinkReport, Network, PortDevice};
 pub use http::{HttpService, NoStreams, Streams};
 #[cfg(feature = "ws")]
 pub use link::{place_socket_buffer, report_status, WsLink};

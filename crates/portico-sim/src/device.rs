@@ -8,7 +8,7 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::http::Status;
 use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
-use portico::server::{Env, Exchange, Handler, Reply, ServeError, ServerConfig, Transport};
+use portico::server::{Env, Exchange, Handler, Reply, ServeError, Transport};
 use portico_embassy::{profile, HttpService, NoStreams, PortConfig, SocketBuffers, SocketPool};
 
 use crate::executor::Spawner;
@@ -139,13 +139,7 @@ where
     let buffers_pool: &'static SimPool =
         Box::leak(Box::new(Pool::new(heap, profile::pool_config())));
     LAST_POOL.with(|p| p.set(Some(buffers_pool)));
-    let server = ServerConfig {
-        head_timeout_ms: config.policy.head_timeout_ms,
-        body_timeout_ms: config.policy.body_timeout_ms,
-        send_timeout_ms: config.policy.send_timeout_ms,
-        idle_timeout_ms: config.policy.idle_timeout_ms,
-        ..ServerConfig::const_default()
-    };
+    let server = config.server_config();
     let (handler, streams) = make(pool, buffers_pool);
     let service: &'static _ = Box::leak(Box::new(HttpService {
         handler,
