@@ -339,6 +339,23 @@ impl Browser {
     }
 }
 
+/// Ten browsers load the page at once, each on six keep-alive connections it keeps.
+pub fn ten_browsers(addr: std::net::SocketAddr, paths: &[String]) -> (Vec<Browser>, Vec<Load>) {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..10)
+            .map(|_| {
+                s.spawn(move || {
+                    let mut b = Browser::new(addr, 6);
+                    // Every connection is opened: a browser opens ~6 for a page.
+                    let l = b.load(paths);
+                    (b, l)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).unzip()
+    })
+}
+
 pub fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
     let r = get(addr, path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
     assert_eq!(r.status, 200, "{path}");
