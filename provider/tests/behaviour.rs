@@ -55,6 +55,32 @@ fn counter(c: &serde_json::Value, name: &str) -> u64 {
 }
 
 #[test]
+fn a_browser_loads_the_page_twice_and_every_api_document() {
+    let t = Target::start();
+    let paths = page_paths(t.addr);
+    let mut browser = Browser::new(t.addr, 6);
+    let first = browser.load(&paths);
+    let again = browser.load(&paths);
+    assert_eq!(
+        first.failed + again.failed,
+        0,
+        "{:?} {:?}",
+        first.errors,
+        again.errors
+    );
+    assert_eq!(first.ok + again.ok, 2 * paths.len());
+    for doc in ["status", "connections", "pool", "memory", "link"] {
+        let v = json(t.addr, &format!("/api/{doc}"));
+        assert!(v.is_object(), "/api/{doc}: {v}");
+    }
+    let status = json(t.addr, "/api/status");
+    println!(
+        "platform {}; page {:?}, reload {:?}",
+        status["platform"], first.elapsed, again.elapsed
+    );
+}
+
+#[test]
 fn eleventh_browser_loads_while_ten_hold_idle_keep_alives() {
     let t = Target::start();
     let paths = page_paths(t.addr);
@@ -62,6 +88,8 @@ fn eleventh_browser_loads_while_ten_hold_idle_keep_alives() {
     let before = json(t.addr, "/api/connections");
     let (_browsers, loads) = ten_browsers(t.addr, &paths);
     let ten_failed: usize = loads.iter().map(|l| l.failed).sum();
+    let errors: Vec<String> = loads.iter().flat_map(|l| l.errors.clone()).collect();
+    assert_eq!(ten_failed, 0, "ten browsers: {errors:?}");
     let c = json(t.addr, "/api/connections");
     let cap = c["cap"].as_u64().unwrap();
     assert!(c["open"].as_u64().unwrap() <= cap, "{c}");
@@ -79,15 +107,6 @@ fn eleventh_browser_loads_while_ten_hold_idle_keep_alives() {
     );
     assert_eq!(l.failed, 0, "newcomer failed: {:?}", l.errors);
     assert_eq!(l.ok, paths.len());
-    assert_eq!(
-        ten_failed,
-        0,
-        "{:?}",
-        loads
-            .iter()
-            .flat_map(|l| l.errors.clone())
-            .collect::<Vec<_>>()
-    );
     let c = json(t.addr, "/api/connections");
     let evicted =
         |c: &serde_json::Value| counter(c, "evicted_idle") + counter(c, "evicted_peer_cap");
