@@ -24,6 +24,15 @@ const OUT_DIR = fileURLToPath(new URL('./out/', import.meta.url));
 const SCREENSHOT = `${OUT_DIR}overview.png`;
 const CONTEXTS = 10;
 const HOST = process.env.PROVIDER_HOST || '127.0.0.1';
+// E2E_SKIP: checks not run, by letter ("a,f"), each reported as SKIP with the reason in
+// E2E_SKIP_WHY (scripts/test-device-stack.sh uses it for checks that wait on work
+// not merged yet).
+const SKIP = new Set((process.env.E2E_SKIP || '').split(',').filter(Boolean));
+function skipped(letter) {
+  if (!SKIP.has(letter)) return false;
+  console.log(`SKIP (${letter}) — ${process.env.E2E_SKIP_WHY || 'E2E_SKIP'}`);
+  return true;
+}
 const LIVE_DEADLINE_MS = 10_000;
 
 let passed = 0;
@@ -239,7 +248,7 @@ async function main() {
     }
 
     // (a) ten dashboards at once, each live with a growing uptime within 10 s
-    {
+    if (!skipped('a')) {
       const opened = await Promise.all(Array.from({ length: CONTEXTS }, () => newPage()));
       const deadline = Date.now() + LIVE_DEADLINE_MS;
       const results = await Promise.all(
@@ -257,7 +266,7 @@ async function main() {
     }
 
     // (c) fast API: the spinner never appears during load
-    {
+    if (!skipped('c')) {
       const { ctx, page } = await newPage();
       await page.addInitScript(SPINNER_WATCH);
       await page.goto(`${prov.url}/`, { waitUntil: 'load' });
@@ -314,7 +323,7 @@ async function main() {
       await ctx.close();
     }
     // (e) push channel blocked: falls back to polling, data keeps flowing
-    {
+    if (!skipped('e')) {
       const { ctx, page } = await newPage();
       await page.route('**/api/events*', (route) => route.abort('connectionrefused'));
       await page.goto(`${prov.url}/`, { waitUntil: 'load' });
@@ -337,7 +346,7 @@ async function main() {
     }
 
     // (f) provider goes away: the indicator says offline
-    {
+    if (!skipped('f')) {
       const { ctx, page } = await newPage();
       await page.goto(`${prov.url}/`, { waitUntil: 'load' });
       const live = await waitLive(page, Date.now() + LIVE_DEADLINE_MS);
