@@ -181,3 +181,55 @@ fn charge_socket_buffers(
         .map(Some)
         .ok_or(StartError::SocketMemory(size))
 }
+
+#[cfg(test)]
+mod tests {
+    use portico::placement::{MemoryRegions, Region};
+
+    use super::*;
+
+    #[test]
+    fn socket_buffers_go_to_psram_first_and_fall_back_to_internal_visibly() {
+        let s3 = ESP32S3;
+        let heap = SimHeap::new(s3.internal_ram, s3.psram);
+        let _held = charge_socket_buffers(&heap, &s3).unwrap();
+        assert_eq!(heap.stats(Region::External).used, s3.socket_bytes());
+        assert_eq!(heap.stats(Region::Internal).used, 0);
+
+        // An S3 module without PSRAM: the buffers land in internal SRAM, and the miss
+        // shows as a failure of the external region.
+        let heap = SimHeap::new(s3.internal_ram, 0);
+        let _held = charge_socket_buffers(&heap, &s3).unwrap();
+        assert_eq!(heap.stats(Region::Internal).used, s3.socket_bytes());
+        assert_eq!(heap.stats(Region::External).failures, 1);
+
+        // Nowhere to put them: a start-up error, not a panic.
+        let heap = SimHeap::new(1024, 0);
+        assert!(matches!(
+            charge_socket_buffers(&heap, &s3),
+            Err(StartError::SocketMemory(n)) if n == s3.socket_bytes()
+        ));
+    }
+
+    #[test]
+    fn the_c3_keeps_its_socket_buffers_static() {
+        let heap = SimHeap::new(ESP32C3.internal_ram, 0);
+        assert!(charge_socket_buffers(&heap, &ESP32C3).unwrap().is_none());
+        assert_eq!(heap.stats(Region::Internal).used, 0);
+    }
+
+    #[test]
+    fn the_url_names_the_port_only_when_not_80() {
+        let mut o = Options {
+            tap: "portico0".into(),
+            address: Ipv4Cidr::new(Ipv4Addr::new(10, 42, 0, 2), 24),
+            port: 80,
+            profile: ESP32S3,
+            link: LinkConfig::default(),
+            api_delay_ms: 0,
+        };
+        assert_eq!(o.url(), "http://10.42.0.2/");
+        o.port = 8080;
+        assert_eq!(o.url(), "http://10.42.0.2:8080/");
+    }
+}
