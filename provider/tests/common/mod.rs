@@ -340,11 +340,22 @@ impl Browser {
 }
 
 /// Ten browsers load the page at once, each on six keep-alive connections it keeps.
-pub fn ten_browsers(addr: std::net::SocketAddr, paths: &[String]) -> (Vec<Browser>, Vec<Load>) {
+pub fn ten_browsers(addr: SocketAddr, paths: &[String]) -> (Vec<Browser>, Vec<Load>) {
+    ten_browsers_apart(addr, paths, Duration::ZERO)
+}
+
+/// Ten browsers arrive `gap` apart, each loading the page on six keep-alive connections
+/// it keeps (the burst of the device simulation: 300 ms apart).
+pub fn ten_browsers_apart(
+    addr: SocketAddr,
+    paths: &[String],
+    gap: Duration,
+) -> (Vec<Browser>, Vec<Load>) {
     std::thread::scope(|s| {
-        let hs: Vec<_> = (0..10)
-            .map(|_| {
+        let hs: Vec<_> = (0..10u32)
+            .map(|i| {
                 s.spawn(move || {
+                    std::thread::sleep(gap * i);
                     let mut b = Browser::new(addr, 6);
                     // Every connection is opened: a browser opens ~6 for a page.
                     let l = b.load(paths);
