@@ -53,8 +53,9 @@ const AP_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 168, 4, 1);
 /// Station attempts before falling back to the access point.
 const STATION_ATTEMPTS: u32 = 3;
 
-/// Sockets in the stack: the HTTP pool plus DHCP, DNS, the upstream link and a spare.
-const STACK_SOCKETS: usize = PROFILE.stack_sockets;
+/// Sockets in the stack: the profile's (the HTTP pool, DHCP and DNS) plus the upstream
+/// link's and a spare.
+const STACK_SOCKETS: usize = PROFILE.stack_sockets + 2;
 
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
