@@ -49,6 +49,7 @@ if [ -z "${PORTICO_QUICK:-}" ]; then
     'cargo build -q -p provider && cd web && PROVIDER_BIN="$PWD/../target/debug/provider" npm run e2e'
   [ -x scripts/test-ws.sh ] && step "WebSocket client: live server and Autobahn conformance" scripts/test-ws.sh
   [ -x scripts/test-device.sh ] && step "device port: simulation and ESP32-C3 firmware build" scripts/test-device.sh
+  [ -x scripts/test-device-stack.sh ] && step "device stack over a TAP in a network namespace: Chromium and the behavioural suite" scripts/test-device-stack.sh
   [ -x scripts/test-fuzz.sh ] && step "fuzz targets (bounded)" scripts/test-fuzz.sh
 fi
 

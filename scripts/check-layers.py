@@ -21,7 +21,7 @@ LAYERS = [
     ("build tools and protocol clients", ["portico-assets", "portico-ws"]),
     ("ports: host and device", ["portico-tokio", "portico-embassy"]),
     ("application", ["portico-app"]),
-    ("harnesses: device simulation, fuzz bodies", ["portico-sim", "portico-fuzz-harness"]),
+    ("harnesses: device simulation, the device stack on a PC, fuzz bodies", ["portico-sim", "portico-tap", "portico-fuzz-harness"]),
     ("binaries, benches, fuzz targets",
      ["provider", "portico-firmware", "portico-bench", "portico-fuzz"]),
 ]

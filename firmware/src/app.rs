@@ -4,8 +4,8 @@
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico_app::Provider;
-use portico_embassy::profile::SOCKETS;
 use portico_app::embassy::PortDevice;
+use portico_embassy::profile::{self, Profile};
 
 use crate::memory::EspRegions;
 
@@ -13,8 +13,25 @@ mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 }
 
+/// The chip's numbers (`portico_embassy::profile`), picked by the chip feature.
+#[cfg(feature = "esp32c3")]
+pub const PROFILE: Profile = profile::ESP32C3;
+/// The chip's numbers (`portico_embassy::profile`), picked by the chip feature.
+#[cfg(all(feature = "esp32s3", not(feature = "esp32c3")))]
+pub const PROFILE: Profile = profile::ESP32S3;
+
+/// Sockets in the HTTP pool.
+pub const SOCKETS: usize = PROFILE.sockets;
+/// Receive buffer per socket.
+pub const RX: usize = PROFILE.rx;
+/// Transmit buffer per socket.
+pub const TX: usize = PROFILE.tx;
+
+/// Request buffers leased at once (the pool's slots, sized in its type).
+pub const CHUNKS: usize = PROFILE.chunks;
+
 /// The port as the application sees it.
-pub type EspDevice = PortDevice<'static, SOCKETS, EspRegions, NoopRawMutex, 8, 32>;
+pub type EspDevice = PortDevice<'static, SOCKETS, EspRegions, NoopRawMutex, CHUNKS, 32>;
 
 /// The provider application with the embedded dashboard.
 pub type App = Provider<EspDevice>;

@@ -27,26 +27,21 @@ use esp_radio::wifi::{
     AuthenticationMethodConfig, Config, ControllerConfig, Interface, WifiController,
 };
 use log::{info, warn};
-use portico_embassy::profile::{self, RX, SOCKETS, TX};
-use portico_app::embassy::Network;
-use portico_embassy::{Engine, ListenGate, SocketBuffers, SocketPool, SynGate};
+use portico_app::embassy::{serve_app, Network};
+use portico_embassy::{ListenGate, SocketBuffers, SocketPool, SynGate};
 use static_cell::StaticCell;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::pool::Pool;
 
-use crate::app::{App, EspDevice};
+use crate::app::{App, EspDevice, CHUNKS, PROFILE, RX, SOCKETS, TX};
 use crate::memory::EspRegions;
 
 /// Request buffers: leased only while a request is in flight.
-pub type Buffers = Pool<EspRegions, NoopRawMutex, 8, 32>;
+pub type Buffers = Pool<EspRegions, NoopRawMutex, CHUNKS, 32>;
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-#[cfg(feature = "esp32c3")]
-const CHIP: &str = "esp32c3";
-#[cfg(all(feature = "esp32s3", not(feature = "esp32c3")))]
-const CHIP: &str = "esp32s3";
 #[cfg(all(feature = "esp32c3", feature = "esp32s3"))]
 compile_error!(
     "choose one chip: `esp32c3` (default) or `--no-default-features --features esp32s3`"
@@ -59,8 +54,9 @@ const AP_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 168, 4, 1);
 /// Station attempts before falling back to the access point.
 const STATION_ATTEMPTS: u32 = 3;
 
-/// Sockets in the stack: the HTTP pool plus DHCP, DNS, the upstream link and a spare.
-const STACK_SOCKETS: usize = SOCKETS + 4;
+/// Sockets in the stack: the profile's (the HTTP pool, DHCP and DNS) plus the upstream
+/// link's and a spare.
+const STACK_SOCKETS: usize = PROFILE.stack_sockets + 2;
 
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
@@ -128,31 +124,28 @@ async fn main(spawner: Spawner) -> ! {
     info!("portico: serving http://{address}/ ({mode})");
 
     let sockets = POOL.init(
-        SocketPool::gated(stack, profile::config(), &LISTEN_GATE).expect("port config"),
+        SocketPool::gated(stack, PROFILE.config(), &LISTEN_GATE).expect("port config"),
     );
-    let buffers = BUFFERS.init(Buffers::new(EspRegions, profile::pool_config()));
+    let buffers = BUFFERS.init(Buffers::new(EspRegions, PROFILE.pool_config()));
     let upstream = link::start(&spawner, stack);
     let app = APP.init(app::new(EspDevice {
         sockets,
         buffers,
         memory: EspRegions,
-        platform: CHIP,
+        platform: PROFILE.name,
         network: Network { mode, address },
         stack_sockets: STACK_SOCKETS,
         upstream: link::UPSTREAM,
         link: upstream.map(|l| l as &dyn portico_app::embassy::LinkReport),
+        api_delay_ms: 0,
     }));
     if upstream.is_some() {
         link::start_heartbeat(&spawner, app);
     }
-    let service = Engine {
-        handler: &*app,
-        streams: &*app,
-        buffers,
-    };
-    sockets
-        .run(SOCKET_BUFFERS.init(SocketBuffers::new()), &service)
-        .await
+    // The socket buffers are a static array on both chips for now: placing them in
+    // PSRAM on the S3 (the profile's `socket_placement`) needs the pool to take
+    // heap blocks, which the PC device stack models but the firmware does not do yet.
+    serve_app(app, SOCKET_BUFFERS.init(SocketBuffers::new())).await
 }
 
 /// Joins the configured network; false after `STATION_ATTEMPTS` failures.

@@ -9,10 +9,13 @@ mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 }
 
+/// The embedded dashboard (also served by the device stack).
+pub use assets::ASSETS;
+
 /// The provider application with the embedded dashboard.
 pub type HostApp = Provider<HostDevice>;
 
 /// The application over the host's state.
 pub fn new(device: HostDevice) -> HostApp {
-    Provider::new(device, assets::ASSETS)
+    Provider::new(device, ASSETS)
 }

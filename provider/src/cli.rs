@@ -17,9 +17,35 @@ pub const DEFAULT_INTERNAL_RAM: usize = 320 * 1024;
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 pub struct Cli {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub bind: SocketAddr,
+    /// Which TCP stack serves: `host` (the kernel's, through tokio) or `device` (the
+    /// device port and the firmware's application on an embassy-net stack over a TAP
+    /// interface: see --tap, --profile, --device-addr and the --link-* flags).
+    #[arg(long, value_enum, default_value_t = Stack::Host)]
+    pub stack: Stack,
+    /// Address to listen on [default: 127.0.0.1:8080]. With --stack device only its
+    /// port is used (default 80); the address is --device-addr.
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// --stack device: an existing TAP interface to attach the device's stack to
+    /// (`scripts/device-tap.sh up IFACE` creates one owned by you).
+    #[arg(long, default_value = "portico0")]
+    pub tap: String,
+    /// --stack device: the device's address and prefix on the TAP's network.
+    #[arg(long, default_value = "10.42.0.2/24")]
+    pub device_addr: String,
+    /// --stack device: the chip whose sockets, buffers, pool and RAM regions the device
+    /// stack runs with (the host flags for those do not apply).
+    #[arg(long, value_enum, default_value_t = ProfileName::Esp32s3)]
+    pub profile: ProfileName,
+    /// --stack device: one-way delay the emulated link adds to every frame, in ms.
+    #[arg(long, default_value_t = 0)]
+    pub link_delay_ms: u64,
+    /// --stack device: share of frames the emulated link loses, in percent (0-100).
+    #[arg(long, default_value_t = 0.0)]
+    pub link_loss: f64,
+    /// --stack device: the emulated link's rate in kbit/s (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub link_kbps: u64,
     /// HTTP sockets the server may hold open (the cap of the connection table).
     #[arg(long, default_value_t = 24)]
     pub max_sockets: usize,
@@ -69,6 +95,27 @@ pub struct Cli {
     pub buffers: Buffers,
 }
 
+/// `--stack` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stack {
+    /// The kernel's TCP stack through the tokio port.
+    Host,
+    /// The device port on an embassy-net stack over a TAP interface.
+    Device,
+}
+
+/// `--profile` values (`portico_embassy::profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileName {
+    /// ESP32-S3 with 8 MB PSRAM: 32 stack sockets, 24 for HTTP, 10 x 4 KiB buffers.
+    Esp32s3,
+    /// ESP32-C3: 18 stack sockets, 14 for HTTP (8 admitted), 6 x 4 KiB buffers.
+    Esp32c3,
+}
+
+/// Default `--bind` of the host stack.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
 /// `--buffers` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Buffers {
@@ -85,6 +132,78 @@ pub struct Settings {
 }
 
 impl Cli {
+    /// The host stack's listen address.
+    pub fn bind(&self) -> SocketAddr {
+        self.bind
+            .unwrap_or_else(|| DEFAULT_BIND.parse().expect("a valid default"))
+    }
+
+    /// The device stack's settings, checked.
+    pub fn device_options(&self) -> Result<portico_tap::Options, String> {
+        let address = parse_cidr(&self.device_addr)?;
+        let port = match self.bind {
+            None => 80,
+            Some(b) if b.ip().is_unspecified() || b.ip().is_loopback() || b.ip() == address.address() => b.port(),
+            Some(b) => {
+                return Err(format!(
+                    "--bind {b}: on the device stack --bind gives only the port; the address is --device-addr ({})",
+                    address.address()
+                ))
+            }
+        };
+        if port == 0 {
+            return Err("--bind: the device stack needs a fixed port, not 0".into());
+        }
+        if !(0.0..=100.0).contains(&self.link_loss) {
+            return Err(format!(
+                "--link-loss must be a percentage (0-100), got {}",
+                self.link_loss
+            ));
+        }
+        if self.upstream.is_some() {
+            return Err("--upstream is not available on --stack device yet".into());
+        }
+        let profile = match self.profile {
+            ProfileName::Esp32s3 => portico_tap::profile::ESP32S3,
+            ProfileName::Esp32c3 => portico_tap::profile::ESP32C3,
+        };
+        Ok(portico_tap::Options {
+            tap: self.tap.clone(),
+            address,
+            port,
+            profile,
+            link: portico_tap::LinkConfig {
+                delay_ms: self.link_delay_ms,
+                loss_percent: self.link_loss,
+                kbps: self.link_kbps,
+                seed: std::process::id().into(),
+            },
+            api_delay_ms: self.api_delay_ms,
+        })
+    }
+
+    /// One line on what the device stack runs with.
+    pub fn device_summary(o: &portico_tap::Options) -> String {
+        let p = &o.profile;
+        let link = if o.link.is_perfect() {
+            "no link emulation".to_string()
+        } else {
+            format!(
+                "link {} ms one way, {} % loss, {}",
+                o.link.delay_ms,
+                o.link.loss_percent,
+                match o.link.kbps {
+                    0 => "unlimited rate".to_string(),
+                    k => format!("{k} kbit/s"),
+                }
+            )
+        };
+        format!(
+            "profile {}: {} HTTP sockets ({} admitted) of {} in the stack, sockets {} B rx + {} B tx, pool {} x {} B, internal RAM {} B, PSRAM {} B; {link}",
+            p.name, p.sockets, p.cap, p.stack_sockets, p.rx, p.tx, p.chunks, p.chunk_size, p.internal_ram, p.psram
+        )
+    }
+
     pub fn options(&self) -> Result<ServerOptions, String> {
         let budget = Budget::new(self.stack_sockets, self.max_sockets)
             .map_err(|e: BudgetError| e.to_string())?;
@@ -146,7 +265,7 @@ impl Cli {
 
     pub fn settings(&self) -> Settings {
         Settings {
-            bind: self.bind,
+            bind: self.bind(),
             upstream: self.upstream.clone(),
             api_delay_ms: self.api_delay_ms,
         }
@@ -166,4 +285,18 @@ impl Cli {
             o.psram
         )
     }
+}
+
+/// `A.B.C.D/P` as the device's address and prefix.
+fn parse_cidr(s: &str) -> Result<portico_tap::Ipv4Cidr, String> {
+    let bad = || {
+        format!("--device-addr must be an IPv4 address with a prefix, like 10.42.0.2/24; got {s:?}")
+    };
+    let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+    let addr: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    if !(1..=30).contains(&prefix) || addr.is_unspecified() || addr.is_broadcast() {
+        return Err(bad());
+    }
+    Ok(portico_tap::Ipv4Cidr::new(addr, prefix))
 }

@@ -10,6 +10,9 @@ use portico_tokio::Server;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    if cli.stack == cli::Stack::Device {
+        return device_stack(&cli);
+    }
     let options = match cli.options() {
         Ok(o) => o,
         Err(e) => {
@@ -24,10 +27,10 @@ fn main() -> std::process::ExitCode {
         .expect("tokio runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
-        let listener = match portico_tokio::listen(cli.bind) {
+        let listener = match portico_tokio::listen(cli.bind()) {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("provider: cannot listen on {}: {e}", cli.bind);
+                eprintln!("provider: cannot listen on {}: {e}", cli.bind());
                 return std::process::ExitCode::from(1);
             }
         };
@@ -83,6 +86,33 @@ fn main() -> std::process::ExitCode {
         }
         std::process::ExitCode::SUCCESS
     })
+}
+
+/// `--stack device`: the device port and the application on a TAP interface, until the
+/// process is stopped.
+fn device_stack(cli: &cli::Cli) -> std::process::ExitCode {
+    let options = match cli.device_options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("provider: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let ready = || {
+        println!(
+            "Portico device stack on {}: dashboard at {}",
+            options.tap,
+            options.url()
+        );
+        println!("{}", cli::Cli::device_summary(&options));
+    };
+    match portico_tap::run(&options, app::ASSETS, ready) {
+        Ok(never) => match never {},
+        Err(e) => {
+            eprintln!("provider: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
 }
 
 async fn shutdown_signal() {

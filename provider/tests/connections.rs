@@ -1,5 +1,7 @@
 //! The connection manager end to end: many browsers on few sockets, on real loopback
-//! sockets against the real binary. Assertions are about behaviour, never timings.
+//! sockets against the real binary. Assertions are about behaviour, never timings. The
+//! newcomer and the crowd are in `behaviour.rs`, which also runs against the device
+//! stack.
 
 mod common;
 
@@ -7,69 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{json, page_paths, Browser, Conn, Failure, Load, Provider};
-use portico_testkit::percentile;
-
-fn ten_browsers(addr: std::net::SocketAddr, paths: &[String]) -> (Vec<Browser>, Vec<Load>) {
-    std::thread::scope(|s| {
-        let hs: Vec<_> = (0..10)
-            .map(|_| {
-                s.spawn(move || {
-                    let mut b = Browser::new(addr, 6);
-                    // Every connection is opened: a browser opens ~6 for a page.
-                    let l = b.load(paths);
-                    (b, l)
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).unzip()
-    })
-}
-
-#[test]
-fn eleventh_browser_loads_while_ten_hold_idle_keep_alives() {
-    let p = Provider::start(&[]);
-    let paths = page_paths(p.addr);
-    assert!(paths.len() >= 4, "page and assets: {paths:?}");
-    let (_browsers, loads) = ten_browsers(p.addr, &paths);
-    let ten_failed: usize = loads.iter().map(|l| l.failed).sum();
-    let c = json(p.addr, "/api/connections");
-    println!(
-        "after ten: {}\npool: {}\nmemory: {}",
-        c["counters"],
-        json(p.addr, "/api/pool"),
-        json(p.addr, "/api/memory")
-    );
-    assert!(c["open"].as_u64().unwrap() <= 24, "{c}");
-    let mut newcomer = Browser::new(p.addr, 6);
-    let l = newcomer.load(&paths);
-    println!(
-        "ten browsers: {} ok, {} failed, {} retries; newcomer: {} ok, {} failed, {} retries, {:?}",
-        loads.iter().map(|l| l.ok).sum::<usize>(),
-        ten_failed,
-        loads.iter().map(|l| l.retries).sum::<usize>(),
-        l.ok,
-        l.failed,
-        l.retries,
-        l.elapsed
-    );
-    assert_eq!(l.failed, 0, "newcomer failed: {:?}", l.errors);
-    assert_eq!(l.ok, paths.len());
-    assert_eq!(
-        ten_failed,
-        0,
-        "{:?}",
-        loads
-            .iter()
-            .flat_map(|l| l.errors.clone())
-            .collect::<Vec<_>>()
-    );
-    let c = json(p.addr, "/api/connections");
-    let evicted = c["counters"]["evicted_idle"].as_u64().unwrap()
-        + c["counters"]["evicted_peer_cap"].as_u64().unwrap();
-    assert!(evicted > 0, "60 connections on 24 sockets must evict: {c}");
-    assert_eq!(c["counters"]["refused_503"], 0, "{c}");
-}
+use common::{json, page_paths, ten_browsers, Browser, Conn, Failure, Provider};
 
 #[test]
 fn without_lru_purge_the_newcomer_cannot_load() {
@@ -188,42 +128,6 @@ fn live_event_stream_is_not_evicted_by_a_crowd_of_idle_connections() {
     let c = json(p.addr, "/api/connections");
     assert_eq!(c["counters"]["evicted_stream"], 0);
     assert!(c["streams"].as_u64().unwrap() >= 1, "{c}");
-}
-
-#[test]
-fn a_crowd_of_fifty_browsers_all_served() {
-    let p = Provider::start(&[]);
-    let paths = page_paths(p.addr);
-    let addr = p.addr;
-    let results: Vec<(Load, usize, usize, usize)> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..50)
-            .map(|_| {
-                let paths = &paths;
-                s.spawn(move || {
-                    let mut b = Browser::new(addr, 6);
-                    let load = b.load(paths);
-                    // Then poll /api/status every second for 10 s on one connection.
-                    let mut poll = Load::default();
-                    let t0 = Instant::now();
-                    while t0.elapsed() < Duration::from_secs(10) {
-                        std::thread::sleep(Duration::from_secs(1));
-                        b.request(0, "/api/status", &mut poll);
-                    }
-                    (load, poll.ok, poll.failed, poll.retries)
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let failed: usize = results.iter().map(|r| r.0.failed + r.2).sum();
-    let retries: usize = results.iter().map(|r| r.0.retries + r.3).sum();
-    let polls: usize = results.iter().map(|r| r.1).sum();
-    let times: Vec<Duration> = results.iter().map(|r| r.0.elapsed).collect();
-    let p99 = percentile(&times, 0.99);
-    let p50 = percentile(&times, 0.50);
-    println!("crowd of 50: page-load p50 {p50:?} p99 {p99:?}; {polls} polls; {retries} retries; {failed} failed");
-    let errors: Vec<String> = results.iter().flat_map(|r| r.0.errors.clone()).collect();
-    assert_eq!(failed, 0, "{:?}", &errors[..errors.len().min(10)]);
 }
 
 #[test]

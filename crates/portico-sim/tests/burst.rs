@@ -113,3 +113,20 @@ fn saturated_newcomer_gets_503_not_a_reset() {
     assert_eq!(r.resets_seen(), 0, "{}", summary(&r));
     assert_listening_kept(&r);
 }
+
+/// The ESP32-S3 profile's numbers (30 sockets, 24 admitted, 6 listening) through the same
+/// burst: the newcomer loads and no SYN is reset while something could be evicted.
+#[test]
+fn ten_browsers_then_a_newcomer_on_the_esp32s3_profile() {
+    use portico_embassy::profile::ESP32S3;
+    let s = Burst {
+        port: ESP32S3.config(),
+        ..Burst::ten_browsers(7)
+    };
+    let r = run_burst::<{ ESP32S3.sockets }, { ESP32S3.rx }, { ESP32S3.tx }>(&s);
+    println!("{}", summary(&r));
+    assert_eq!(r.end, RunEnd::Done, "{}", summary(&r));
+    assert!(r.newcomer.page_loaded(), "{}", summary(&r));
+    assert_eq!(r.pages_loaded(), 11, "{}", summary(&r));
+    assert_listening_kept(&r);
+}

@@ -225,6 +225,34 @@ impl Browser {
     }
 }
 
+/// Ten browsers load the page at once, each on six keep-alive connections it keeps.
+pub fn ten_browsers(addr: SocketAddr, paths: &[String]) -> (Vec<Browser>, Vec<Load>) {
+    ten_browsers_apart(addr, paths, Duration::ZERO)
+}
+
+/// Ten browsers arrive `gap` apart, each loading the page on six keep-alive connections
+/// it keeps (the burst of the device simulation: 300 ms apart).
+pub fn ten_browsers_apart(
+    addr: SocketAddr,
+    paths: &[String],
+    gap: Duration,
+) -> (Vec<Browser>, Vec<Load>) {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..10u32)
+            .map(|i| {
+                s.spawn(move || {
+                    std::thread::sleep(gap * i);
+                    let mut b = Browser::new(addr, 6);
+                    // Every connection is opened: a browser opens ~6 for a page.
+                    let l = b.load(paths);
+                    (b, l)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).unzip()
+    })
+}
+
 pub fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
     let r = get(addr, path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
     assert_eq!(r.status, 200, "{path}");

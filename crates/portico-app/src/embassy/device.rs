@@ -13,7 +13,9 @@ use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
 use portico::time::Millis;
 
-use portico_embassy::{now_ms, SocketPool};
+use portico_embassy::{now_ms, Engine, SocketBuffers, SocketPool};
+
+use crate::Provider;
 
 /// How the device reached the network (reported in `/api/status`).
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +58,8 @@ pub struct PortDevice<
     pub upstream: Option<&'static str>,
     /// The upstream link, if one runs.
     pub link: Option<&'a dyn LinkReport>,
+    /// Delay before every `/api/*` answer (demos and UI tests; 0 on the firmware).
+    pub api_delay_ms: Millis,
 }
 
 impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
@@ -86,7 +90,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             internal_ram: self.memory.stats(Region::Internal).capacity,
             psram: self.memory.stats(Region::External).capacity,
             upstream: self.upstream,
-            api_delay_ms: 0,
+            api_delay_ms: self.api_delay_ms,
             head_timeout_ms: port.server.timeouts.head_ms,
             idle_timeout_ms: port.server.timeouts.idle_ms,
             queue_timeout_ms: port.server.timeouts.queue_ms,
@@ -164,4 +168,28 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             .ok()
             .map(|p| p.block)
     }
+}
+
+/// Serves the application on its port: the socket pool and request buffers of `app`'s
+/// device, through the core's engine. The one assembly the firmware and the PC device
+/// stack share; never returns.
+pub async fn serve_app<
+    const N: usize,
+    M: MemoryRegions,
+    R: RawMutex,
+    const P: usize,
+    const W: usize,
+    const RX: usize,
+    const TX: usize,
+>(
+    app: &Provider<PortDevice<'_, N, M, R, P, W>>,
+    buffers: &mut SocketBuffers<N, RX, TX>,
+) -> ! {
+    let device = app.device();
+    let engine = Engine {
+        handler: app,
+        streams: app,
+        buffers: device.buffers,
+    };
+    device.sockets.run(buffers, &engine).await
 }

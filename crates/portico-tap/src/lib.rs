@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod clock;
+pub mod link;
+mod run;
+
+pub use embassy_net::Ipv4Cidr;
+pub use link::LinkConfig;
+pub use portico_embassy::profile;
+pub use run::{run, Options, StartError, PLATFORM};
