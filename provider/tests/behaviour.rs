@@ -173,12 +173,7 @@ fn a_crowd_arriving_at_once_and_polling_for_ten_seconds_is_all_served() {
 /// Forty connections drip a request head a byte every 200 ms from the browser's own
 /// address, and reconnect when cut. The browser on that address must load the page
 /// twice, every request answered: each connection is judged by its own behaviour.
-///
-/// Ignored on this branch: the host port still sheds a dripping *address* (issue 14,
-/// part 2 — judge each connection by its own behaviour), and the device port has no
-/// slow-head eviction yet (part 1). Enable once both have landed.
 #[test]
-#[ignore = "needs per-connection drip judgement (issue 14 parts 1 and 2)"]
 fn forty_drippers_on_the_browsers_own_address_and_the_browser_is_served() {
     let t = Target::start();
     let addr = t.addr;

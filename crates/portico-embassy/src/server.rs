@@ -18,6 +18,21 @@ use crate::connection::Connection;
 use crate::shared::{Admit, PortSnapshot, Shared};
 use crate::syn_gate::ListenGate;
 
+/// How long an evicted connection's socket waits for the peer's FIN once its own FIN is
+/// acknowledged (a LAN round trip is a few milliseconds).
+pub const EVICTED_LINGER_MS: u64 = 50;
+
+/// Reads and discards until the peer's FIN (or an error).
+async fn drain_until_fin(socket: &mut TcpSocket<'_>) {
+    let mut sink = [0u8; 64];
+    loop {
+        match socket.read(&mut sink).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// How often the keeper looks again while no socket listens.
 const KEEPER_TICK_MS: u64 = 10;
 
@@ -130,6 +145,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
             let peer = socket
                 .remote_endpoint()
                 .map(|ep| SocketAddr::new(IpAddr::from(ep.addr), ep.port));
+            let mut evicted = false;
             if let Some(peer) = peer {
                 let early = self.shared.admitted_early(i);
                 let id = match early {
@@ -147,7 +163,10 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                         );
                         match select(service.serve(&mut conn), self.shared.evicted(i)).await {
                             Either::First(()) => {}
-                            Either::Second(()) => debug!("socket {}: evicted", i),
+                            Either::Second(()) => {
+                                debug!("socket {}: evicted", i);
+                                evicted = true;
+                            }
                         }
                     }
                     None => {
@@ -156,7 +175,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                     }
                 }
             }
-            self.close(i, &mut socket).await;
+            self.close(i, &mut socket, evicted).await;
         }
     }
 
@@ -247,7 +266,13 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// Closes gracefully: FIN, wait for the peer's FIN (discarding anything it still
     /// sends), and abort only if the linger time runs out. The socket can listen again
     /// afterwards (smoltcp lets a socket in `TIME-WAIT` listen).
-    async fn close(&self, i: usize, socket: &mut TcpSocket<'_>) {
+    ///
+    /// An evicted connection was idle (or a dripping head): nothing of a response is
+    /// unread on the peer's side, so a reset cannot destroy anything. Once its FIN is
+    /// acknowledged it waits only [`EVICTED_LINGER_MS`] for the peer's FIN — a client
+    /// that looks at an idle socket only when it next uses it would otherwise keep this
+    /// socket out of `LISTEN` for the whole linger, while newcomers wait for it.
+    async fn close(&self, i: usize, socket: &mut TcpSocket<'_>, evicted: bool) {
         self.shared.release(i, now_ms());
         socket.close();
         let linger = Duration::from_millis(self.config.linger_ms);
@@ -255,12 +280,15 @@ impl<'d, const N: usize> SocketPool<'d, N> {
         let graceful = with_timeout(
             linger,
             unless(abort, async {
-                let mut sink = [0u8; 64];
-                loop {
-                    match socket.read(&mut sink).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
+                if evicted {
+                    let _ = socket.flush().await;
+                    let _ = with_timeout(
+                        Duration::from_millis(EVICTED_LINGER_MS),
+                        drain_until_fin(socket),
+                    )
+                    .await;
+                } else {
+                    drain_until_fin(socket).await;
                 }
                 // Our FIN may still wait for its ACK (LAST-ACK, CLOSING).
                 let _ = socket.flush().await;
