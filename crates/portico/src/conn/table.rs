@@ -253,7 +253,6 @@ pub struct Table<const N: usize> {
     open: usize,
     pending: usize,
     policy: Policy,
-    budget: Budget,
     counters: Counters,
     recent: heapless::HistoryBuf<Eviction, RECENT_EVICTIONS>,
 }
@@ -268,7 +267,6 @@ impl<const N: usize> Table<N> {
             open: 0,
             pending: 0,
             policy,
-            budget,
             counters: Counters::default(),
             recent: heapless::HistoryBuf::new(),
         }
@@ -277,11 +275,6 @@ impl<const N: usize> Table<N> {
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
-    }
-
-    /// The budget in force.
-    pub fn budget(&self) -> &Budget {
-        &self.budget
     }
 
     /// Effective cap on open connections.

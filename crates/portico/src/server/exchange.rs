@@ -539,9 +539,4 @@ impl<T: Transport, E: Env> BodyWriter<'_, '_, T, E> {
         }
     }
 
-    /// The transport and environment, for a stream handler that keeps writing after the
-    /// head (server-sent events).
-    pub fn env(&self) -> &E {
-        self.ex.env
-    }
 }
