@@ -13,6 +13,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use embassy_futures::select::{select, Either};
@@ -147,11 +148,36 @@ pub fn spawn_upstream(
     listeners: usize,
     seed: u64,
 ) -> Upstream {
+    spawn(spawner, net, ip, listeners, seed, None)
+}
+
+/// The same server behind TLS (`wss://`): `rustls` with `tls` (its certificate and
+/// versions), then the WebSocket server over the decrypted stream.
+pub fn spawn_upstream_tls(
+    spawner: &Spawner,
+    net: &Network,
+    ip: Ipv4Addr,
+    listeners: usize,
+    seed: u64,
+    tls: Arc<rustls::ServerConfig>,
+) -> Upstream {
+    spawn(spawner, net, ip, listeners, seed, Some(tls))
+}
+
+fn spawn(
+    spawner: &Spawner,
+    net: &Network,
+    ip: Ipv4Addr,
+    listeners: usize,
+    seed: u64,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Upstream {
     let stack = spawn_stack(spawner, net, ip, seed);
     let up = Upstream(Rc::default());
     for id in 0..listeners {
         let up = up.clone();
-        spawner.spawn(async move { listen(stack, id, up).await });
+        let tls = tls.clone();
+        spawner.spawn(async move { listen(stack, id, up, tls).await });
     }
     up
 }
@@ -161,7 +187,12 @@ fn leak(size: usize) -> &'static mut [u8] {
 }
 
 /// One listening socket, forever: accept, serve, close, again.
-async fn listen(stack: Stack<'static>, id: usize, up: Upstream) {
+async fn listen(
+    stack: Stack<'static>,
+    id: usize,
+    up: Upstream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
     let mut sock = TcpSocket::new(stack, leak(8192), leak(8192));
     sock.set_nagle_enabled(false);
     loop {
@@ -195,7 +226,17 @@ async fn listen(stack: Stack<'static>, id: usize, up: Upstream) {
             s.accepted += 1;
             format!("#{id} accepted")
         });
-        let end = serve(&mut sock, id, &up).await;
+        let pipe = Pipe::default();
+        let end = match &tls {
+            None => serve(&mut sock, id, &up, &pipe, pipe.clone()).await,
+            Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                Ok(session) => {
+                    let stream = rustls::StreamOwned::new(session, pipe.clone());
+                    serve(&mut sock, id, &up, &pipe, stream).await
+                }
+                Err(_) => "TLS setup failed",
+            },
+        };
         up.note(|_| format!("#{id} ended: {end}"));
         if end == "dropped" {
             sock.abort();
@@ -251,22 +292,28 @@ impl io::Write for Pipe {
     }
 }
 
-/// Serves one connection; returns how it ended.
-async fn serve(sock: &mut TcpSocket<'static>, id: usize, up: &Upstream) -> &'static str {
+/// Serves one connection over `stream` (the pipe itself, or TLS on it); returns how it
+/// ended.
+async fn serve<S: io::Read + io::Write>(
+    sock: &mut TcpSocket<'static>,
+    id: usize,
+    up: &Upstream,
+    pipe: &Pipe,
+    stream: S,
+) -> &'static str {
     let drops = up.0.borrow().drops;
-    let pipe = Pipe::default();
-    let mut handshake = tungstenite::accept(pipe.clone());
-    let mut ws: WebSocket<Pipe> = loop {
+    let mut handshake = tungstenite::accept(stream);
+    let mut ws: WebSocket<S> = loop {
         match handshake {
             Ok(ws) => break ws,
             Err(HandshakeError::Interrupted(mid)) => {
-                if let Err(end) = pump(sock, &pipe, up, drops).await {
+                if let Err(end) = pump(sock, pipe, up, drops).await {
                     return end;
                 }
                 handshake = mid.handshake();
             }
             Err(HandshakeError::Failure(_)) => {
-                let _ = send_output(sock, &pipe).await;
+                let _ = send_output(sock, pipe).await;
                 return "handshake failed";
             }
         }
@@ -301,13 +348,13 @@ async fn serve(sock: &mut TcpSocket<'static>, id: usize, up: &Upstream) -> &'sta
                 Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => {
                     let _ = ws.flush();
-                    let _ = send_output(sock, &pipe).await;
+                    let _ = send_output(sock, pipe).await;
                     return "closed";
                 }
             }
         }
         let _ = ws.flush();
-        if let Err(end) = pump(sock, &pipe, up, drops).await {
+        if let Err(end) = pump(sock, pipe, up, drops).await {
             return end;
         }
     }

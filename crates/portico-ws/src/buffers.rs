@@ -8,10 +8,17 @@
 
 use portico::placement::{place, MemoryRegions, OutOfMemory, Placed, Placement, Region};
 
+/// Most blocks a client reports: `rx`, `tx`, `message` and a TLS session's.
+pub const MAX_BLOCKS: usize = 8;
+
+/// A memory report: each block held, with its size and region.
+pub type MemoryReport = heapless::Vec<MemoryBlock, MAX_BLOCKS>;
+
 /// One entry of a memory report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryBlock {
-    /// What the block holds: `"rx"`, `"tx"`, `"message"` or `"task"`.
+    /// What the block holds: `"rx"`, `"tx"`, `"message"`, `"task"`, or a TLS session's
+    /// record buffers `"tls_rx"` and `"tls_tx"`.
     pub block: &'static str,
     /// Its size in bytes.
     pub bytes: usize,
@@ -99,7 +106,7 @@ impl<M: MemoryRegions> Buffers<M> {
     }
 
     /// Where every block is, right now.
-    pub fn report(&self) -> heapless::Vec<MemoryBlock, 4> {
+    pub fn report(&self) -> MemoryReport {
         let mut v = heapless::Vec::new();
         let mut add = |block, p: &Placed<M::Block>| {
             let _ = v.push(MemoryBlock {

@@ -35,11 +35,34 @@ use crate::url::WsUrl;
 
 /// The environment the driver runs in.
 pub trait Port {
-    /// A connected byte stream (TCP, or TLS over TCP).
-    type Io: Read + Write;
+    /// Memory one connection borrows for its whole life: a TLS session's record buffers
+    /// (`()` when the transport needs none). The driver keeps it beside the connection,
+    /// empty (`Default`) until [`connect`](Self::connect) fills it, and drops it with the
+    /// connection, so that nothing of it is held between connections (in backoff).
+    type Memory: Default;
 
-    /// Opens a transport to `url`'s host and port (with TLS for `wss://`).
-    async fn connect(&self, url: &WsUrl<'_>) -> Result<Self::Io, ConnectError>;
+    /// A connected byte stream (TCP, or TLS over TCP), borrowing its `Memory`.
+    ///
+    /// It must outlive the borrow whatever `'m` is (no `where Self: 'm`): the host's
+    /// tokio client has to prove its task `Send`, which rustc cannot yet do through a
+    /// GAT's where-clause (rust-lang/rust#100013). So a port that lends its own data
+    /// to connections is `'static` (the device's lives in a `static` anyway).
+    type Io<'m>: Read + Write + 'm;
+
+    /// Opens a transport to `url`'s host and port (with TLS for `wss://`, its blocks
+    /// placed into `memory`).
+    async fn connect<'m>(
+        &self,
+        url: &WsUrl<'_>,
+        memory: &'m mut Self::Memory,
+    ) -> Result<Self::Io<'m>, ConnectError>;
+
+    /// Blocks an open connection holds besides the client's buffers (a TLS session's),
+    /// for the memory report.
+    fn io_memory<'a, 'm>(io: &'a Self::Io<'m>) -> &'a [MemoryBlock] {
+        let _ = io;
+        &[]
+    }
 
     /// Milliseconds since an arbitrary epoch.
     fn now_ms(&self) -> u64;
@@ -351,8 +374,17 @@ where
             return stopped(buffers, link, Exit::Stopped);
         }
         link.status(Status::State(State::Connecting));
+        // The transport's memory lives for this attempt only: it is gone in backoff.
+        let mut memory = P::Memory::default();
         let attempt = {
-            let connect = pin!(connect(settings, target, &url, &mut buffers, port));
+            let connect = pin!(connect(
+                settings,
+                target,
+                &url,
+                &mut buffers,
+                port,
+                &mut memory
+            ));
             let timeout = pin!(port.sleep_ms(settings.connect_timeout_ms));
             let mut race = pin!(select(connect, timeout));
             loop {
@@ -369,7 +401,8 @@ where
                 }
             }
         };
-        let end = match attempt {
+        // Moved in (not borrowed), so that a connection never outlives its memory.
+        let end = match core::convert::identity(attempt) {
             Err(exit) => return stopped(buffers, link, exit),
             Ok(Err(e)) => {
                 let err = ErrorKind::Connect(e);
@@ -398,6 +431,8 @@ where
                 Some(end)
             }
         };
+        drop(memory);
+        link.status(Status::Memory(&buffers.report()));
         match end {
             Some(SessionEnd::Stopped) => {
                 link.event(Event::Disconnected(DisconnectReason::Stopped));
@@ -450,15 +485,16 @@ fn stopped<M: MemoryRegions, L: Link>(
 /// TCP (+TLS) and the upgrade handshake. On success returns the transport, the length of
 /// the chosen subprotocol (copied to the start of the send buffer) and the range of the
 /// receive buffer that already holds frames.
-async fn connect<M: MemoryRegions, P: Port>(
+async fn connect<'m, M: MemoryRegions, P: Port>(
     settings: &Settings,
     target: &Target<'_>,
     url: &WsUrl<'_>,
     buffers: &mut Buffers<M>,
     port: &P,
-) -> Result<(P::Io, Option<usize>, core::ops::Range<usize>), ConnectError> {
+    memory: &'m mut P::Memory,
+) -> Result<(P::Io<'m>, Option<usize>, core::ops::Range<usize>), ConnectError> {
     let _ = settings;
-    let mut io = port.connect(url).await?;
+    let mut io = port.connect(url, memory).await?;
     let key = Key::generate(&mut PortRng(port));
     let n = write_request(buffers.tx.block.as_mut(), url, &key, &target.request)
         .map_err(ConnectError::Request)?;
@@ -625,7 +661,7 @@ async fn command<M: MemoryRegions, P: Port, W: Write, L: Link>(
 async fn session<M, P, L>(
     settings: &Settings,
     conn: &mut Connection<M>,
-    io: &mut P::Io,
+    io: &mut P::Io<'_>,
     port: &P,
     link: &mut L,
 ) -> SessionEnd
@@ -680,7 +716,11 @@ where
             let total = conn.buffers().total_bytes();
             if total != reported_bytes {
                 reported_bytes = total;
-                link.status(Status::Memory(&conn.buffers().report()));
+                let mut blocks = conn.buffers().report();
+                for b in P::io_memory(io) {
+                    let _ = blocks.push(*b);
+                }
+                link.status(Status::Memory(&blocks));
             }
             if let Err(r) = flush_control(settings, conn, io, port, link).await {
                 return SessionEnd::Ended(r);

@@ -43,8 +43,15 @@ pub enum ConnectError {
     Resolve,
     /// TCP connect failed.
     Tcp,
-    /// TLS failed (bad certificate, handshake error), or `wss://` without TLS support.
+    /// The TLS handshake failed, or `wss://` without TLS support.
     Tls,
+    /// The server's certificate was refused: not issued by the configured CA, badly
+    /// signed, or not for the URL's host.
+    TlsCertificate,
+    /// `wss://` with no CA configured to check the server against.
+    TlsNoTrustAnchor,
+    /// No memory for the TLS record buffers.
+    TlsMemory,
     /// The upgrade request could not be built.
     Request(RequestError),
     /// The server's upgrade response was refused.
@@ -62,6 +69,11 @@ impl fmt::Display for ConnectError {
             ConnectError::Resolve => f.write_str("cannot resolve host"),
             ConnectError::Tcp => f.write_str("TCP connect failed"),
             ConnectError::Tls => f.write_str("TLS handshake failed"),
+            ConnectError::TlsCertificate => {
+                f.write_str("server certificate refused (CA or host name)")
+            }
+            ConnectError::TlsNoTrustAnchor => f.write_str("wss:// without a CA to trust"),
+            ConnectError::TlsMemory => f.write_str("no memory for the TLS buffers"),
             ConnectError::Request(e) => write!(f, "{e}"),
             ConnectError::Handshake(e) => write!(f, "{e}"),
             ConnectError::Io => f.write_str("connection lost during handshake"),

@@ -27,7 +27,7 @@ use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
 use portico::placement::MemoryRegions;
 
-use crate::buffers::{Buffers, MemoryBlock};
+use crate::buffers::Buffers;
 use crate::close::{CloseCode, CloseFrame};
 use crate::driver::{
     self, CloseError, Command, Exit, Link, Port, Queued, SendError, Status, Target,
@@ -51,7 +51,7 @@ pub type Stats = LinkStats<&'static str, ERROR_TEXT>;
 /// `const` and the client a `static`.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
-    /// `ws://` URL (`wss://` is refused on the device: no TLS yet).
+    /// `ws://` URL, or `wss://` with the feature `embassy-tls` (refused without it).
     pub url: &'static str,
     /// Buffers, placement, timeouts, keep-alive and reconnect.
     pub settings: Settings,
@@ -61,6 +61,9 @@ pub struct Config {
     pub headers: &'static [(&'static str, &'static str)],
     /// `user:password` for basic auth (the URL's userinfo is used otherwise).
     pub basic_auth: Option<&'static str>,
+    /// `wss://`: the CA to trust and the record buffer sizes.
+    #[cfg(feature = "embassy-tls")]
+    pub tls: super::TlsOptions,
 }
 
 impl Config {
@@ -72,6 +75,8 @@ impl Config {
             subprotocols: &[],
             headers: &[],
             basic_auth: None,
+            #[cfg(feature = "embassy-tls")]
+            tls: super::TlsOptions::const_default(),
         }
     }
 }
@@ -169,6 +174,10 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                 basic_auth: config.basic_auth,
             },
         };
+        // TLS for `wss://` over the caller's TCP port; its record buffers are placed
+        // per connection from the same regions as the client's own.
+        #[cfg(feature = "embassy-tls")]
+        let port = super::TlsPort::new(port, &mem, config.settings.placement, &config.tls);
         let mut held = None;
         loop {
             let Some((generation, buffers)) = self.next_run(&mem, &mut held) else {
@@ -394,7 +403,7 @@ impl Handle<'_> {
 
     /// Every block the client holds (`rx`, `tx`, `message`) with its region; empty when
     /// stopped.
-    pub fn memory_report(&self) -> heapless::Vec<MemoryBlock, 4> {
+    pub fn memory_report(&self) -> crate::buffers::MemoryReport {
         self.stats().memory
     }
 

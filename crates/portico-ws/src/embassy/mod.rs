@@ -28,6 +28,10 @@
 
 mod client;
 mod port;
+#[cfg(feature = "embassy-tls")]
+mod tls;
 
 pub use client::{Client, Config, Handle, Handler, Outbound, Stats, ERROR_TEXT};
 pub use port::{Connection, EmbassyPort, Random};
+#[cfg(feature = "embassy-tls")]
+pub use tls::{TlsMemory, TlsOptions, TlsPort, Transport, MAX_RECORD};
