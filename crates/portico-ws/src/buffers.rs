@@ -83,6 +83,38 @@ impl<M: MemoryRegions> core::fmt::Debug for Buffers<M> {
     }
 }
 
+/// What it takes to place the same blocks again: the driver frees them while the link is
+/// down and places them anew for the next connection.
+#[derive(Debug, Clone)]
+pub struct BufferSpec<M> {
+    mem: M,
+    placement: Placement,
+    sizes: BufferSizes,
+}
+
+impl<M: MemoryRegions + Clone> BufferSpec<M> {
+    /// Places a fresh set.
+    pub fn allocate(&self) -> Result<Buffers<M>, OutOfMemory> {
+        Buffers::allocate(self.mem.clone(), self.placement, self.sizes)
+    }
+}
+
+impl<M: MemoryRegions + Clone> Buffers<M> {
+    /// How to place these blocks again once they are freed.
+    pub fn spec(&self) -> BufferSpec<M> {
+        BufferSpec {
+            mem: self.mem.clone(),
+            placement: self.placement,
+            sizes: BufferSizes {
+                rx: self.rx.block.as_ref().len(),
+                tx: self.tx.block.as_ref().len(),
+                message_initial: self.initial,
+                max_message: self.max_message,
+            },
+        }
+    }
+}
+
 impl<M: MemoryRegions> Buffers<M> {
     /// Allocates the receive, send and initial reassembly blocks.
     pub fn allocate(mem: M, placement: Placement, sizes: BufferSizes) -> Result<Self, OutOfMemory> {

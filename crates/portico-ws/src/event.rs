@@ -52,6 +52,8 @@ pub enum ConnectError {
     TlsNoTrustAnchor,
     /// No memory for the TLS record buffers.
     TlsMemory,
+    /// No memory for the client's buffers (placed anew for each connection).
+    Memory,
     /// The upgrade request could not be built.
     Request(RequestError),
     /// The server's upgrade response was refused.
@@ -74,6 +76,7 @@ impl fmt::Display for ConnectError {
             }
             ConnectError::TlsNoTrustAnchor => f.write_str("wss:// without a CA to trust"),
             ConnectError::TlsMemory => f.write_str("no memory for the TLS buffers"),
+            ConnectError::Memory => f.write_str("no memory for the link's buffers"),
             ConnectError::Request(e) => write!(f, "{e}"),
             ConnectError::Handshake(e) => write!(f, "{e}"),
             ConnectError::Io => f.write_str("connection lost during handshake"),

@@ -198,7 +198,8 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                     s.life.task_exited(generation);
                 }
                 match s.life.task_finish(generation, true) {
-                    FinishAction::Keep => held = Some(buffers),
+                    // `None` when the run ended while down: the next run places anew.
+                    FinishAction::Keep => held = buffers,
                     FinishAction::Free => {
                         // Under the lock: `live_runs() == 0` implies the memory is back.
                         drop(buffers);
@@ -226,7 +227,8 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                     s.life.task_finish(generation, false);
                     continue;
                 }
-                if s.life.buffers() == BufferSlot::None {
+                // Also when kept buffers were freed by a run that ended while down.
+                if s.life.buffers() == BufferSlot::None || held.is_none() {
                     let set = &self.config.settings;
                     match Buffers::allocate(mem, set.placement, set.buffers) {
                         Ok(b) => {
