@@ -8,8 +8,10 @@
 
 use portico::placement::{place, MemoryRegions, OutOfMemory, Placed, Placement, Region};
 
-/// Most blocks a client reports: `rx`, `tx`, `message` and a TLS session's.
-pub const MAX_BLOCKS: usize = 8;
+/// Most blocks a client reports: `rx`, `tx`, `message`, and with device TLS
+/// (`embassy-tls`) the session's three. Without it, room for three (flash and RAM: the
+/// report is copied into `/api/link`'s snapshot).
+pub const MAX_BLOCKS: usize = if cfg!(feature = "embassy-tls") { 8 } else { 4 };
 
 /// A memory report: each block held, with its size and region.
 pub type MemoryReport = heapless::Vec<MemoryBlock, MAX_BLOCKS>;
