@@ -16,11 +16,9 @@ use portico_sim::device::DEVICE_IP;
 use portico_sim::executor::{Executor, RunEnd};
 use portico_sim::net::{LinkConfig, Network};
 use portico_sim::rng::Rng;
-use portico_sim::upstream::{spawn_stack, spawn_upstream_tls, Upstream, UPSTREAM_IP};
+use portico_sim::upstream::{spawn_stack, spawn_upstream_tls, TestPki, Upstream, UPSTREAM_IP};
 use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, Stats, TlsOptions};
 use portico_ws::{Event, Reconnect, Settings, State};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 const URL: &str = "wss://10.0.0.200:8080/link";
 const HOST: &str = "10.0.0.200";
@@ -42,40 +40,8 @@ const WS_BYTES: usize = 4096 + 4096 + 1024;
 /// The TLS record buffers with the default sizes.
 const TLS_BYTES: usize = portico_ws::embassy::MAX_RECORD + 4096;
 
-/// A CA, and a server certificate it signed for `name`.
-struct Pki {
-    ca: CertificateDer<'static>,
-    server: Arc<rustls::ServerConfig>,
-}
-
-fn pki(name: &str) -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "portico test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    // A DNS name: embedded-tls matches the URL's host against DNS names and the CN.
-    params.subject_alt_names = vec![SanType::DnsName(name.try_into().unwrap())];
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone(), ca.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    Pki {
-        ca: ca.der().clone(),
-        server: Arc::new(server),
-    }
+fn pki(name: &str) -> TestPki {
+    TestPki::new(name)
 }
 
 fn now_ms() -> u64 {
