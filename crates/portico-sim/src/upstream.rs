@@ -61,6 +61,8 @@ pub struct UpstreamStats {
     /// Connections accepted while [`Upstream::refuse_for`] was in force and reset at
     /// once (most attempts in that window meet no listener and never count here).
     pub refused: u64,
+    /// The request path and `Authorization` header of the last upgrade request.
+    pub last_request: Option<(String, Option<String>)>,
 }
 
 #[derive(Default)]
@@ -348,7 +350,20 @@ async fn serve<S: io::Read + io::Write>(
     stream: S,
 ) -> &'static str {
     let drops = up.0.borrow().drops;
-    let mut handshake = tungstenite::accept(stream);
+    let seen = up.clone();
+    // The error type is tungstenite's (its `Callback` trait), not ours to shrink.
+    #[allow(clippy::result_large_err)]
+    let record = move |req: &tungstenite::handshake::server::Request,
+                       res: tungstenite::handshake::server::Response| {
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        seen.0.borrow_mut().stats.last_request = Some((req.uri().path().to_owned(), auth));
+        Ok(res)
+    };
+    let mut handshake = tungstenite::accept_hdr(stream, record);
     let mut ws: WebSocket<S> = loop {
         match handshake {
             Ok(ws) => break ws,

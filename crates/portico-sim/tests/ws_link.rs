@@ -252,7 +252,9 @@ fn the_client_task_is_small() {
     println!("client task future: {bytes} B");
     // Everything large is placed on the heap; the task itself holds the driver's state
     // machine. A budget, so that growth shows (64-bit host; smaller on the device).
-    assert!((256..4_096).contains(&bytes), "{bytes}");
+    // 2,904 B before device TLS; 3,440 B with it (the per-connection memory slot); 4,216 B
+    // with the run-time link settings (each run's own copy and borrowed view of them).
+    assert!((256..4_608).contains(&bytes), "{bytes}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use portico_sim::executor::{Executor, RunEnd};
 use portico_sim::net::{LinkConfig, Network};
 use portico_sim::rng::Rng;
 use portico_sim::upstream::{spawn_stack, spawn_upstream_tls, TestPki, Upstream, UPSTREAM_IP};
-use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, Stats, TlsOptions};
+use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, LinkSettings, Stats, TlsOptions};
 use portico_ws::{Event, Reconnect, Settings, State};
 
 const URL: &str = "wss://10.0.0.200:8080/link";
@@ -312,4 +312,77 @@ fn a_certificate_for_another_host_is_refused() {
         s.report()
     );
     assert_eq!(s.view.server.stats().upgraded, 0);
+}
+
+#[test]
+fn the_ca_and_url_set_at_run_time_reconnect_the_link() {
+    let served = pki(HOST);
+    let other = pki(HOST);
+    let heap = SimHeap::new(320 * 1024, 8 << 20);
+    // Built with a CA the server's certificate is not from: refused.
+    let mut s = Sim::new(6, heap, &other.ca, served.server.clone());
+    s.handle().start();
+    let end = s.run_until(10_000, |v| v.client.handle().stats().last_error.is_some());
+    assert_eq!(end, RunEnd::Done, "{}", s.report());
+    assert_eq!(s.stats().connects, 0);
+
+    // The application's settings bring the right CA: the link reconnects with it.
+    let mut settings = LinkSettings {
+        url: URL.into(),
+        ca: Some(served.ca.clone()),
+        ..LinkSettings::default()
+    };
+    s.handle().reconfigure(settings.clone());
+    assert_eq!(
+        s.run_until(10_000, connected),
+        RunEnd::Done,
+        "{}",
+        s.report()
+    );
+    assert_eq!((s.stats().connects, s.stats().url.as_str()), (1, URL));
+
+    // Then a new URL and an Authorization header: a new connection, the new URL shown.
+    const OTHER_URL: &str = "wss://10.0.0.200:8080/other";
+    settings.url = OTHER_URL.into();
+    settings.headers = vec![("Authorization".into(), "Bearer t0ken".into())];
+    s.handle().reconfigure(settings.clone());
+    let end = s.run_until(10_000, |v| {
+        let st = v.client.handle().stats();
+        st.state == State::Connected && st.connects == 2
+    });
+    assert_eq!(end, RunEnd::Done, "{}", s.report());
+    assert_eq!(s.stats().url.as_str(), OTHER_URL);
+    assert_eq!(s.view.server.stats().upgraded, 2, "{}", s.report());
+    assert_eq!(
+        s.view.server.stats().last_request,
+        Some(("/other".to_owned(), Some("Bearer t0ken".to_owned())))
+    );
+
+    // The same settings again change nothing: no reconnect.
+    s.handle().reconfigure(settings);
+    s.run_until(3_000, |_| false);
+    assert_eq!(s.stats().connects, 2, "{}", s.report());
+    assert_eq!(s.stats().state, State::Connected);
+}
+
+#[test]
+fn settings_set_while_stopped_are_used_at_the_next_start() {
+    let served = pki(HOST);
+    let heap = SimHeap::new(320 * 1024, 8 << 20);
+    // Built with no usable CA at all (an empty one).
+    let mut s = Sim::new(8, heap, &[], served.server.clone());
+    s.handle().reconfigure(LinkSettings {
+        url: URL.into(),
+        ca: Some(served.ca.clone()),
+        ..LinkSettings::default()
+    });
+    assert_eq!(s.stats().state, State::Stopped);
+    s.handle().start();
+    assert_eq!(
+        s.run_until(10_000, connected),
+        RunEnd::Done,
+        "{}",
+        s.report()
+    );
+    assert_eq!(s.stats().connects, 1);
 }

@@ -37,7 +37,9 @@ use crate::frame::Opcode;
 use crate::handshake::RequestOptions;
 use crate::lifecycle::{BufferSlot, Desired, FinishAction, Lifecycle, StartAction};
 use crate::settings::Settings;
-use crate::stats::LinkStats;
+use crate::stats::{short_text, LinkStats};
+
+use super::link_settings::{LinkSettings, RunTarget};
 
 /// Longest error text kept in [`Stats::last_error`] (the client's own fit).
 pub const ERROR_TEXT: usize = 64;
@@ -45,7 +47,10 @@ pub const ERROR_TEXT: usize = 64;
 /// A snapshot of the client for the device's `/api/link`: `state`, `url`, `connects`,
 /// `reconnects`, `last_error`, `rtt_ms`, `messages_in` and `memory` (each block with
 /// its region). Serialises with `serde` (e.g. `serde-json-core`).
-pub type Stats = LinkStats<&'static str, ERROR_TEXT>;
+pub type Stats = LinkStats<heapless::String<URL_TEXT>, ERROR_TEXT>;
+
+/// Longest URL kept in [`Stats::url`] (a longer one is cut).
+pub const URL_TEXT: usize = 128;
 
 /// The client's configuration; everything borrowed for `'static`, so that it can be a
 /// `const` and the client a `static`.
@@ -107,6 +112,8 @@ struct Shared {
     /// A close requested for the run of this generation.
     close: Option<(u64, CloseFrame)>,
     stats: LinkStats<(), ERROR_TEXT>,
+    /// Link settings set at run time, replacing the `Config`'s.
+    runtime: Option<LinkSettings>,
 }
 
 /// The client: `static`-able state shared by the run loop and the handles.
@@ -136,6 +143,7 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                 latest: 0,
                 close: None,
                 stats: LinkStats::new(()),
+                runtime: None,
             })),
         }
     }
@@ -166,24 +174,29 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
         H: Handler,
     {
         let config = &self.config;
-        let target = Target {
-            url: config.url,
-            request: RequestOptions {
-                subprotocols: config.subprotocols,
-                headers: config.headers,
-                basic_auth: config.basic_auth,
-            },
-        };
-        // TLS for `wss://` over the caller's TCP port; its record buffers are placed
-        // per connection from the same regions as the client's own.
-        #[cfg(feature = "embassy-tls")]
-        let port = super::TlsPort::new(port, &mem, config.settings.placement, &config.tls);
         let mut held = None;
         loop {
             let Some((generation, buffers)) = self.next_run(&mem, &mut held) else {
                 self.wake.wait().await;
                 continue;
             };
+            // This run's URL, headers and CA: the run-time settings if the application
+            // set some (a copy: a later change starts a new run), else the `Config`'s.
+            let runtime = self.with(|s| s.runtime.clone());
+            let run = RunTarget::new(config, runtime.as_ref());
+            let target = Target {
+                url: run.url,
+                request: RequestOptions {
+                    subprotocols: &run.subprotocols,
+                    headers: &run.headers,
+                    basic_auth: run.basic_auth,
+                },
+            };
+            // TLS for `wss://` over the caller's TCP port; its record buffers are placed
+            // per connection from the same regions as the client's own.
+            #[cfg(feature = "embassy-tls")]
+            let port = super::TlsPort::new(&port, &mem, config.settings.placement, config.tls)
+                .with_ca(run.ca);
             // Sends and closes queued for an earlier run are not this run's to send.
             while self.commands.try_receive().is_ok() {}
             let mut link = DeviceLink {
@@ -292,6 +305,7 @@ trait Ops {
     fn send(&self, generation: Option<u64>, out: Outbound) -> Result<(), SendError>;
     fn state(&self) -> State;
     fn stats(&self) -> Stats;
+    fn reconfigure(&self, settings: LinkSettings);
     fn live_runs(&self) -> u32;
 }
 
@@ -352,7 +366,11 @@ impl<M: RawMutex, const Q: usize> Ops for Client<M, Q> {
 
     fn stats(&self) -> Stats {
         self.with(|s| {
-            let mut stats = s.stats.with_url(self.config.url);
+            let url = s
+                .runtime
+                .as_ref()
+                .map_or(self.config.url, |r| r.url.as_str());
+            let mut stats = s.stats.with_url(short_text(url));
             stats.state = Self::state_of(s);
             stats
         })
@@ -360,6 +378,20 @@ impl<M: RawMutex, const Q: usize> Ops for Client<M, Q> {
 
     fn live_runs(&self) -> u32 {
         self.with(|s| s.life.live_tasks())
+    }
+
+    fn reconfigure(&self, settings: LinkSettings) {
+        let running = self.with(|s| {
+            let changed = s.runtime.as_ref() != Some(&settings);
+            s.runtime = Some(settings);
+            changed && s.life.desired() == Desired::Run
+        });
+        if running {
+            // The lifecycle's stop/start: the current run ends (its connection dropped)
+            // and one new run begins, with the new settings.
+            self.stop(None);
+            self.start();
+        }
     }
 }
 
@@ -407,6 +439,15 @@ impl Handle<'_> {
     /// stopped.
     pub fn memory_report(&self) -> crate::buffers::MemoryReport {
         self.stats().memory
+    }
+
+    /// Replaces the link's URL, headers, subprotocols and CA with `settings` (from the
+    /// application's settings). A running link reconnects with them at once (an equal
+    /// value changes nothing); a stopped one uses them at its next start. Safe from the
+    /// handler, like `stop` and `start`; from there it still reconfigures the client as
+    /// a whole.
+    pub fn reconfigure(&self, settings: LinkSettings) {
+        self.client.reconfigure(settings)
     }
 
     /// Runs requested and not finished: 0 once stopped for good (buffers freed).

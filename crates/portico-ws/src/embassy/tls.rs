@@ -89,21 +89,30 @@ impl Default for TlsOptions {
 
 /// A port that adds TLS to `tcp` for `wss://` URLs (plain `ws://` passes through).
 pub struct TlsPort<'a, P, R> {
-    tcp: P,
+    tcp: &'a P,
     mem: &'a R,
     placement: Placement,
-    options: &'a TlsOptions,
+    options: TlsOptions,
+    ca: Option<&'a [u8]>,
 }
 
 impl<'a, P: Port, R: MemoryRegions> TlsPort<'a, P, R> {
-    /// TLS over `tcp`, its record buffers placed in `mem` by `placement`.
-    pub fn new(tcp: P, mem: &'a R, placement: Placement, options: &'a TlsOptions) -> Self {
+    /// TLS over `tcp`, its record buffers placed in `mem` by `placement`, trusting
+    /// `options.ca`.
+    pub fn new(tcp: &'a P, mem: &'a R, placement: Placement, options: TlsOptions) -> Self {
         TlsPort {
             tcp,
             mem,
             placement,
             options,
+            ca: options.ca,
         }
+    }
+
+    /// Trusts `ca` (DER) instead (a CA chosen at run time); `None` trusts nothing.
+    pub fn with_ca(mut self, ca: Option<&'a [u8]>) -> Self {
+        self.ca = ca;
+        self
     }
 }
 
@@ -145,7 +154,7 @@ impl<'a, P: Port, R: MemoryRegions> Port for TlsPort<'a, P, R> {
         }
         // Checked before anything is opened or placed: a link without a trust anchor
         // must not even try.
-        let ca = self.options.ca.ok_or(ConnectError::TlsNoTrustAnchor)?;
+        let ca = self.ca.ok_or(ConnectError::TlsNoTrustAnchor)?;
         // The TCP port sees a plain URL: the TLS is this layer's.
         let plain = WsUrl {
             secure: false,
@@ -184,7 +193,7 @@ impl<'a, P: Port, R: MemoryRegions> Port for TlsPort<'a, P, R> {
         // The handshake's state (the verifier holds the server's certificate until its
         // signature is checked) is boxed with it, for the same reason.
         let host = url.host;
-        let random = PortRandom(&self.tcp);
+        let random = PortRandom(self.tcp);
         Box::pin(async {
             let mut verifier =
                 CertVerifier::<Suite, NoClock, CERT_BYTES>::new(Certificate::X509(ca));
