@@ -37,8 +37,11 @@ use crate::frame::Opcode;
 use crate::handshake::RequestOptions;
 use crate::lifecycle::{BufferSlot, Desired, FinishAction, Lifecycle, StartAction};
 use crate::settings::Settings;
-use crate::stats::{short_text, LinkStats};
+#[cfg(feature = "embassy-settings")]
+use crate::stats::short_text;
+use crate::stats::LinkStats;
 
+#[cfg(feature = "embassy-settings")]
 use super::link_settings::{LinkSettings, RunTarget};
 
 /// Longest error text kept in [`Stats::last_error`] (the client's own fit).
@@ -47,7 +50,13 @@ pub const ERROR_TEXT: usize = 64;
 /// A snapshot of the client for the device's `/api/link`: `state`, `url`, `connects`,
 /// `reconnects`, `last_error`, `rtt_ms`, `messages_in` and `memory` (each block with
 /// its region). Serialises with `serde` (e.g. `serde-json-core`).
+/// With `embassy-settings` the URL can change at run time, so it is copied (cut to
+/// [`URL_TEXT`]); without, it is the `Config`'s own.
+#[cfg(feature = "embassy-settings")]
 pub type Stats = LinkStats<heapless::String<URL_TEXT>, ERROR_TEXT>;
+/// A snapshot of the client for the device's `/api/link` (see above).
+#[cfg(not(feature = "embassy-settings"))]
+pub type Stats = LinkStats<&'static str, ERROR_TEXT>;
 
 /// Longest URL kept in [`Stats::url`] (a longer one is cut).
 pub const URL_TEXT: usize = 128;
@@ -113,6 +122,7 @@ struct Shared {
     close: Option<(u64, CloseFrame)>,
     stats: LinkStats<(), ERROR_TEXT>,
     /// Link settings set at run time, replacing the `Config`'s.
+    #[cfg(feature = "embassy-settings")]
     runtime: Option<LinkSettings>,
 }
 
@@ -143,6 +153,7 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                 latest: 0,
                 close: None,
                 stats: LinkStats::new(()),
+                #[cfg(feature = "embassy-settings")]
                 runtime: None,
             })),
         }
@@ -182,8 +193,11 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
             };
             // This run's URL, headers and CA: the run-time settings if the application
             // set some (a copy: a later change starts a new run), else the `Config`'s.
+            #[cfg(feature = "embassy-settings")]
             let runtime = self.with(|s| s.runtime.clone());
+            #[cfg(feature = "embassy-settings")]
             let run = RunTarget::new(config, runtime.as_ref());
+            #[cfg(feature = "embassy-settings")]
             let target = Target {
                 url: run.url,
                 request: RequestOptions {
@@ -192,11 +206,24 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                     basic_auth: run.basic_auth,
                 },
             };
+            #[cfg(all(feature = "embassy-settings", feature = "embassy-tls"))]
+            let ca = run.ca;
+            #[cfg(not(feature = "embassy-settings"))]
+            let target = Target {
+                url: config.url,
+                request: RequestOptions {
+                    subprotocols: config.subprotocols,
+                    headers: config.headers,
+                    basic_auth: config.basic_auth,
+                },
+            };
+            #[cfg(all(not(feature = "embassy-settings"), feature = "embassy-tls"))]
+            let ca = config.tls.ca;
             // TLS for `wss://` over the caller's TCP port; its record buffers are placed
             // per connection from the same regions as the client's own.
             #[cfg(feature = "embassy-tls")]
-            let port = super::TlsPort::new(&port, &mem, config.settings.placement, config.tls)
-                .with_ca(run.ca);
+            let port =
+                super::TlsPort::new(&port, &mem, config.settings.placement, config.tls).with_ca(ca);
             // Sends and closes queued for an earlier run are not this run's to send.
             while self.commands.try_receive().is_ok() {}
             let mut link = DeviceLink {
@@ -305,6 +332,7 @@ trait Ops {
     fn send(&self, generation: Option<u64>, out: Outbound) -> Result<(), SendError>;
     fn state(&self) -> State;
     fn stats(&self) -> Stats;
+    #[cfg(feature = "embassy-settings")]
     fn reconfigure(&self, settings: LinkSettings);
     fn live_runs(&self) -> u32;
 }
@@ -366,11 +394,15 @@ impl<M: RawMutex, const Q: usize> Ops for Client<M, Q> {
 
     fn stats(&self) -> Stats {
         self.with(|s| {
-            let url = s
-                .runtime
-                .as_ref()
-                .map_or(self.config.url, |r| r.url.as_str());
-            let mut stats = s.stats.with_url(short_text(url));
+            #[cfg(feature = "embassy-settings")]
+            let url = short_text(
+                s.runtime
+                    .as_ref()
+                    .map_or(self.config.url, |r| r.url.as_str()),
+            );
+            #[cfg(not(feature = "embassy-settings"))]
+            let url = self.config.url;
+            let mut stats = s.stats.with_url(url);
             stats.state = Self::state_of(s);
             stats
         })
@@ -380,6 +412,7 @@ impl<M: RawMutex, const Q: usize> Ops for Client<M, Q> {
         self.with(|s| s.life.live_tasks())
     }
 
+    #[cfg(feature = "embassy-settings")]
     fn reconfigure(&self, settings: LinkSettings) {
         let running = self.with(|s| {
             let changed = s.runtime.as_ref() != Some(&settings);
@@ -445,7 +478,8 @@ impl Handle<'_> {
     /// application's settings). A running link reconnects with them at once (an equal
     /// value changes nothing); a stopped one uses them at its next start. Safe from the
     /// handler, like `stop` and `start`; from there it still reconfigures the client as
-    /// a whole.
+    /// a whole. (Feature `embassy-settings`.)
+    #[cfg(feature = "embassy-settings")]
     pub fn reconfigure(&self, settings: LinkSettings) {
         self.client.reconfigure(settings)
     }

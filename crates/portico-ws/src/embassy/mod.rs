@@ -27,12 +27,14 @@
 //! `.stats()` (for `/api/link`).
 
 mod client;
+#[cfg(feature = "embassy-settings")]
 mod link_settings;
 mod port;
 #[cfg(feature = "embassy-tls")]
 mod tls;
 
 pub use client::{Client, Config, Handle, Handler, Outbound, Stats, ERROR_TEXT, URL_TEXT};
+#[cfg(feature = "embassy-settings")]
 pub use link_settings::LinkSettings;
 pub use port::{Connection, EmbassyPort, Random};
 #[cfg(feature = "embassy-tls")]
