@@ -210,6 +210,17 @@ fn wss_echo(heap: SimHeap, region: Region) -> u64 {
     println!("TLS session state (global heap): {} B", session.bytes);
     // The report is the heap's truth.
     assert_eq!(s.used(region), WS_BYTES + TLS_BYTES);
+    println!(
+        "placed {region:?}: internal RAM held by the connected wss:// link: {} B \
+         (of which TLS record buffers {} B), external {} B",
+        s.used(Region::Internal),
+        if region == Region::Internal {
+            TLS_BYTES
+        } else {
+            0
+        },
+        s.used(Region::External)
+    );
     assert_eq!(s.view.server.stats().upgraded, 1);
     assert_eq!(s.view.server.stats().text_in, 1);
     assert_eq!(s.view.server.stats().binary_in, 1);
