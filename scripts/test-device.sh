@@ -92,6 +92,9 @@ firmware "dashboard, API, Wi-Fi, upstream WebSocket link, DNS" "$FLASH_BUDGET" \
 # factory partition (esp-idf's "single app" table), which the plain image's budget
 # leaves room under for OTA-style layouts. The CA is made here: the build needs one
 # (without a CA the link refuses `wss://`), never its key.
+if ! command -v openssl >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq openssl >/dev/null
+fi
 ca_dir=$(mktemp -d)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$ca_dir/key.pem" -out "$ca_dir/ca.pem" -days 30 -subj "/CN=portico build CA" \
