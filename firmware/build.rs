@@ -8,9 +8,11 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PORTICO_WIFI_SSID");
     println!("cargo:rerun-if-env-changed=PORTICO_WIFI_PASSWORD");
     println!("cargo:rerun-if-env-changed=PORTICO_UPSTREAM");
+    println!("cargo:rerun-if-env-changed=PORTICO_UPSTREAM_CA");
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let dist = manifest.join("../web/dist");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    upstream_ca(&out);
     // Flash is the budget: when gzip is smaller only the gzip bytes are embedded (every
     // browser accepts gzip; a client that does not gets 406).
     portico_assets::embed(
@@ -20,6 +22,34 @@ fn main() {
         PLACEHOLDER,
     )
     .expect("embedding web/dist");
+}
+
+/// The CA a `wss://` upstream is checked against (feature `tls`): the DER or PEM file
+/// named by `PORTICO_UPSTREAM_CA`, written as DER to `upstream_ca.der` (empty without
+/// one: the link then refuses `wss://`, it never trusts blindly).
+fn upstream_ca(out: &std::path::Path) {
+    let der = match std::env::var("PORTICO_UPSTREAM_CA") {
+        Ok(path) if !path.is_empty() => {
+            println!("cargo:rerun-if-changed={path}");
+            let bytes = std::fs::read(&path).expect("reading PORTICO_UPSTREAM_CA");
+            pem_to_der(&bytes).unwrap_or(bytes)
+        }
+        _ => Vec::new(),
+    };
+    std::fs::write(out.join("upstream_ca.der"), der).expect("writing upstream_ca.der");
+}
+
+/// The first certificate of a PEM file, or `None` if `bytes` is not PEM.
+fn pem_to_der(bytes: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(bytes).ok()?;
+    let body = text
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)?
+        .split("-----END CERTIFICATE-----")
+        .next()?;
+    let b64: String = body.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }
 
 const PLACEHOLDER: &str =

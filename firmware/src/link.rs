@@ -1,5 +1,6 @@
 //! The upstream WebSocket link (`portico_ws::embassy`), started when the firmware is
-//! built with `PORTICO_UPSTREAM=ws://host:port/path`: reconnects with backoff, keeps
+//! built with `PORTICO_UPSTREAM=ws://host:port/path` (or `wss://` with the feature `tls`
+//! and `PORTICO_UPSTREAM_CA=ca.pem`): reconnects with backoff, keeps
 //! alive with pings, sends the device's `/api/status` document every 5 s, and shows in
 //! `/api/link` where each of its blocks lives.
 //!
@@ -33,10 +34,30 @@ const SOCKET_BUFFER: usize = 4096;
 /// How often the status document goes upstream.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
-static CLIENT: Client = Client::new(Config::new(match UPSTREAM {
+const URL: &str = match UPSTREAM {
     Some(url) => url,
     None => "",
-}));
+};
+
+/// The CA for `wss://`, from `PORTICO_UPSTREAM_CA` at build time (see `build.rs`).
+#[cfg(feature = "tls")]
+const UPSTREAM_CA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/upstream_ca.der"));
+
+#[cfg(not(feature = "tls"))]
+static CLIENT: Client = Client::new(Config::new(URL));
+
+#[cfg(feature = "tls")]
+static CLIENT: Client = Client::new(Config {
+    tls: portico_ws::embassy::TlsOptions {
+        ca: if UPSTREAM_CA.is_empty() {
+            None
+        } else {
+            Some(UPSTREAM_CA)
+        },
+        ..portico_ws::embassy::TlsOptions::const_default()
+    },
+    ..Config::new(URL)
+});
 
 type Port = EmbassyPort<'static, fn(&mut [u8])>;
 static PORT: StaticCell<Port> = StaticCell::new();

@@ -77,6 +77,10 @@ pub struct Cli {
     /// WebSocket URL (ws:// or wss://) of the upstream link.
     #[arg(long)]
     pub upstream: Option<String>,
+    /// PEM file of a CA to trust for a wss:// upstream (a private server, a test CA), in
+    /// addition to the bundled Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<std::path::PathBuf>,
     /// Delay every /api/* answer by this many milliseconds (demos, UI tests).
     #[arg(long, default_value_t = 0)]
     pub api_delay_ms: u64,
@@ -128,6 +132,8 @@ pub enum Buffers {
 pub struct Settings {
     pub bind: SocketAddr,
     pub upstream: Option<String>,
+    /// The `--upstream-ca` file's PEM, read and checked by [`Cli::upstream_ca_pem`].
+    pub upstream_ca: Option<Vec<u8>>,
     pub api_delay_ms: u64,
 }
 
@@ -227,6 +233,7 @@ impl Cli {
                 ));
             }
         }
+        self.upstream_ca_pem()?;
         let policy = Policy {
             lru_purge: !self.no_lru_purge,
             evict_streams: self.evict_streams,
@@ -263,10 +270,33 @@ impl Cli {
         })
     }
 
+    /// The `--upstream-ca` file, read and parsed up front so that a wrong path or a
+    /// file with no certificate stops the provider with a clear message instead of a
+    /// link that never connects.
+    pub fn upstream_ca_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        let Some(path) = &self.upstream_ca else {
+            return Ok(None);
+        };
+        if self.upstream.is_none() {
+            return Err("--upstream-ca needs --upstream".into());
+        }
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("--upstream-ca: cannot read {}: {e}", path.display()))?;
+        portico_ws::tokio::TlsConfig {
+            webpki_roots: false,
+            extra_ca_pem: Some(pem.clone()),
+        }
+        .build()
+        .map_err(|e| format!("--upstream-ca {}: {e}", path.display()))?;
+        Ok(Some(pem))
+    }
+
     pub fn settings(&self) -> Settings {
         Settings {
             bind: self.bind(),
             upstream: self.upstream.clone(),
+            // Checked by `options()`, which runs first.
+            upstream_ca: self.upstream_ca_pem().ok().flatten(),
             api_delay_ms: self.api_delay_ms,
         }
     }

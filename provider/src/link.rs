@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use portico::placement::sim::SimHeap;
-use portico_ws::tokio::{Client, Config, Control, Handle, StartError};
+use portico_ws::tokio::{Client, Config, Control, Handle, StartError, TlsConfig};
 use portico_ws::Event;
 
 /// The running link (its counters, `messages_in` included, are the client's own).
@@ -13,9 +13,17 @@ pub struct Link {
 
 impl Link {
     /// Starts the client with its buffers placed by the default policy (external RAM
-    /// first, internal when there is none) from the device's simulated heap.
-    pub fn start(url: &str, heap: SimHeap) -> Result<Link, StartError> {
-        let handle = Client::start(Config::new(url), heap, |_: Event<'_>, _: &Control| {})?;
+    /// first, internal when there is none) from the device's simulated heap. For
+    /// `wss://` the server is checked against the bundled roots and `ca_pem`, if given.
+    pub fn start(url: &str, ca_pem: Option<Vec<u8>>, heap: SimHeap) -> Result<Link, StartError> {
+        let config = Config {
+            tls: TlsConfig {
+                webpki_roots: true,
+                extra_ca_pem: ca_pem,
+            },
+            ..Config::new(url)
+        };
+        let handle = Client::start(config, heap, |_: Event<'_>, _: &Control| {})?;
         Ok(Link { handle })
     }
 

@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
         let server = Server::new(options, |shared| {
             // The link's socket comes out of the stack's reserve, not the HTTP cap.
             let link = settings.upstream.as_deref().and_then(|url| {
-                match link::Link::start(url, shared.heap.clone()) {
+                match link::Link::start(url, settings.upstream_ca.clone(), shared.heap.clone()) {
                     Ok(l) => {
                         link_handle = Some(l.handle.clone());
                         Some(l)

@@ -205,11 +205,22 @@ fn link<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
             w.begin_object()
                 .field("block", b.block)
                 .field("bytes", b.bytes)
-                .field("region", b.region.map_or("task", |r| r.name()))
+                .field("region", b.region.map_or(unplaced(b.block), |r| r.name()))
                 .end_object();
         }
         w.end_array().end_object();
     });
+}
+
+/// What `/api/link` says for a block no placement put anywhere: the run task's own state
+/// (`"task"`, the executor's), or a block from the global heap (`"heap"`: a device TLS
+/// session's keys).
+fn unplaced(block: &str) -> &'static str {
+    if block == "task" {
+        "task"
+    } else {
+        "heap"
+    }
 }
 
 #[cfg(test)]

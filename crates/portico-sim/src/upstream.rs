@@ -13,6 +13,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use embassy_futures::select::{select, Either};
@@ -60,6 +61,8 @@ pub struct UpstreamStats {
     /// Connections accepted while [`Upstream::refuse_for`] was in force and reset at
     /// once (most attempts in that window meet no listener and never count here).
     pub refused: u64,
+    /// The request path and `Authorization` header of the last upgrade request.
+    pub last_request: Option<(String, Option<String>)>,
 }
 
 #[derive(Default)]
@@ -147,11 +150,82 @@ pub fn spawn_upstream(
     listeners: usize,
     seed: u64,
 ) -> Upstream {
+    spawn(spawner, net, ip, listeners, seed, None)
+}
+
+/// The same server behind TLS (`wss://`): `rustls` with `tls` (its certificate and
+/// versions), then the WebSocket server over the decrypted stream.
+pub fn spawn_upstream_tls(
+    spawner: &Spawner,
+    net: &Network,
+    ip: Ipv4Addr,
+    listeners: usize,
+    seed: u64,
+    tls: Arc<rustls::ServerConfig>,
+) -> Upstream {
+    spawn(spawner, net, ip, listeners, seed, Some(tls))
+}
+
+/// A private CA and a `rustls` server configuration whose certificate it signed for
+/// `name` (as a DNS name and common name: embedded-tls matches the URL's host against
+/// those), for [`spawn_upstream_tls`].
+pub struct TestPki {
+    /// The CA certificate, DER: what the device must trust.
+    pub ca: Vec<u8>,
+    /// The server's configuration (certificate chain and key).
+    pub server: Arc<rustls::ServerConfig>,
+}
+
+impl TestPki {
+    /// Makes a CA and a server certificate for `name`, with fresh P-256 keys.
+    pub fn new(name: &str) -> TestPki {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "portico test CA");
+        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let key = KeyPair::generate().expect("server key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.subject_alt_names = vec![SanType::DnsName(name.try_into().expect("a DNS name"))];
+        let cert = params
+            .signed_by(&key, &ca, &ca_key)
+            .expect("server certificate");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone(), ca.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server configuration");
+        TestPki {
+            ca: ca.der().to_vec(),
+            server: Arc::new(server),
+        }
+    }
+}
+
+fn spawn(
+    spawner: &Spawner,
+    net: &Network,
+    ip: Ipv4Addr,
+    listeners: usize,
+    seed: u64,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Upstream {
     let stack = spawn_stack(spawner, net, ip, seed);
     let up = Upstream(Rc::default());
     for id in 0..listeners {
         let up = up.clone();
-        spawner.spawn(async move { listen(stack, id, up).await });
+        let tls = tls.clone();
+        spawner.spawn(async move { listen(stack, id, up, tls).await });
     }
     up
 }
@@ -161,7 +235,12 @@ fn leak(size: usize) -> &'static mut [u8] {
 }
 
 /// One listening socket, forever: accept, serve, close, again.
-async fn listen(stack: Stack<'static>, id: usize, up: Upstream) {
+async fn listen(
+    stack: Stack<'static>,
+    id: usize,
+    up: Upstream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
     let mut sock = TcpSocket::new(stack, leak(8192), leak(8192));
     sock.set_nagle_enabled(false);
     loop {
@@ -195,7 +274,17 @@ async fn listen(stack: Stack<'static>, id: usize, up: Upstream) {
             s.accepted += 1;
             format!("#{id} accepted")
         });
-        let end = serve(&mut sock, id, &up).await;
+        let pipe = Pipe::default();
+        let end = match &tls {
+            None => serve(&mut sock, id, &up, &pipe, pipe.clone()).await,
+            Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                Ok(session) => {
+                    let stream = rustls::StreamOwned::new(session, pipe.clone());
+                    serve(&mut sock, id, &up, &pipe, stream).await
+                }
+                Err(_) => "TLS setup failed",
+            },
+        };
         up.note(|_| format!("#{id} ended: {end}"));
         if end == "dropped" {
             sock.abort();
@@ -251,22 +340,41 @@ impl io::Write for Pipe {
     }
 }
 
-/// Serves one connection; returns how it ended.
-async fn serve(sock: &mut TcpSocket<'static>, id: usize, up: &Upstream) -> &'static str {
+/// Serves one connection over `stream` (the pipe itself, or TLS on it); returns how it
+/// ended.
+async fn serve<S: io::Read + io::Write>(
+    sock: &mut TcpSocket<'static>,
+    id: usize,
+    up: &Upstream,
+    pipe: &Pipe,
+    stream: S,
+) -> &'static str {
     let drops = up.0.borrow().drops;
-    let pipe = Pipe::default();
-    let mut handshake = tungstenite::accept(pipe.clone());
-    let mut ws: WebSocket<Pipe> = loop {
+    let seen = up.clone();
+    // The error type is tungstenite's (its `Callback` trait), not ours to shrink.
+    #[allow(clippy::result_large_err)]
+    let record = move |req: &tungstenite::handshake::server::Request,
+                       res: tungstenite::handshake::server::Response| {
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        seen.0.borrow_mut().stats.last_request = Some((req.uri().path().to_owned(), auth));
+        Ok(res)
+    };
+    let mut handshake = tungstenite::accept_hdr(stream, record);
+    let mut ws: WebSocket<S> = loop {
         match handshake {
             Ok(ws) => break ws,
             Err(HandshakeError::Interrupted(mid)) => {
-                if let Err(end) = pump(sock, &pipe, up, drops).await {
+                if let Err(end) = pump(sock, pipe, up, drops).await {
                     return end;
                 }
                 handshake = mid.handshake();
             }
             Err(HandshakeError::Failure(_)) => {
-                let _ = send_output(sock, &pipe).await;
+                let _ = send_output(sock, pipe).await;
                 return "handshake failed";
             }
         }
@@ -301,13 +409,13 @@ async fn serve(sock: &mut TcpSocket<'static>, id: usize, up: &Upstream) -> &'sta
                 Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => {
                     let _ = ws.flush();
-                    let _ = send_output(sock, &pipe).await;
+                    let _ = send_output(sock, pipe).await;
                     return "closed";
                 }
             }
         }
         let _ = ws.flush();
-        if let Err(end) = pump(sock, &pipe, up, drops).await {
+        if let Err(end) = pump(sock, pipe, up, drops).await {
             return end;
         }
     }

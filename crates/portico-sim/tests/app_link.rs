@@ -20,12 +20,13 @@ use portico_sim::device::{spawn_device_stack, static_config, DEVICE_IP};
 use portico_sim::executor::{Executor, RunEnd};
 use portico_sim::net::{LinkConfig, Network};
 use portico_sim::rng::Rng;
-use portico_sim::upstream::{spawn_upstream, UPSTREAM_IP};
-use portico_ws::embassy::{Client, Config, EmbassyPort, Handle};
+use portico_sim::upstream::{spawn_upstream, spawn_upstream_tls, TestPki, UPSTREAM_IP};
+use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, TlsOptions};
 use portico_ws::{Event, MemoryBlock, Reconnect, Settings};
 use serde_json::Value;
 
 const URL: &str = "ws://10.0.0.200:8080/device";
+const URL_TLS: &str = "wss://10.0.0.200:8080/device";
 
 /// A socket buffer placed by policy, kept for the device's life (as the firmware's are).
 fn socket_buffer(heap: &SimHeap, name: &'static str) -> (&'static mut [u8], MemoryBlock) {
@@ -35,11 +36,27 @@ fn socket_buffer(heap: &SimHeap, name: &'static str) -> (&'static mut [u8], Memo
 
 #[test]
 fn the_link_runs_beside_the_server_and_is_reported() {
+    the_link(URL, None);
+}
+
+#[test]
+fn the_wss_link_runs_beside_the_server_and_reports_its_tls_blocks() {
+    the_link(URL_TLS, Some(TestPki::new("10.0.0.200")));
+}
+
+fn the_link(url: &'static str, tls: Option<TestPki>) {
     let seed = 11;
     let mut exec = Executor::new();
     let spawner = exec.spawner();
     let net = Network::new(LinkConfig::lan(), seed);
-    let upstream = spawn_upstream(&spawner, &net, UPSTREAM_IP, 2, seed ^ 0x5E);
+    let ca: &'static [u8] = match &tls {
+        Some(pki) => Box::leak(pki.ca.clone().into_boxed_slice()),
+        None => &[],
+    };
+    let upstream = match tls {
+        Some(pki) => spawn_upstream_tls(&spawner, &net, UPSTREAM_IP, 2, seed ^ 0x5E, pki.server),
+        None => spawn_upstream(&spawner, &net, UPSTREAM_IP, 2, seed ^ 0x5E),
+    };
     // An ESP32-S3 with PSRAM.
     let heap = SimHeap::new(320 * 1024, 8 * 1024 * 1024);
     let stack = spawn_device_stack(&spawner, &net, seed);
@@ -60,7 +77,8 @@ fn the_link_runs_beside_the_server_and_is_reported() {
             },
             ..Settings::const_default()
         },
-        ..Config::new(URL)
+        tls: TlsOptions::with_ca(ca),
+        ..Config::new(url)
     })));
     let mem = heap.clone();
     spawner.spawn(async move {
@@ -79,7 +97,7 @@ fn the_link_runs_beside_the_server_and_is_reported() {
         stack,
         profile::config(),
         heap.clone(),
-        Some((URL, link)),
+        Some((url, link)),
     );
     spawner.spawn(async move {
         report_status(app, client, Duration::from_secs(2)).await;
@@ -112,7 +130,7 @@ fn the_link_runs_beside_the_server_and_is_reported() {
 
     let l = fetch(&mut exec, "/api/link", 1_000);
     assert_eq!(l["configured"], true, "{l}");
-    assert_eq!(l["url"], URL);
+    assert_eq!(l["url"], url);
     assert_eq!(l["state"], "connected", "{l}");
     assert_eq!(l["connects"], 1);
     // Every block and where it lives: the client's buffers and its socket's, in PSRAM
@@ -124,18 +142,29 @@ fn the_link_runs_beside_the_server_and_is_reported() {
         .map(|b| {
             (
                 b["block"].as_str().unwrap().to_owned(),
-                b["region"].as_str().unwrap().to_owned(),
+                b["region"].as_str().unwrap_or("null").to_owned(),
             )
         })
         .collect();
-    for name in ["rx", "tx", "socket_rx", "socket_tx"] {
+    let mut placed = vec!["rx", "tx", "message", "socket_rx", "socket_tx"];
+    if url.starts_with("wss:") {
+        placed.extend(["tls_rx", "tls_tx"]);
+        // The session's keys: on the global heap, not placed by the policy.
+        assert!(
+            blocks
+                .iter()
+                .any(|(b, r)| b == "tls_session" && r == "heap"),
+            "{blocks:?}"
+        );
+    }
+    for name in &placed {
         assert!(
             blocks.iter().any(|(b, r)| b == name && r == "external"),
             "{name} not in external RAM: {blocks:?}"
         );
     }
     let status = fetch(&mut exec, "/api/status", 0);
-    assert_eq!(status["config"]["upstream"], URL);
+    assert_eq!(status["config"]["upstream"], url);
     let memory = fetch(&mut exec, "/api/memory", 0);
     let external_used = memory["regions"][1]["used"].as_u64().unwrap();
     assert!(external_used >= 2 * 4096 + 2 * 4096, "{memory}");

@@ -252,7 +252,9 @@ fn the_client_task_is_small() {
     println!("client task future: {bytes} B");
     // Everything large is placed on the heap; the task itself holds the driver's state
     // machine. A budget, so that growth shows (64-bit host; smaller on the device).
-    assert!((256..4_096).contains(&bytes), "{bytes}");
+    // 2,904 B before device TLS; 3,440 B with it (the per-connection memory slot); 4,216 B
+    // with the run-time link settings (each run's own copy and borrowed view of them).
+    assert!((256..4_608).contains(&bytes), "{bytes}");
 }
 
 #[test]
@@ -338,6 +340,71 @@ fn backs_off_while_the_server_refuses_then_reconnects() {
     );
     assert_eq!(s.stats().reconnects, 1);
     println!("{}", s.report());
+}
+
+#[test]
+fn holds_no_buffers_while_the_server_is_unreachable_and_places_them_again() {
+    // Without PSRAM, as on an ESP32-C3: the 9 KiB would otherwise stay in internal SRAM
+    // for the whole outage.
+    let mut s = connected_sim(6, LinkConfig::lan(), SimHeap::new(320 * 1024, 0), quiet());
+    assert_eq!(s.heap.stats(Region::Internal).used, 4096 + 4096 + 1024);
+    s.server.refuse_for(20_000);
+    s.server.drop_all();
+    // Several connect attempts and backoffs: at no point of it is a block held.
+    let mut samples = 0;
+    let mut held = 0;
+    for _ in 0..100 {
+        s.run_for(150);
+        if s.stats().state != State::Connected {
+            samples += 1;
+            held = held.max(s.heap_used());
+            assert!(s.stats().memory.is_empty(), "{:?}", s.stats());
+        }
+    }
+    assert!(samples > 50, "{}", s.report());
+    assert_eq!(held, 0, "{}", s.report());
+    assert!(s.saw("Tcp") >= 3, "{}", s.report());
+    // Reachable again: placed again, alike, and the link works.
+    assert_eq!(
+        s.run_until(20_000, connected),
+        RunEnd::Done,
+        "{}",
+        s.report()
+    );
+    let blocks: Vec<_> = s
+        .stats()
+        .memory
+        .iter()
+        .map(|b| (b.block, b.bytes))
+        .collect();
+    assert_eq!(blocks, [("rx", 4096), ("tx", 4096), ("message", 1024)]);
+    assert_eq!(s.heap.stats(Region::Internal).used, 4096 + 4096 + 1024);
+    s.handle().try_send_text("back").unwrap();
+    s.run_until(2_000, |s| s.stats().messages_in == 1);
+    assert_eq!(s.saw("data Text back"), 1, "{}", s.report());
+}
+
+#[test]
+fn a_reconnect_without_memory_backs_off_and_retries() {
+    let mut s = connected_sim(7, LinkConfig::lan(), with_psram(), quiet());
+    // Both regions refuse while the connection is dropped: the next connect's buffers
+    // cannot be placed; the link says so and tries again later (it does not stop).
+    s.heap.fail_region(Region::External, true);
+    s.heap.fail_region(Region::Internal, true);
+    s.server.drop_all();
+    let end = s.run_until(5_000, |s| {
+        s.stats().last_error.as_deref() == Some("connect: no memory for the link's buffers")
+    });
+    assert_eq!(end, RunEnd::Done, "{}", s.report());
+    assert_eq!(s.heap_used(), 0);
+    s.heap.clear_faults();
+    assert_eq!(
+        s.run_until(20_000, connected),
+        RunEnd::Done,
+        "{}",
+        s.report()
+    );
+    assert_eq!(s.stats().reconnects, 1);
 }
 
 #[test]

@@ -8,10 +8,19 @@
 
 use portico::placement::{place, MemoryRegions, OutOfMemory, Placed, Placement, Region};
 
+/// Most blocks a client reports: `rx`, `tx`, `message`, and with device TLS
+/// (`embassy-tls`) the session's three. Without it, room for three (flash and RAM: the
+/// report is copied into `/api/link`'s snapshot).
+pub const MAX_BLOCKS: usize = if cfg!(feature = "embassy-tls") { 8 } else { 4 };
+
+/// A memory report: each block held, with its size and region.
+pub type MemoryReport = heapless::Vec<MemoryBlock, MAX_BLOCKS>;
+
 /// One entry of a memory report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryBlock {
-    /// What the block holds: `"rx"`, `"tx"`, `"message"` or `"task"`.
+    /// What the block holds: `"rx"`, `"tx"`, `"message"`, `"task"`, or a TLS session's
+    /// record buffers `"tls_rx"` and `"tls_tx"`.
     pub block: &'static str,
     /// Its size in bytes.
     pub bytes: usize,
@@ -76,6 +85,38 @@ impl<M: MemoryRegions> core::fmt::Debug for Buffers<M> {
     }
 }
 
+/// What it takes to place the same blocks again: the driver frees them while the link is
+/// down and places them anew for the next connection.
+#[derive(Debug, Clone)]
+pub struct BufferSpec<M> {
+    mem: M,
+    placement: Placement,
+    sizes: BufferSizes,
+}
+
+impl<M: MemoryRegions + Clone> BufferSpec<M> {
+    /// Places a fresh set.
+    pub fn allocate(&self) -> Result<Buffers<M>, OutOfMemory> {
+        Buffers::allocate(self.mem.clone(), self.placement, self.sizes)
+    }
+}
+
+impl<M: MemoryRegions + Clone> Buffers<M> {
+    /// How to place these blocks again once they are freed.
+    pub fn spec(&self) -> BufferSpec<M> {
+        BufferSpec {
+            mem: self.mem.clone(),
+            placement: self.placement,
+            sizes: BufferSizes {
+                rx: self.rx.block.as_ref().len(),
+                tx: self.tx.block.as_ref().len(),
+                message_initial: self.initial,
+                max_message: self.max_message,
+            },
+        }
+    }
+}
+
 impl<M: MemoryRegions> Buffers<M> {
     /// Allocates the receive, send and initial reassembly blocks.
     pub fn allocate(mem: M, placement: Placement, sizes: BufferSizes) -> Result<Self, OutOfMemory> {
@@ -99,7 +140,7 @@ impl<M: MemoryRegions> Buffers<M> {
     }
 
     /// Where every block is, right now.
-    pub fn report(&self) -> heapless::Vec<MemoryBlock, 4> {
+    pub fn report(&self) -> MemoryReport {
         let mut v = heapless::Vec::new();
         let mut add = |block, p: &Placed<M::Block>| {
             let _ = v.push(MemoryBlock {

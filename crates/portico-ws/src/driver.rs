@@ -23,7 +23,7 @@ use embedded_io_async::{Read, Write};
 use portico::placement::MemoryRegions;
 
 use crate::backoff::Backoff;
-use crate::buffers::{Buffers, MemoryBlock};
+use crate::buffers::{BufferSpec, Buffers, MemoryBlock};
 use crate::close::{CloseCode, CloseFrame};
 use crate::connection::{Connection, FrameOrderError, Incoming};
 use crate::event::{ConnectError, DisconnectReason, ErrorKind, Event, State};
@@ -35,11 +35,34 @@ use crate::url::WsUrl;
 
 /// The environment the driver runs in.
 pub trait Port {
-    /// A connected byte stream (TCP, or TLS over TCP).
-    type Io: Read + Write;
+    /// Memory one connection borrows for its whole life: a TLS session's record buffers
+    /// (`()` when the transport needs none). The driver keeps it beside the connection,
+    /// empty (`Default`) until [`connect`](Self::connect) fills it, and drops it with the
+    /// connection, so that nothing of it is held between connections (in backoff).
+    type Memory: Default;
 
-    /// Opens a transport to `url`'s host and port (with TLS for `wss://`).
-    async fn connect(&self, url: &WsUrl<'_>) -> Result<Self::Io, ConnectError>;
+    /// A connected byte stream (TCP, or TLS over TCP), borrowing its `Memory`.
+    ///
+    /// It must outlive the borrow whatever `'m` is (no `where Self: 'm`): the host's
+    /// tokio client has to prove its task `Send`, which rustc cannot yet do through a
+    /// GAT's where-clause (rust-lang/rust#100013). So a port that lends its own data
+    /// to connections is `'static` (the device's lives in a `static` anyway).
+    type Io<'m>: Read + Write + 'm;
+
+    /// Opens a transport to `url`'s host and port (with TLS for `wss://`, its blocks
+    /// placed into `memory`).
+    async fn connect<'m>(
+        &self,
+        url: &WsUrl<'_>,
+        memory: &'m mut Self::Memory,
+    ) -> Result<Self::Io<'m>, ConnectError>;
+
+    /// Blocks an open connection holds besides the client's buffers (a TLS session's),
+    /// for the memory report.
+    fn io_memory<'a, 'm>(io: &'a Self::Io<'m>) -> &'a [MemoryBlock] {
+        let _ = io;
+        &[]
+    }
 
     /// Milliseconds since an arbitrary epoch.
     fn now_ms(&self) -> u64;
@@ -320,19 +343,26 @@ enum SessionEnd {
 }
 
 /// Runs the client until it is stopped, closed, or (without reconnect) disconnected.
-/// Returns the buffers so the caller decides whether to free or reuse them.
+///
+/// `buffers` serve the first connection. They are freed whenever the link is down (a
+/// connection ended, or a connect failed) and placed again, alike, once the next
+/// connection's transport is up: an outage of hours gives their memory back. Returns
+/// the buffers still held (`None` when the run ended while down) so the caller decides
+/// whether to free or reuse them.
 pub async fn run<M, P, L>(
     settings: &Settings,
     target: &Target<'_>,
-    mut buffers: Buffers<M>,
+    buffers: Buffers<M>,
     port: &P,
     link: &mut L,
-) -> (Buffers<M>, Exit)
+) -> (Option<Buffers<M>>, Exit)
 where
-    M: MemoryRegions,
+    M: MemoryRegions + Clone,
     P: Port,
     L: Link,
 {
+    let spec = buffers.spec();
+    let mut buffers = Some(buffers);
     let url = match WsUrl::parse(target.url) {
         Ok(u) => u,
         Err(e) => {
@@ -345,14 +375,24 @@ where
     };
     let mut backoff = Backoff::new(settings.reconnect);
     let mut connected_before = false;
-    link.status(Status::Memory(&buffers.report()));
+    link.status(Status::Memory(&report(&buffers)));
     loop {
         if link.stop_requested() {
             return stopped(buffers, link, Exit::Stopped);
         }
         link.status(Status::State(State::Connecting));
+        // The transport's memory lives for this attempt only: it is gone in backoff.
+        let mut memory = P::Memory::default();
         let attempt = {
-            let connect = pin!(connect(settings, target, &url, &mut buffers, port));
+            let connect = pin!(connect(
+                settings,
+                target,
+                &url,
+                &mut buffers,
+                &spec,
+                port,
+                &mut memory
+            ));
             let timeout = pin!(port.sleep_ms(settings.connect_timeout_ms));
             let mut race = pin!(select(connect, timeout));
             loop {
@@ -369,7 +409,8 @@ where
                 }
             }
         };
-        let end = match attempt {
+        // Moved in (not borrowed), so that a connection never outlives its memory.
+        let end = match core::convert::identity(attempt) {
             Err(exit) => return stopped(buffers, link, exit),
             Ok(Err(e)) => {
                 let err = ErrorKind::Connect(e);
@@ -377,14 +418,15 @@ where
                 link.event(Event::Error(err));
                 None
             }
-            Ok(Ok((mut io, subprotocol_len, received))) => {
+            Ok(Ok((mut io, subprotocol_len, received, held))) => {
                 backoff.reset();
                 link.status(Status::Connected {
                     reconnect: connected_before,
                 });
                 connected_before = true;
                 link.status(Status::State(State::Connected));
-                let mut conn = Connection::with_received(buffers, settings.delivery, received);
+                link.status(Status::Memory(&held_by::<M, P>(&held, &io)));
+                let mut conn = Connection::with_received(held, settings.delivery, received);
                 {
                     // The subprotocol was copied to the front of the send buffer.
                     let sp = subprotocol_len.and_then(|n| {
@@ -393,11 +435,16 @@ where
                     link.event(Event::Connected { subprotocol: sp });
                 }
                 let end = session(settings, &mut conn, &mut io, port, link).await;
-                buffers = conn.into_buffers();
+                // Down: the buffers go back with the connection.
+                drop(conn);
                 drop(io);
                 Some(end)
             }
         };
+        drop(memory);
+        // Nothing is held while down, also when it was a connect that failed.
+        buffers = None;
+        link.status(Status::Memory(&[]));
         match end {
             Some(SessionEnd::Stopped) => {
                 link.event(Event::Disconnected(DisconnectReason::Stopped));
@@ -432,11 +479,29 @@ where
     }
 }
 
+/// The blocks a connection holds: the client's buffers and its transport's.
+fn held_by<M: MemoryRegions, P: Port>(
+    buffers: &Buffers<M>,
+    io: &P::Io<'_>,
+) -> crate::buffers::MemoryReport {
+    let mut blocks = buffers.report();
+    for b in P::io_memory(io) {
+        // MAX_BLOCKS leaves room for the TLS session's blocks.
+        let _ = blocks.push(*b);
+    }
+    blocks
+}
+
+/// The blocks held now (none while down).
+fn report<M: MemoryRegions>(buffers: &Option<Buffers<M>>) -> crate::buffers::MemoryReport {
+    buffers.as_ref().map(Buffers::report).unwrap_or_default()
+}
+
 fn stopped<M: MemoryRegions, L: Link>(
-    buffers: Buffers<M>,
+    buffers: Option<Buffers<M>>,
     link: &mut L,
     exit: Exit,
-) -> (Buffers<M>, Exit) {
+) -> (Option<Buffers<M>>, Exit) {
     // Fail whatever is still queued: its senders must not wait for a task that is gone.
     while let Some(cmd) = link.try_recv() {
         if let Command::Send(o) = cmd {
@@ -447,18 +512,34 @@ fn stopped<M: MemoryRegions, L: Link>(
     (buffers, exit)
 }
 
-/// TCP (+TLS) and the upgrade handshake. On success returns the transport, the length of
-/// the chosen subprotocol (copied to the start of the send buffer) and the range of the
-/// receive buffer that already holds frames.
-async fn connect<M: MemoryRegions, P: Port>(
+/// What a successful connect hands over: the transport, the length of the chosen
+/// subprotocol (copied to the start of the send buffer), the range of the receive buffer
+/// that already holds frames, and the buffers.
+type Connected<'m, P, M> = (
+    <P as Port>::Io<'m>,
+    Option<usize>,
+    core::ops::Range<usize>,
+    Buffers<M>,
+);
+
+/// TCP (+TLS) and the upgrade handshake, with the buffers `held` (the run's first) or
+/// placed per `spec` once the transport is up.
+async fn connect<'m, M: MemoryRegions + Clone, P: Port>(
     settings: &Settings,
     target: &Target<'_>,
     url: &WsUrl<'_>,
-    buffers: &mut Buffers<M>,
+    held: &mut Option<Buffers<M>>,
+    spec: &BufferSpec<M>,
     port: &P,
-) -> Result<(P::Io, Option<usize>, core::ops::Range<usize>), ConnectError> {
+    memory: &'m mut P::Memory,
+) -> Result<Connected<'m, P, M>, ConnectError> {
     let _ = settings;
-    let mut io = port.connect(url).await?;
+    let mut io = port.connect(url, memory).await?;
+    let mut owned = match held.take() {
+        Some(b) => b,
+        None => spec.allocate().map_err(|_| ConnectError::Memory)?,
+    };
+    let buffers = &mut owned;
     let key = Key::generate(&mut PortRng(port));
     let n = write_request(buffers.tx.block.as_mut(), url, &key, &target.request)
         .map_err(ConnectError::Request)?;
@@ -495,7 +576,7 @@ async fn connect<M: MemoryRegions, P: Port>(
                     tx[..n].copy_from_slice(&s.as_bytes()[..n]);
                     n
                 });
-                return Ok((io, sp, consumed..filled));
+                return Ok((io, sp, consumed..filled, owned));
             }
         }
     }
@@ -625,7 +706,7 @@ async fn command<M: MemoryRegions, P: Port, W: Write, L: Link>(
 async fn session<M, P, L>(
     settings: &Settings,
     conn: &mut Connection<M>,
-    io: &mut P::Io,
+    io: &mut P::Io<'_>,
     port: &P,
     link: &mut L,
 ) -> SessionEnd
@@ -680,7 +761,7 @@ where
             let total = conn.buffers().total_bytes();
             if total != reported_bytes {
                 reported_bytes = total;
-                link.status(Status::Memory(&conn.buffers().report()));
+                link.status(Status::Memory(&held_by::<M, P>(conn.buffers(), io)));
             }
             if let Err(r) = flush_control(settings, conn, io, port, link).await {
                 return SessionEnd::Ended(r);

@@ -43,8 +43,20 @@ pub enum ConnectError {
     Resolve,
     /// TCP connect failed.
     Tcp,
-    /// TLS failed (bad certificate, handshake error), or `wss://` without TLS support.
+    /// The TLS handshake failed, or `wss://` without TLS support.
     Tls,
+    /// The server's certificate was refused: not issued by the configured CA, badly
+    /// signed, or not for the URL's host.
+    #[cfg(feature = "embassy-tls")]
+    TlsCertificate,
+    /// `wss://` with no CA configured to check the server against.
+    #[cfg(feature = "embassy-tls")]
+    TlsNoTrustAnchor,
+    /// No memory for the TLS record buffers.
+    #[cfg(feature = "embassy-tls")]
+    TlsMemory,
+    /// No memory for the client's buffers (placed anew for each connection).
+    Memory,
     /// The upgrade request could not be built.
     Request(RequestError),
     /// The server's upgrade response was refused.
@@ -62,6 +74,15 @@ impl fmt::Display for ConnectError {
             ConnectError::Resolve => f.write_str("cannot resolve host"),
             ConnectError::Tcp => f.write_str("TCP connect failed"),
             ConnectError::Tls => f.write_str("TLS handshake failed"),
+            #[cfg(feature = "embassy-tls")]
+            ConnectError::TlsCertificate => {
+                f.write_str("server certificate refused (CA or host name)")
+            }
+            #[cfg(feature = "embassy-tls")]
+            ConnectError::TlsNoTrustAnchor => f.write_str("wss:// without a CA to trust"),
+            #[cfg(feature = "embassy-tls")]
+            ConnectError::TlsMemory => f.write_str("no memory for the TLS buffers"),
+            ConnectError::Memory => f.write_str("no memory for the link's buffers"),
             ConnectError::Request(e) => write!(f, "{e}"),
             ConnectError::Handshake(e) => write!(f, "{e}"),
             ConnectError::Io => f.write_str("connection lost during handshake"),

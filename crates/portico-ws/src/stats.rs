@@ -4,7 +4,6 @@
 
 use core::fmt::{self, Write};
 
-use crate::buffers::MemoryBlock;
 use crate::driver::Status;
 use crate::event::{Event, State};
 
@@ -27,7 +26,7 @@ pub struct LinkStats<U, const E: usize> {
     /// Whole messages received (in frame delivery mode: final frames).
     pub messages_in: u64,
     /// Blocks held now (empty when stopped), each with its region.
-    pub memory: heapless::Vec<MemoryBlock, 4>,
+    pub memory: crate::buffers::MemoryReport,
 }
 
 impl<U, const E: usize> LinkStats<U, E> {
@@ -60,7 +59,7 @@ impl<U, const E: usize> LinkStats<U, E> {
             Status::Memory(blocks) => {
                 self.memory.clear();
                 for b in blocks {
-                    // A report holds at most rx, tx and message: it always fits.
+                    // A report holds at most rx, tx, message and the TLS blocks: it fits.
                     let _ = self.memory.push(*b);
                 }
             }
@@ -114,6 +113,7 @@ pub fn short_text<const N: usize>(value: impl fmt::Display) -> heapless::String<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buffers::MemoryBlock;
     use crate::event::ErrorKind;
     use crate::frame::Opcode;
 

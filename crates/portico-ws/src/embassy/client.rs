@@ -27,7 +27,7 @@ use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
 use portico::placement::MemoryRegions;
 
-use crate::buffers::{Buffers, MemoryBlock};
+use crate::buffers::Buffers;
 use crate::close::{CloseCode, CloseFrame};
 use crate::driver::{
     self, CloseError, Command, Exit, Link, Port, Queued, SendError, Status, Target,
@@ -37,7 +37,12 @@ use crate::frame::Opcode;
 use crate::handshake::RequestOptions;
 use crate::lifecycle::{BufferSlot, Desired, FinishAction, Lifecycle, StartAction};
 use crate::settings::Settings;
+#[cfg(feature = "embassy-settings")]
+use crate::stats::short_text;
 use crate::stats::LinkStats;
+
+#[cfg(feature = "embassy-settings")]
+use super::link_settings::{LinkSettings, RunTarget};
 
 /// Longest error text kept in [`Stats::last_error`] (the client's own fit).
 pub const ERROR_TEXT: usize = 64;
@@ -45,13 +50,22 @@ pub const ERROR_TEXT: usize = 64;
 /// A snapshot of the client for the device's `/api/link`: `state`, `url`, `connects`,
 /// `reconnects`, `last_error`, `rtt_ms`, `messages_in` and `memory` (each block with
 /// its region). Serialises with `serde` (e.g. `serde-json-core`).
+/// With `embassy-settings` the URL can change at run time, so it is copied (cut to
+/// [`URL_TEXT`]); without, it is the `Config`'s own.
+#[cfg(feature = "embassy-settings")]
+pub type Stats = LinkStats<heapless::String<URL_TEXT>, ERROR_TEXT>;
+/// A snapshot of the client for the device's `/api/link` (see above).
+#[cfg(not(feature = "embassy-settings"))]
 pub type Stats = LinkStats<&'static str, ERROR_TEXT>;
+
+/// Longest URL kept in [`Stats::url`] (a longer one is cut).
+pub const URL_TEXT: usize = 128;
 
 /// The client's configuration; everything borrowed for `'static`, so that it can be a
 /// `const` and the client a `static`.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
-    /// `ws://` URL (`wss://` is refused on the device: no TLS yet).
+    /// `ws://` URL, or `wss://` with the feature `embassy-tls` (refused without it).
     pub url: &'static str,
     /// Buffers, placement, timeouts, keep-alive and reconnect.
     pub settings: Settings,
@@ -61,6 +75,9 @@ pub struct Config {
     pub headers: &'static [(&'static str, &'static str)],
     /// `user:password` for basic auth (the URL's userinfo is used otherwise).
     pub basic_auth: Option<&'static str>,
+    /// `wss://`: the CA to trust and the record buffer sizes.
+    #[cfg(feature = "embassy-tls")]
+    pub tls: super::TlsOptions,
 }
 
 impl Config {
@@ -72,6 +89,8 @@ impl Config {
             subprotocols: &[],
             headers: &[],
             basic_auth: None,
+            #[cfg(feature = "embassy-tls")]
+            tls: super::TlsOptions::const_default(),
         }
     }
 }
@@ -102,6 +121,9 @@ struct Shared {
     /// A close requested for the run of this generation.
     close: Option<(u64, CloseFrame)>,
     stats: LinkStats<(), ERROR_TEXT>,
+    /// Link settings set at run time, replacing the `Config`'s.
+    #[cfg(feature = "embassy-settings")]
+    runtime: Option<LinkSettings>,
 }
 
 /// The client: `static`-able state shared by the run loop and the handles.
@@ -131,6 +153,8 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                 latest: 0,
                 close: None,
                 stats: LinkStats::new(()),
+                #[cfg(feature = "embassy-settings")]
+                runtime: None,
             })),
         }
     }
@@ -161,20 +185,45 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
         H: Handler,
     {
         let config = &self.config;
-        let target = Target {
-            url: config.url,
-            request: RequestOptions {
-                subprotocols: config.subprotocols,
-                headers: config.headers,
-                basic_auth: config.basic_auth,
-            },
-        };
         let mut held = None;
         loop {
             let Some((generation, buffers)) = self.next_run(&mem, &mut held) else {
                 self.wake.wait().await;
                 continue;
             };
+            // This run's URL, headers and CA: the run-time settings if the application
+            // set some (a copy: a later change starts a new run), else the `Config`'s.
+            #[cfg(feature = "embassy-settings")]
+            let runtime = self.with(|s| s.runtime.clone());
+            #[cfg(feature = "embassy-settings")]
+            let run = RunTarget::new(config, runtime.as_ref());
+            #[cfg(feature = "embassy-settings")]
+            let target = Target {
+                url: run.url,
+                request: RequestOptions {
+                    subprotocols: &run.subprotocols,
+                    headers: &run.headers,
+                    basic_auth: run.basic_auth,
+                },
+            };
+            #[cfg(all(feature = "embassy-settings", feature = "embassy-tls"))]
+            let ca = run.ca;
+            #[cfg(not(feature = "embassy-settings"))]
+            let target = Target {
+                url: config.url,
+                request: RequestOptions {
+                    subprotocols: config.subprotocols,
+                    headers: config.headers,
+                    basic_auth: config.basic_auth,
+                },
+            };
+            #[cfg(all(not(feature = "embassy-settings"), feature = "embassy-tls"))]
+            let ca = config.tls.ca;
+            // TLS for `wss://` over the caller's TCP port; its record buffers are placed
+            // per connection from the same regions as the client's own.
+            #[cfg(feature = "embassy-tls")]
+            let port =
+                super::TlsPort::new(&port, &mem, config.settings.placement, config.tls).with_ca(ca);
             // Sends and closes queued for an earlier run are not this run's to send.
             while self.commands.try_receive().is_ok() {}
             let mut link = DeviceLink {
@@ -189,7 +238,8 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                     s.life.task_exited(generation);
                 }
                 match s.life.task_finish(generation, true) {
-                    FinishAction::Keep => held = Some(buffers),
+                    // `None` when the run ended while down: the next run places anew.
+                    FinishAction::Keep => held = buffers,
                     FinishAction::Free => {
                         // Under the lock: `live_runs() == 0` implies the memory is back.
                         drop(buffers);
@@ -217,7 +267,8 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                     s.life.task_finish(generation, false);
                     continue;
                 }
-                if s.life.buffers() == BufferSlot::None {
+                // Also when kept buffers were freed by a run that ended while down.
+                if s.life.buffers() == BufferSlot::None || held.is_none() {
                     let set = &self.config.settings;
                     match Buffers::allocate(mem, set.placement, set.buffers) {
                         Ok(b) => {
@@ -281,6 +332,8 @@ trait Ops {
     fn send(&self, generation: Option<u64>, out: Outbound) -> Result<(), SendError>;
     fn state(&self) -> State;
     fn stats(&self) -> Stats;
+    #[cfg(feature = "embassy-settings")]
+    fn reconfigure(&self, settings: LinkSettings);
     fn live_runs(&self) -> u32;
 }
 
@@ -341,7 +394,15 @@ impl<M: RawMutex, const Q: usize> Ops for Client<M, Q> {
 
     fn stats(&self) -> Stats {
         self.with(|s| {
-            let mut stats = s.stats.with_url(self.config.url);
+            #[cfg(feature = "embassy-settings")]
+            let url = short_text(
+                s.runtime
+                    .as_ref()
+                    .map_or(self.config.url, |r| r.url.as_str()),
+            );
+            #[cfg(not(feature = "embassy-settings"))]
+            let url = self.config.url;
+            let mut stats = s.stats.with_url(url);
             stats.state = Self::state_of(s);
             stats
         })
@@ -349,6 +410,21 @@ impl<M: RawMutex, const Q: usize> Ops for Client<M, Q> {
 
     fn live_runs(&self) -> u32 {
         self.with(|s| s.life.live_tasks())
+    }
+
+    #[cfg(feature = "embassy-settings")]
+    fn reconfigure(&self, settings: LinkSettings) {
+        let running = self.with(|s| {
+            let changed = s.runtime.as_ref() != Some(&settings);
+            s.runtime = Some(settings);
+            changed && s.life.desired() == Desired::Run
+        });
+        if running {
+            // The lifecycle's stop/start: the current run ends (its connection dropped)
+            // and one new run begins, with the new settings.
+            self.stop(None);
+            self.start();
+        }
     }
 }
 
@@ -394,8 +470,18 @@ impl Handle<'_> {
 
     /// Every block the client holds (`rx`, `tx`, `message`) with its region; empty when
     /// stopped.
-    pub fn memory_report(&self) -> heapless::Vec<MemoryBlock, 4> {
+    pub fn memory_report(&self) -> crate::buffers::MemoryReport {
         self.stats().memory
+    }
+
+    /// Replaces the link's URL, headers, subprotocols and CA with `settings` (from the
+    /// application's settings). A running link reconnects with them at once (an equal
+    /// value changes nothing); a stopped one uses them at its next start. Safe from the
+    /// handler, like `stop` and `start`; from there it still reconfigures the client as
+    /// a whole. (Feature `embassy-settings`.)
+    #[cfg(feature = "embassy-settings")]
+    pub fn reconfigure(&self, settings: LinkSettings) {
+        self.client.reconfigure(settings)
     }
 
     /// Runs requested and not finished: 0 once stopped for good (buffers freed).

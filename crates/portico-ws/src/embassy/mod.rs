@@ -27,7 +27,15 @@
 //! `.stats()` (for `/api/link`).
 
 mod client;
+#[cfg(feature = "embassy-settings")]
+mod link_settings;
 mod port;
+#[cfg(feature = "embassy-tls")]
+mod tls;
 
-pub use client::{Client, Config, Handle, Handler, Outbound, Stats, ERROR_TEXT};
+pub use client::{Client, Config, Handle, Handler, Outbound, Stats, ERROR_TEXT, URL_TEXT};
+#[cfg(feature = "embassy-settings")]
+pub use link_settings::LinkSettings;
 pub use port::{Connection, EmbassyPort, Random};
+#[cfg(feature = "embassy-tls")]
+pub use tls::{TlsMemory, TlsOptions, TlsPort, Transport, MAX_RECORD};

@@ -40,7 +40,7 @@ const MAX_SLEEP_MS: u64 = 1 << 31;
 /// connect, and the buffers stay where the caller put them (static RAM, or a block the
 /// caller placed).
 ///
-/// `Port` is implemented for `&'d EmbassyPort<'d, G>` (a connection hands the socket
+/// `Port` is implemented for `&'static EmbassyPort<'static, G>` (a connection hands the socket
 /// back to the port), so in practice the port lives in a `static` (`StaticCell`).
 pub struct EmbassyPort<'d, G> {
     stack: Stack<'d>,
@@ -96,16 +96,22 @@ impl<'d, G: Random> EmbassyPort<'d, G> {
     }
 }
 
-impl<'d, G: Random> Port for &'d EmbassyPort<'d, G> {
-    type Io = Connection<'d>;
+impl<G: Random + 'static> Port for &'static EmbassyPort<'static, G> {
+    /// The socket's buffers are the caller's: nothing is placed per connection.
+    type Memory = ();
+    type Io<'m> = Connection<'static>;
 
     /// Opens the TCP connection for `ws://`.
     ///
-    /// `wss://` fails with [`ConnectError::Tls`]: TLS on the device is not provided yet
-    /// (no TLS crate is wired in), so a device link is plain `ws://` — on a trusted
-    /// network, or through a TLS-terminating gateway.
-    async fn connect(&self, url: &WsUrl<'_>) -> Result<Connection<'d>, ConnectError> {
-        let port: &'d EmbassyPort<'d, G> = self;
+    /// `wss://` fails with [`ConnectError::Tls`] here: TLS is the job of the layer above
+    /// (`TlsPort`, feature `embassy-tls`, which the client puts on top of this port and
+    /// which hands it the plain URL).
+    async fn connect(
+        &self,
+        url: &WsUrl<'_>,
+        _memory: &mut (),
+    ) -> Result<Connection<'static>, ConnectError> {
+        let port: &'static EmbassyPort<'static, G> = self;
         if url.secure {
             return Err(ConnectError::Tls);
         }

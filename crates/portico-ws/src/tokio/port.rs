@@ -28,9 +28,15 @@ impl TokioPort {
 }
 
 impl Port for TokioPort {
-    type Io = EmbeddedIo<Stream>;
+    /// rustls keeps its buffers in its own (global-heap) session object.
+    type Memory = ();
+    type Io<'m> = EmbeddedIo<Stream>;
 
-    async fn connect(&self, url: &WsUrl<'_>) -> Result<Self::Io, ConnectError> {
+    async fn connect<'m>(
+        &self,
+        url: &WsUrl<'_>,
+        _memory: &'m mut (),
+    ) -> Result<Self::Io<'m>, ConnectError> {
         let addrs = tokio::net::lookup_host((url.host, url.port))
             .await
             .map_err(|_| ConnectError::Resolve)?;

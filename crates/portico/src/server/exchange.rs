@@ -538,5 +538,4 @@ impl<T: Transport, E: Env> BodyWriter<'_, '_, T, E> {
             _ => Ok(()),
         }
     }
-
 }

@@ -107,7 +107,8 @@ where
             &mut link,
         )
         .await;
-        *lock(&self.buffers) = Some(buffers);
+        // `None` when the run ended while down; the next run places them anew.
+        *lock(&self.buffers) = buffers;
         if exit != driver::Exit::Stopped {
             lock(&self.inner.life).task_exited(generation);
         }
@@ -131,10 +132,10 @@ impl<M: MemoryRegions, H> Drop for FinishGuard<'_, M, H> {
                 FinishAction::Free => {
                     // Free under the lifecycle lock: whoever sees `live_tasks() == 0`
                     // (it reads under the same lock) then also sees the memory back.
-                    let buffers = lock(&self.runner.buffers).take();
-                    let had = buffers.is_some();
-                    drop(buffers);
-                    had
+                    // Also when the run had freed them itself (it ended while down):
+                    // the report must say so.
+                    drop(lock(&self.runner.buffers).take());
+                    true
                 }
                 FinishAction::Keep => false,
             }
