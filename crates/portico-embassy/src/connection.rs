@@ -88,6 +88,7 @@ impl<'a, 's> Connection<'a, 's> {
         ConnEnv {
             hooks: self.hooks,
             id: self.id,
+            peer: self.peer.ip(),
         }
     }
 
@@ -133,6 +134,7 @@ impl portico::server::Transport for Connection<'_, '_> {}
 pub struct ConnEnv<'a> {
     hooks: &'a dyn Hooks,
     id: ConnId,
+    peer: core::net::IpAddr,
 }
 
 impl portico::server::Env for ConnEnv<'_> {
@@ -164,5 +166,9 @@ impl portico::server::Env for ConnEnv<'_> {
 
     fn timed_out(&self, phase: TimeoutPhase) {
         self.hooks.timed_out(phase)
+    }
+
+    fn peer(&self) -> Option<core::net::IpAddr> {
+        Some(self.peer)
     }
 }

@@ -63,4 +63,11 @@ impl Env for ConnEnv {
     fn timed_out(&self, phase: TimeoutPhase) {
         self.shared.table.borrow_mut().timed_out(phase);
     }
+
+    fn peer(&self) -> Option<std::net::IpAddr> {
+        let now = self.now();
+        let table = self.shared.table.borrow();
+        let mut conns = table.connections(now);
+        conns.find(|c| c.id == self.id).map(|c| c.peer.ip())
+    }
 }

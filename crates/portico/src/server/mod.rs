@@ -47,6 +47,10 @@ pub trait Env {
     fn request_done(&self);
     /// A deadline was missed.
     fn timed_out(&self, phase: TimeoutPhase);
+    /// The peer's address, when the port knows it (the login rate limit is per peer).
+    fn peer(&self) -> Option<core::net::IpAddr> {
+        None
+    }
 }
 
 /// Per-server settings of the loop.
