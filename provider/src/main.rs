@@ -4,6 +4,7 @@ mod app;
 mod cli;
 mod device;
 mod link;
+mod security;
 
 use clap::Parser;
 use portico_tokio::Server;
@@ -12,6 +13,15 @@ fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let options = match cli.options() {
         Ok(o) => o,
+        Err(e) => {
+            eprintln!("provider: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let security = match cli.password().and_then(|p| {
+        security::HostSecurity::new(cli.settings().allowed_hosts.as_deref(), p.as_deref())
+    }) {
+        Ok(s) => std::rc::Rc::new(s),
         Err(e) => {
             eprintln!("provider: {e}");
             return std::process::ExitCode::from(2);
@@ -53,7 +63,12 @@ fn main() -> std::process::ExitCode {
                     }
                 }
             });
-            app::new(device::HostDevice::new(shared, settings.clone(), link))
+            app::new(device::HostDevice::new(
+                shared,
+                settings.clone(),
+                link,
+                security.clone(),
+            ))
         });
         if let Some(e) = link_error {
             eprintln!("provider: cannot start the upstream link: {e}");
@@ -62,7 +77,12 @@ fn main() -> std::process::ExitCode {
         if let Some(handle) = link_handle {
             // The same `/api/status` document, sent upstream every 5 s.
             let status = portico_app::Provider::new(
-                device::HostDevice::new(server.shared().clone(), settings.clone(), None),
+                device::HostDevice::new(
+                    server.shared().clone(),
+                    settings.clone(),
+                    None,
+                    security.clone(),
+                ),
                 &[],
             );
             tokio::task::spawn_local(link::Link::report(
@@ -78,6 +98,13 @@ fn main() -> std::process::ExitCode {
         }
         println!("Portico provider listening: dashboard at http://{addr}/");
         println!("{}", cli.summary(&options));
+        for line in security.banner(cli.bind) {
+            if line.starts_with("warning") {
+                eprintln!("provider: {line}");
+            } else {
+                println!("{line}");
+            }
+        }
         tokio::select! {
             _ = server.run(listener) => {}
             _ = shutdown_signal() => println!("provider: shutting down"),

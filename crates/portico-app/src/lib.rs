@@ -9,8 +9,10 @@ extern crate std;
 pub mod device;
 pub mod documents;
 pub mod json;
+pub mod login;
 pub mod provider;
 pub mod routes;
+pub mod security;
 
 pub use device::{Config, ConnTable, Device, LinkStatus};
 pub use documents::Document;

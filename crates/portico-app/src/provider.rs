@@ -1,8 +1,10 @@
 //! The application as a [`Handler`]: the API, the start of the event stream, and the
 //! embedded static site.
 
-use portico::assets::Asset;
-use portico::http::{Method, Resolution, Status};
+use core::cell::RefCell;
+
+use portico::assets::{lookup, Asset};
+use portico::http::{HeadWriter, HeaderError, Method, Resolution, Status};
 use portico::server::{
     serve_asset, Env, Exchange, Handler, Reply, ResponseLength, ServeError, Transport,
 };
@@ -10,7 +12,9 @@ use portico::server::{
 use crate::device::Device;
 use crate::documents::Document;
 use crate::json::{JsonWriter, Overflow};
+use crate::login::{self, Sessions};
 use crate::routes::{is_api, Api, ROUTER};
+use crate::security::{access, needs_login, Access, HEADERS, PAGE_HEADERS};
 
 /// What precedes each live-updates event's JSON.
 pub const EVENT_PREFIX: &[u8] = b"event: snapshot\ndata: ";
@@ -54,13 +58,18 @@ impl<B: AsRef<[u8]>> Rendered<'_, B> {
 pub struct Provider<D> {
     device: D,
     assets: &'static [Asset],
+    sessions: RefCell<Sessions>,
 }
 
 impl<D: Device> Provider<D> {
     /// The application over `device`, serving `assets` (built by `portico-assets`) for
     /// every path outside `/api`.
     pub const fn new(device: D, assets: &'static [Asset]) -> Self {
-        Provider { device, assets }
+        Provider {
+            device,
+            assets,
+            sessions: RefCell::new(Sessions::new()),
+        }
     }
 
     /// The device it reads.
@@ -193,8 +202,32 @@ impl<D: Device> Provider<D> {
     }
 }
 
-fn no_store(h: &mut portico::http::HeadWriter<'_>) -> Result<(), portico::http::HeaderError> {
+fn no_store(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
     h.header("Cache-Control", "no-store").map(drop)
+}
+
+/// `401`, with the challenge RFC 9110 §15.5.2 requires; the dashboard shows its login
+/// form on it.
+async fn unauthorized<T: Transport, E: Env>(
+    ex: &mut Exchange<'_, T, E>,
+    why: &str,
+) -> Result<(), ServeError<T::Error>> {
+    let mut body = [0u8; 64];
+    let text = b"{\"error\":\"";
+    let n = text.len() + why.len() + 2;
+    body[..text.len()].copy_from_slice(text);
+    body[text.len()..n - 2].copy_from_slice(why.as_bytes());
+    body[n - 2..n].copy_from_slice(b"\"}");
+    ex.respond(
+        Status::UNAUTHORIZED,
+        |h| {
+            h.header("WWW-Authenticate", "Bearer realm=\"portico\"")?;
+            h.header("Content-Type", "application/json")?;
+            no_store(h)
+        },
+        &body[..n],
+    )
+    .await
 }
 
 impl<D: Device> Handler for Provider<D> {
@@ -204,9 +237,46 @@ impl<D: Device> Handler for Provider<D> {
         &self,
         ex: &mut Exchange<'_, T, E>,
     ) -> Result<Reply<Events>, ServeError<T::Error>> {
-        let (method, path) = (ex.head().method, ex.head().path);
+        let head = *ex.head();
+        let (method, path) = (head.method, head.path);
+        // The policy goes on pages only: it means nothing on other responses, and the
+        // response head of a JSON document must stay small.
+        let page = !is_api(path)
+            && lookup(self.assets, path).is_some_and(|a| a.content_type.starts_with("text/html"));
+        ex.set_headers(if page { PAGE_HEADERS } else { HEADERS });
+        if let Some(t) = self.device.unix_time_s() {
+            ex.set_date(t);
+        }
+        let secrets = self.device.secrets();
+        let now = self.device.now_ms();
+        let epoch = self.sessions.borrow().epoch();
+        let authenticated = match access(&head, self.device.allowed_hosts(), secrets, now, epoch) {
+            Access::Allowed { authenticated } => authenticated,
+            Access::MisdirectedHost => {
+                ex.close_after();
+                ex.respond_text(
+                    Status::MISDIRECTED_REQUEST,
+                    "this device does not answer to that name\n",
+                )
+                .await?;
+                return Ok(Reply::Done);
+            }
+            Access::CrossSite => {
+                ex.respond_text(Status::FORBIDDEN, "cross-site request refused\n")
+                    .await?;
+                return Ok(Reply::Done);
+            }
+            Access::BadToken => {
+                unauthorized(ex, "invalid or expired token").await?;
+                return Ok(Reply::Done);
+            }
+        };
         if !is_api(path) {
             serve_asset(ex, self.assets).await?;
+            return Ok(Reply::Done);
+        }
+        if secrets.is_some() && !authenticated && needs_login(path) {
+            unauthorized(ex, "login required").await?;
             return Ok(Reply::Done);
         }
         match ROUTER.resolve(method, path) {
@@ -217,6 +287,8 @@ impl<D: Device> Handler for Provider<D> {
                     let _ = env.timeout(delay, core::future::pending::<()>()).await;
                 }
                 match *api {
+                    Api::Login => login::login(ex, &self.sessions, secrets, now).await?,
+                    Api::Logout => login::logout(ex, &self.sessions).await?,
                     Api::Document(doc) => self.document(ex, doc).await?,
                     Api::Events => {
                         if self.start_events(ex).await? {

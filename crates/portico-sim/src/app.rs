@@ -123,7 +123,7 @@ pub async fn get(
     let mut s = TcpSocket::new(stack, &mut rx, &mut tx);
     s.set_timeout(Some(Duration::from_millis(timeout_ms)));
     s.connect(server).await.ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: device\r\nConnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: portico.local\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.ok()?;
     let mut data = Vec::new();
     let mut buf = [0u8; 1024];
@@ -156,7 +156,8 @@ pub async fn read_events(
     if s.connect(server).await.is_err() {
         return out;
     }
-    let req = "GET /api/events HTTP/1.1\r\nHost: device\r\nAccept: text/event-stream\r\n\r\n";
+    let req =
+        "GET /api/events HTTP/1.1\r\nHost: portico.local\r\nAccept: text/event-stream\r\n\r\n";
     if s.write_all(req.as_bytes()).await.is_err() {
         return out;
     }
