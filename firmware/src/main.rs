@@ -136,6 +136,10 @@ async fn main(spawner: Spawner) -> ! {
         stack_sockets: STACK_SOCKETS,
         upstream: link::UPSTREAM,
         link: upstream.map(|l| l as &dyn portico_embassy::LinkReport),
+        // `portico.local`, `localhost` and IP literals (the mDNS responder is to come).
+        allowed_hosts: portico::guard::HostPolicy::default(),
+        // No password until the settings flow can provision one (stored hashed).
+        secrets: None,
     }));
     if upstream.is_some() {
         link::start_heartbeat(&spawner, app);

@@ -9,6 +9,7 @@ use core::net::Ipv4Addr;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::{with_timeout, Duration, Timer};
 use portico::conn::{Table, TimeoutPhase};
+use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
 use portico::time::Millis;
@@ -61,6 +62,14 @@ pub struct PortDevice<
     pub upstream: Option<&'static str>,
     /// The upstream link, if one runs.
     pub link: Option<&'a dyn LinkReport>,
+    /// The `Host` names answered (`HostPolicy::default()`: IP literals, `localhost`,
+    /// `portico.local`).
+    pub allowed_hosts: HostPolicy<'a>,
+    /// The stored password hash and token key, when the owner has set a password;
+    /// `None` leaves the dashboard open. The settings flow that provisions them is
+    /// still to come: until then the firmware passes `None`, and a board built for a
+    /// shared network supplies them here.
+    pub secrets: Option<Secrets<'a>>,
 }
 
 impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
@@ -100,6 +109,14 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
 
     fn with_table<T>(&self, f: impl FnOnce(&Table<N>) -> T) -> T {
         self.sockets.with_table(f)
+    }
+
+    fn allowed_hosts(&self) -> HostPolicy<'_> {
+        self.allowed_hosts
+    }
+
+    fn secrets(&self) -> Option<Secrets<'_>> {
+        self.secrets
     }
 
     fn pool(&self) -> (PoolStats, Placement) {
