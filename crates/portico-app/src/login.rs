@@ -19,8 +19,9 @@ use crate::security::SESSION_COOKIE;
 
 /// Longest password accepted, in bytes.
 pub const MAX_PASSWORD: usize = 128;
-/// Largest login body read (a JSON object with the password, escaped).
-pub const MAX_BODY: usize = 512;
+/// Largest login body read (a JSON object with the password, escaped): a
+/// `MAX_PASSWORD`-byte password fits plainly, not every one written as `\uXXXX`.
+pub const MAX_BODY: usize = 256;
 /// How long a browser session lasts.
 pub const SESSION_MS: Millis = 12 * 3600 * 1000;
 /// How long an API token lasts (a restart ends it sooner).
@@ -147,8 +148,23 @@ pub fn parse_request<'o>(
     })
 }
 
+/// Parses the body and checks the password: `Ok(Some(token_wanted))` when it is right,
+/// `Ok(None)` when it is wrong.
+fn check(body: &[u8], form: bool, secrets: Secrets<'_>) -> Result<Option<bool>, BadLogin> {
+    let mut password = [0u8; MAX_PASSWORD];
+    let req = parse_request(body, form, &mut password)?;
+    Ok(secrets
+        .password
+        .verify(req.password.as_bytes())
+        .then_some(req.token))
+}
+
 fn json_error(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
     h.header("Content-Type", "application/json")?;
+    no_store(h)
+}
+
+fn no_store(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
     h.header("Cache-Control", "no-store").map(drop)
 }
 
@@ -188,38 +204,43 @@ pub async fn login<T: Transport, E: Env>(
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
     });
-    let mut body = [0u8; MAX_BODY];
-    let Some(n) = ex.read_body(&mut body).await? else {
-        ex.close_after();
-        return ex
-            .respond_text(Status::PAYLOAD_TOO_LARGE, "login body too large\n")
-            .await;
+    // The body and the password live in this block only: no later await holds them,
+    // so they take no room in the connection's future beside the response's state
+    // (on the device, every socket's future is static RAM).
+    let checked = {
+        let mut body = [0u8; MAX_BODY];
+        ex.read_body(&mut body)
+            .await?
+            .map(|n| check(&body[..n], form, secrets))
     };
-    let mut password = [0u8; MAX_PASSWORD];
-    let req = match parse_request(&body[..n], form, &mut password) {
-        Ok(r) => r,
-        Err(BadLogin(why)) => {
-            return ex.respond_text(Status::BAD_REQUEST, why).await;
+    let want_token = match checked {
+        None => {
+            ex.close_after();
+            return ex
+                .respond_text(Status::PAYLOAD_TOO_LARGE, "login body too large\n")
+                .await;
         }
+        Some(Err(BadLogin(why))) => return ex.respond_text(Status::BAD_REQUEST, why).await,
+        Some(Ok(None)) => {
+            sessions.borrow_mut().limiter.failure(peer, now);
+            return ex
+                .respond(
+                    Status::UNAUTHORIZED,
+                    |h| {
+                        h.header("WWW-Authenticate", "Bearer realm=\"portico\"")?;
+                        json_error(h)
+                    },
+                    b"{\"error\":\"wrong password\"}",
+                )
+                .await;
+        }
+        Some(Ok(Some(token))) => token,
     };
-    if !secrets.password.verify(req.password.as_bytes()) {
-        sessions.borrow_mut().limiter.failure(peer, now);
-        return ex
-            .respond(
-                Status::UNAUTHORIZED,
-                |h| {
-                    h.header("WWW-Authenticate", "Bearer realm=\"portico\"")?;
-                    json_error(h)
-                },
-                b"{\"error\":\"wrong password\"}",
-            )
-            .await;
-    }
     let claims = {
         let mut s = sessions.borrow_mut();
         s.limiter.success(peer);
         s.serial = s.serial.wrapping_add(1);
-        let (kind, life, epoch) = if req.token {
+        let (kind, life, epoch) = if want_token {
             (Kind::Api, API_TOKEN_MS, 0)
         } else {
             (Kind::Session, SESSION_MS, s.epoch)
@@ -231,27 +252,38 @@ pub async fn login<T: Transport, E: Env>(
             epoch,
         }
     };
-    let t = token::issue(secrets.key, &claims);
-    let t = core::str::from_utf8(&t).unwrap_or("");
-    if req.token {
-        let mut out = [0u8; token::TOKEN_LEN + 48];
-        let mut w = Cursor {
-            buf: &mut out,
-            len: 0,
-        };
-        let _ = fmt::write(
-            &mut w,
-            format_args!(
-                "{{\"token\":\"{t}\",\"expires_in_s\":{}}}",
-                API_TOKEN_MS / 1000
-            ),
-        );
-        let len = w.len;
-        return ex.respond(Status::OK, json_error, &out[..len]).await;
+    // The token is signed inside the synchronous writers below, so it is never held
+    // across an await.
+    let key = secrets.key;
+    if want_token {
+        let sent = ex
+            .respond_rendered(Status::OK, "application/json", no_store, |buf| {
+                let t = token::issue(key, &claims);
+                let t = core::str::from_utf8(&t).ok()?;
+                let mut w = Cursor { buf, len: 0 };
+                fmt::write(
+                    &mut w,
+                    format_args!(
+                        "{{\"token\":\"{t}\",\"expires_in_s\":{}}}",
+                        API_TOKEN_MS / 1000
+                    ),
+                )
+                .ok()?;
+                Some(w.len)
+            })
+            .await?;
+        if sent.is_err() {
+            return ex
+                .respond_text(Status::INTERNAL_SERVER_ERROR, "no room for the token\n")
+                .await;
+        }
+        return Ok(());
     }
     ex.respond(
         Status::OK,
         |h| {
+            let t = token::issue(key, &claims);
+            let t = core::str::from_utf8(&t).unwrap_or("");
             h.header_fmt(
                 "Set-Cookie",
                 format_args!(

@@ -207,17 +207,11 @@ fn no_store(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
 }
 
 /// `401`, with the challenge RFC 9110 §15.5.2 requires; the dashboard shows its login
-/// form on it.
+/// form on it. `body` is a constant: nothing is held across the write.
 async fn unauthorized<T: Transport, E: Env>(
     ex: &mut Exchange<'_, T, E>,
-    why: &str,
+    body: &'static [u8],
 ) -> Result<(), ServeError<T::Error>> {
-    let mut body = [0u8; 64];
-    let text = b"{\"error\":\"";
-    let n = text.len() + why.len() + 2;
-    body[..text.len()].copy_from_slice(text);
-    body[text.len()..n - 2].copy_from_slice(why.as_bytes());
-    body[n - 2..n].copy_from_slice(b"\"}");
     ex.respond(
         Status::UNAUTHORIZED,
         |h| {
@@ -225,7 +219,7 @@ async fn unauthorized<T: Transport, E: Env>(
             h.header("Content-Type", "application/json")?;
             no_store(h)
         },
-        &body[..n],
+        body,
     )
     .await
 }
@@ -267,7 +261,7 @@ impl<D: Device> Handler for Provider<D> {
                 return Ok(Reply::Done);
             }
             Access::BadToken => {
-                unauthorized(ex, "invalid or expired token").await?;
+                unauthorized(ex, b"{\"error\":\"invalid or expired token\"}").await?;
                 return Ok(Reply::Done);
             }
         };
@@ -276,7 +270,7 @@ impl<D: Device> Handler for Provider<D> {
             return Ok(Reply::Done);
         }
         if secrets.is_some() && !authenticated && needs_login(path) {
-            unauthorized(ex, "login required").await?;
+            unauthorized(ex, b"{\"error\":\"login required\"}").await?;
             return Ok(Reply::Done);
         }
         match ROUTER.resolve(method, path) {

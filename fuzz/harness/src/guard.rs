@@ -75,9 +75,16 @@ pub fn query(data: &[u8]) {
     let mut buf = [0u8; 256];
     for (name, value) in urlencoded::pairs(&input) {
         assert!(!name.contains('&') && !value.contains('&'));
+        // `=` alone is a pair of empty strings (WHATWG URL §5.1); an empty piece is none.
+        let piece = if value.is_empty() && !input.contains(&format!("{name}=")) {
+            name.to_string()
+        } else {
+            format!("{name}={value}")
+        };
+        assert!(!piece.is_empty(), "empty piece returned");
         assert!(
-            !(name.is_empty() && value.is_empty()),
-            "empty piece returned"
+            input.contains(&piece),
+            "{piece:?} is not a piece of the input"
         );
         for part in [name, value] {
             if let Ok(decoded) = urlencoded::decode(part, &mut buf) {
