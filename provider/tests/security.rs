@@ -125,6 +125,25 @@ fn allowed_host_star_turns_the_check_off_and_says_so() {
     assert_eq!(r.status, 200);
 }
 
+#[test]
+fn start_up_warns_without_a_password_off_loopback() {
+    // Bound to every interface for the moment it takes to read the banner; no traffic
+    // is sent anywhere.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provider"))
+        .args(["--bind", "0.0.0.0:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut warning = String::new();
+    err.read_line(&mut warning).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(warning.contains("no --password-file"), "{warning:?}");
+    assert!(warning.contains("anyone on the network"), "{warning:?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Cross-site requests
 
