@@ -6,6 +6,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod answer;
 pub mod device;
 pub mod documents;
 pub mod json;

@@ -7,15 +7,19 @@
 //! every browser session at once by moving the epoch their tokens are signed with: the
 //! device keeps no session table.
 
+// Without `auth`, login only answers 404: the limiter, the token writer and their
+// imports stay for the build with it.
+#![cfg_attr(not(feature = "auth"), allow(dead_code, unused_imports))]
+
 use core::cell::RefCell;
 use core::fmt;
 
 use portico::guard::{token, Claims, Kind, LoginLimiter, Secrets};
-use portico::http::{urlencoded, HeadWriter, HeaderError, Status};
+use portico::http::{urlencoded, Status};
 use portico::server::{Env, Exchange, ServeError, Transport};
 use portico::time::Millis;
 
-use crate::security::SESSION_COOKIE;
+use crate::answer::{send, Answer, Cookie};
 
 /// Longest password accepted, in bytes.
 pub const MAX_PASSWORD: usize = 128;
@@ -148,6 +152,7 @@ pub fn parse_request<'o>(
     })
 }
 
+#[cfg(feature = "auth")]
 /// Parses the body and checks the password: `Ok(Some(token_wanted))` when it is right,
 /// `Ok(None)` when it is wrong.
 fn check(body: &[u8], form: bool, secrets: Secrets<'_>) -> Result<Option<bool>, BadLogin> {
@@ -159,16 +164,25 @@ fn check(body: &[u8], form: bool, secrets: Secrets<'_>) -> Result<Option<bool>, 
         .then_some(req.token))
 }
 
-fn json_error(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
-    h.header("Content-Type", "application/json")?;
-    no_store(h)
+/// Answers `POST /api/login` in a build without the `auth` feature: there is nothing
+/// to log in to. (A separate function, not a branch: code after an await in an
+/// untaken branch would still be linked, the state machine cannot be proven not to
+/// reach it.)
+#[cfg(not(feature = "auth"))]
+pub async fn login<T: Transport, E: Env>(
+    ex: &mut Exchange<'_, T, E>,
+    _sessions: &RefCell<Sessions>,
+    _secrets: Option<Secrets<'_>>,
+    _now: Millis,
+) -> Result<(), ServeError<T::Error>> {
+    send(ex, NO_PASSWORD).await
 }
 
-fn no_store(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
-    h.header("Cache-Control", "no-store").map(drop)
-}
+const NO_PASSWORD: Answer<'static> =
+    Answer::text(Status::NOT_FOUND, b"no password is set: the dashboard is open\n");
 
 /// Answers `POST /api/login`.
+#[cfg(feature = "auth")]
 pub async fn login<T: Transport, E: Env>(
     ex: &mut Exchange<'_, T, E>,
     sessions: &RefCell<Sessions>,
@@ -176,27 +190,20 @@ pub async fn login<T: Transport, E: Env>(
     now: Millis,
 ) -> Result<(), ServeError<T::Error>> {
     let Some(secrets) = secrets else {
-        return ex
-            .respond_text(
-                Status::NOT_FOUND,
-                "no password is set: the dashboard is open\n",
-            )
-            .await;
+        return send(ex, NO_PASSWORD).await;
     };
     let peer = ex.env().peer();
     // Refused before the password is read or hashed: waiting costs the device nothing.
     let verdict = sessions.borrow().limiter.check(peer, now);
     if let Err(wait) = verdict {
-        return ex
-            .respond(
+        let a = Answer {
+            retry_after_s: Some(wait.seconds()),
+            ..Answer::json(
                 Status::TOO_MANY_REQUESTS,
-                |h| {
-                    h.header_fmt("Retry-After", format_args!("{}", wait.seconds()))?;
-                    json_error(h)
-                },
                 b"{\"error\":\"too many wrong passwords; retry later\"}",
             )
-            .await;
+        };
+        return send(ex, a).await;
     }
     let form = ex.head().header("content-type").is_some_and(|v| {
         v.split(';').next().is_some_and(|t| {
@@ -215,24 +222,18 @@ pub async fn login<T: Transport, E: Env>(
     };
     let want_token = match checked {
         None => {
-            ex.close_after();
-            return ex
-                .respond_text(Status::PAYLOAD_TOO_LARGE, "login body too large\n")
-                .await;
+            let a = Answer {
+                close: true,
+                ..Answer::text(Status::PAYLOAD_TOO_LARGE, b"login body too large\n")
+            };
+            return send(ex, a).await;
         }
-        Some(Err(BadLogin(why))) => return ex.respond_text(Status::BAD_REQUEST, why).await,
+        Some(Err(BadLogin(why))) => {
+            return send(ex, Answer::text(Status::BAD_REQUEST, why.as_bytes())).await
+        }
         Some(Ok(None)) => {
             sessions.borrow_mut().limiter.failure(peer, now);
-            return ex
-                .respond(
-                    Status::UNAUTHORIZED,
-                    |h| {
-                        h.header("WWW-Authenticate", "Bearer realm=\"portico\"")?;
-                        json_error(h)
-                    },
-                    b"{\"error\":\"wrong password\"}",
-                )
-                .await;
+            return send(ex, Answer::unauthorized(b"{\"error\":\"wrong password\"}")).await;
         }
         Some(Ok(Some(token))) => token,
     };
@@ -252,50 +253,31 @@ pub async fn login<T: Transport, E: Env>(
             epoch,
         }
     };
-    // The token is signed inside the synchronous writers below, so it is never held
-    // across an await.
-    let key = secrets.key;
     if want_token {
-        let sent = ex
-            .respond_rendered(Status::OK, "application/json", no_store, |buf| {
-                let t = token::issue(key, &claims);
-                let t = core::str::from_utf8(&t).ok()?;
-                let mut w = Cursor { buf, len: 0 };
-                fmt::write(
-                    &mut w,
-                    format_args!(
-                        "{{\"token\":\"{t}\",\"expires_in_s\":{}}}",
-                        API_TOKEN_MS / 1000
-                    ),
-                )
-                .ok()?;
-                Some(w.len)
-            })
-            .await?;
-        if sent.is_err() {
-            return ex
-                .respond_text(Status::INTERNAL_SERVER_ERROR, "no room for the token\n")
-                .await;
-        }
-        return Ok(());
-    }
-    ex.respond(
-        Status::OK,
-        |h| {
-            let t = token::issue(key, &claims);
+        let mut out = [0u8; token::TOKEN_LEN + 48];
+        let n = {
+            let t = token::issue(secrets.key, &claims);
             let t = core::str::from_utf8(&t).unwrap_or("");
-            h.header_fmt(
-                "Set-Cookie",
+            let mut w = Cursor {
+                buf: &mut out,
+                len: 0,
+            };
+            let _ = fmt::write(
+                &mut w,
                 format_args!(
-                    "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                    SESSION_MS / 1000
+                    "{{\"token\":\"{t}\",\"expires_in_s\":{}}}",
+                    API_TOKEN_MS / 1000
                 ),
-            )?;
-            json_error(h)
-        },
-        b"{\"ok\":true}",
-    )
-    .await
+            );
+            w.len
+        };
+        return send(ex, Answer::json(Status::OK, &out[..n])).await;
+    }
+    let a = Answer {
+        cookie: Cookie::Set(secrets.key, claims, SESSION_MS / 1000),
+        ..Answer::json(Status::OK, b"{\"ok\":true}")
+    };
+    send(ex, a).await
 }
 
 /// Answers `POST /api/logout`: every browser session ends, and this browser's cookie
@@ -308,18 +290,11 @@ pub async fn logout<T: Transport, E: Env>(
         let mut s = sessions.borrow_mut();
         s.epoch = s.epoch.wrapping_add(1);
     }
-    ex.respond(
-        Status::OK,
-        |h| {
-            h.header_fmt(
-                "Set-Cookie",
-                format_args!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-            )?;
-            json_error(h)
-        },
-        b"{\"ok\":true}",
-    )
-    .await
+    let a = Answer {
+        cookie: Cookie::Clear,
+        ..Answer::json(Status::OK, b"{\"ok\":true}")
+    };
+    send(ex, a).await
 }
 
 /// `fmt::Write` into a fixed buffer.

@@ -9,6 +9,7 @@ use portico::server::{
     serve_asset, Env, Exchange, Handler, Reply, ResponseLength, ServeError, Transport,
 };
 
+use crate::answer::{self, Answer};
 use crate::device::Device;
 use crate::documents::Document;
 use crate::json::{JsonWriter, Overflow};
@@ -206,24 +207,6 @@ fn no_store(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
     h.header("Cache-Control", "no-store").map(drop)
 }
 
-/// `401`, with the challenge RFC 9110 §15.5.2 requires; the dashboard shows its login
-/// form on it. `body` is a constant: nothing is held across the write.
-async fn unauthorized<T: Transport, E: Env>(
-    ex: &mut Exchange<'_, T, E>,
-    body: &'static [u8],
-) -> Result<(), ServeError<T::Error>> {
-    ex.respond(
-        Status::UNAUTHORIZED,
-        |h| {
-            h.header("WWW-Authenticate", "Bearer realm=\"portico\"")?;
-            h.header("Content-Type", "application/json")?;
-            no_store(h)
-        },
-        body,
-    )
-    .await
-}
-
 impl<D: Device> Handler for Provider<D> {
     type Upgrade = Events;
 
@@ -241,27 +224,30 @@ impl<D: Device> Handler for Provider<D> {
         if let Some(t) = self.device.unix_time_s() {
             ex.set_date(t);
         }
-        let secrets = self.device.secrets();
+        let secrets = if cfg!(feature = "auth") {
+            self.device.secrets()
+        } else {
+            None
+        };
         let now = self.device.now_ms();
         let epoch = self.sessions.borrow().epoch();
         let authenticated = match access(&head, self.device.allowed_hosts(), secrets, now, epoch) {
             Access::Allowed { authenticated } => authenticated,
-            Access::MisdirectedHost => {
-                ex.close_after();
-                ex.respond_text(
-                    Status::MISDIRECTED_REQUEST,
-                    "this device does not answer to that name\n",
-                )
-                .await?;
-                return Ok(Reply::Done);
-            }
-            Access::CrossSite => {
-                ex.respond_text(Status::FORBIDDEN, "cross-site request refused\n")
-                    .await?;
-                return Ok(Reply::Done);
-            }
-            Access::BadToken => {
-                unauthorized(ex, b"{\"error\":\"invalid or expired token\"}").await?;
+            refused => {
+                let a = match refused {
+                    Access::MisdirectedHost => Answer {
+                        close: true,
+                        ..Answer::text(
+                            Status::MISDIRECTED_REQUEST,
+                            b"this device does not answer to that name\n",
+                        )
+                    },
+                    Access::CrossSite => {
+                        Answer::text(Status::FORBIDDEN, b"cross-site request refused\n")
+                    }
+                    _ => Answer::unauthorized(b"{\"error\":\"invalid or expired token\"}"),
+                };
+                answer::send(ex, a).await?;
                 return Ok(Reply::Done);
             }
         };
@@ -270,7 +256,7 @@ impl<D: Device> Handler for Provider<D> {
             return Ok(Reply::Done);
         }
         if secrets.is_some() && !authenticated && needs_login(path) {
-            unauthorized(ex, b"{\"error\":\"login required\"}").await?;
+            answer::send(ex, Answer::unauthorized(b"{\"error\":\"login required\"}")).await?;
             return Ok(Reply::Done);
         }
         match ROUTER.resolve(method, path) {

@@ -8,7 +8,7 @@
 //! address the packet was sent to, which reached this device. That also covers every
 //! address a host with several interfaces is reachable at, without listing them.
 
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::Ipv4Addr;
 
 /// The names a device answers to unless told more: `localhost` and the default mDNS
 /// name.
@@ -63,7 +63,14 @@ fn name_of(value: &str) -> Option<Name<'_>> {
         if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
             return None;
         }
-        return ip.parse::<Ipv6Addr>().ok().map(|_| Name::Ip);
+        // Only a literal can be bracketed: no name can rebind through it. Checked by
+        // its characters rather than parsed, which spares the device an IPv6 parser.
+        let literal = !ip.is_empty()
+            && ip.contains(':')
+            && ip
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b":.%".contains(&b));
+        return literal.then_some(Name::Ip);
     }
     let (host, port) = match value.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
