@@ -9,6 +9,7 @@ use portico::guard::{token, Claims, SessionKey};
 use portico::http::Status;
 use portico::server::{Env, Exchange, ServeError, Transport};
 
+#[cfg(feature = "auth")]
 use crate::security::SESSION_COOKIE;
 
 /// What the session cookie does in this answer.
@@ -84,6 +85,22 @@ pub async fn send<T: Transport, E: Env>(
     if a.close {
         ex.close_after();
     }
+    // Without `auth` every answer is plain text without extras: the core's own text
+    // writer, already in the binary, is enough.
+    #[cfg(not(feature = "auth"))]
+    {
+        let text = core::str::from_utf8(a.body).unwrap_or("");
+        ex.respond_text(a.status, text).await
+    }
+    #[cfg(feature = "auth")]
+    write(ex, a).await
+}
+
+#[cfg(feature = "auth")]
+async fn write<T: Transport, E: Env>(
+    ex: &mut Exchange<'_, T, E>,
+    a: Answer<'_>,
+) -> Result<(), ServeError<T::Error>> {
     let (json, challenge, retry, cookie) = (a.json, a.challenge, a.retry_after_s, a.cookie);
     ex.respond(
         a.status,

@@ -178,8 +178,10 @@ pub async fn login<T: Transport, E: Env>(
     send(ex, NO_PASSWORD).await
 }
 
-const NO_PASSWORD: Answer<'static> =
-    Answer::text(Status::NOT_FOUND, b"no password is set: the dashboard is open\n");
+const NO_PASSWORD: Answer<'static> = Answer::text(
+    Status::NOT_FOUND,
+    b"no password is set: the dashboard is open\n",
+);
 
 /// Answers `POST /api/login`.
 #[cfg(feature = "auth")]

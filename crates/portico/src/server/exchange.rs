@@ -5,7 +5,7 @@ use core::fmt::Write as _;
 use super::{Env, ServeError, ServerConfig, Transport};
 use crate::conn::{ConnState, TimeoutPhase};
 use crate::http::chunked::{ChunkError, ChunkedDecoder};
-use crate::http::{BodyFraming, HeadWriter, HeaderError, HttpDate, Method, RequestHead, Status};
+use crate::http::{BodyFraming, HeadWriter, HeaderError, Method, RequestHead, Status};
 
 /// A rendered body did not fit in the connection buffer (see
 /// [`Exchange::respond_rendered`]); nothing was sent.
@@ -105,6 +105,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
 
     /// The time, in seconds since the Unix epoch, for the `Date` header — given only
     /// when the port's clock knows the date (RFC 9110 §6.6.1: no clock, no `Date`).
+    /// Without the `date` feature the header is never written.
     pub fn set_date(&mut self, unix_s: u64) {
         self.date = Some(unix_s);
     }
@@ -396,9 +397,12 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
             } else {
                 w.header("Connection", "close")?;
             }
+            #[cfg(feature = "date")]
             if let Some(t) = date {
-                w.header_fmt("Date", format_args!("{}", HttpDate(t)))?;
+                w.header_fmt("Date", format_args!("{}", crate::http::HttpDate(t)))?;
             }
+            #[cfg(not(feature = "date"))]
+            let _ = date;
             for (name, value) in extra {
                 w.header(name, value)?;
             }
