@@ -138,6 +138,10 @@ async fn main(spawner: Spawner) -> ! {
         upstream: link::UPSTREAM,
         link: upstream.map(|l| l as &dyn portico_app::embassy::LinkReport),
         api_delay_ms: 0,
+        // `portico.local`, `localhost` and IP literals (the mDNS responder is to come).
+        allowed_hosts: portico::guard::HostPolicy::default(),
+        // No password until the settings flow can provision one (stored hashed).
+        secrets: None,
     }));
     if upstream.is_some() {
         link::start_heartbeat(&spawner, app);

@@ -1,6 +1,7 @@
 //! Command line: the device's limits, with the device's defaults.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 use portico::conn::{Budget, BudgetError, Policy};
@@ -97,6 +98,15 @@ pub struct Cli {
     /// and free one per request: the baseline the pool benchmark compares against).
     #[arg(long, value_enum, default_value_t = Buffers::Pool)]
     pub buffers: Buffers,
+    /// Another name the dashboard answers to (repeatable), besides IP literals,
+    /// `localhost` and `portico.local`; requests for other names get 421 (DNS-rebinding
+    /// defence). `--allowed-host '*'` turns the check off.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
+    /// Require a login: the file holds the password (one line). Without it the
+    /// dashboard and API are open to anyone who can reach them.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// `--stack` values.
@@ -135,6 +145,8 @@ pub struct Settings {
     /// The `--upstream-ca` file's PEM, read and checked by [`Cli::upstream_ca_pem`].
     pub upstream_ca: Option<Vec<u8>>,
     pub api_delay_ms: u64,
+    /// `None`: `--allowed-host '*'`, every name is answered.
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 impl Cli {
@@ -185,6 +197,8 @@ impl Cli {
                 seed: std::process::id().into(),
             },
             api_delay_ms: self.api_delay_ms,
+            allowed_hosts: portico::guard::HostPolicy::default(),
+            secrets: None,
         })
     }
 
@@ -298,7 +312,36 @@ impl Cli {
             // Checked by `options()`, which runs first.
             upstream_ca: self.upstream_ca_pem().ok().flatten(),
             api_delay_ms: self.api_delay_ms,
+            allowed_hosts: if self.allowed_hosts.iter().any(|h| h == "*") {
+                None
+            } else {
+                Some(self.allowed_hosts.clone())
+            },
         }
+    }
+
+    /// The password from `--password-file`: its first line, without the line end.
+    pub fn password(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.password_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --password-file {}: {e}", path.display()))?;
+        let line = text.lines().next().unwrap_or("");
+        if line.is_empty() {
+            return Err(format!(
+                "--password-file {}: the first line (the password) is empty",
+                path.display()
+            ));
+        }
+        if line.len() > portico_app::login::MAX_PASSWORD {
+            return Err(format!(
+                "--password-file {}: the password is longer than {} bytes",
+                path.display(),
+                portico_app::login::MAX_PASSWORD
+            ));
+        }
+        Ok(Some(line.to_string()))
     }
 
     pub fn summary(&self, o: &ServerOptions) -> String {

@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use portico::conn::Table;
+use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::SimBlock;
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::PoolStats;
@@ -12,6 +13,7 @@ use portico_tokio::{Shared, TABLE_SLOTS};
 
 use crate::cli::Settings;
 use crate::link::Link;
+use crate::security::HostSecurity;
 
 /// What the application reads: the server's shared state, the settings, the link.
 #[derive(Clone)]
@@ -20,11 +22,18 @@ pub struct HostDevice {
     settings: Settings,
     bind: String,
     link: Option<Rc<Link>>,
+    security: Rc<HostSecurity>,
 }
 
 impl HostDevice {
-    pub fn new(shared: Rc<Shared>, settings: Settings, link: Option<Link>) -> Self {
+    pub fn new(
+        shared: Rc<Shared>,
+        settings: Settings,
+        link: Option<Link>,
+        security: Rc<HostSecurity>,
+    ) -> Self {
         HostDevice {
+            security,
             bind: settings.bind.to_string(),
             shared,
             settings,
@@ -106,5 +115,21 @@ impl Device for HostDevice {
         place(&self.shared.heap, Placement::PreferExternal, size)
             .ok()
             .map(|p| p.block)
+    }
+
+    fn allowed_hosts(&self) -> HostPolicy<'_> {
+        self.security.allowed_hosts()
+    }
+
+    fn secrets(&self) -> Option<Secrets<'_>> {
+        self.security.secrets()
+    }
+
+    /// The host has a clock that knows the date.
+    fn unix_time_s(&self) -> Option<u64> {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs())
     }
 }

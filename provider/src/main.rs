@@ -4,6 +4,7 @@ mod app;
 mod cli;
 mod device;
 mod link;
+mod security;
 
 use clap::Parser;
 use portico_tokio::Server;
@@ -15,6 +16,15 @@ fn main() -> std::process::ExitCode {
     }
     let options = match cli.options() {
         Ok(o) => o,
+        Err(e) => {
+            eprintln!("provider: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let security = match cli.password().and_then(|p| {
+        security::HostSecurity::new(cli.settings().allowed_hosts.as_deref(), p.as_deref())
+    }) {
+        Ok(s) => std::rc::Rc::new(s),
         Err(e) => {
             eprintln!("provider: {e}");
             return std::process::ExitCode::from(2);
@@ -55,7 +65,12 @@ fn main() -> std::process::ExitCode {
                     }
                 }
             });
-            app::new(device::HostDevice::new(shared, settings.clone(), link))
+            app::new(device::HostDevice::new(
+                shared,
+                settings.clone(),
+                link,
+                security.clone(),
+            ))
         });
         if let Some(e) = link_error {
             eprintln!("provider: cannot start the upstream link: {e}");
@@ -64,7 +79,12 @@ fn main() -> std::process::ExitCode {
         if let Some(handle) = link_handle {
             // The same `/api/status` document, sent upstream every 5 s.
             let status = portico_app::Provider::new(
-                device::HostDevice::new(server.shared().clone(), settings.clone(), None),
+                device::HostDevice::new(
+                    server.shared().clone(),
+                    settings.clone(),
+                    None,
+                    security.clone(),
+                ),
                 &[],
             );
             tokio::task::spawn_local(link::Link::report(
@@ -80,6 +100,13 @@ fn main() -> std::process::ExitCode {
         }
         println!("Portico provider listening: dashboard at http://{addr}/");
         println!("{}", cli.summary(&options));
+        for line in security.banner(cli.bind()) {
+            if line.starts_with("warning") {
+                eprintln!("provider: {line}");
+            } else {
+                println!("{line}");
+            }
+        }
         tokio::select! {
             _ = server.run(listener) => {}
             _ = shutdown_signal() => println!("provider: shutting down"),
@@ -91,13 +118,26 @@ fn main() -> std::process::ExitCode {
 /// `--stack device`: the device port and the application on a TAP interface, until the
 /// process is stopped.
 fn device_stack(cli: &cli::Cli) -> std::process::ExitCode {
-    let options = match cli.device_options() {
+    let mut options = match cli.device_options() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("provider: {e}");
             return std::process::ExitCode::from(2);
         }
     };
+    // The same names and password as the host stack, held for the life of the process
+    // (the device keeps them in flash).
+    let security: &'static security::HostSecurity = match cli.password().and_then(|p| {
+        security::HostSecurity::new(cli.settings().allowed_hosts.as_deref(), p.as_deref())
+    }) {
+        Ok(s) => Box::leak(Box::new(s)),
+        Err(e) => {
+            eprintln!("provider: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    options.allowed_hosts = security.allowed_hosts();
+    options.secrets = security.secrets();
     let ready = || {
         println!(
             "Portico device stack on {}: dashboard at {}",
@@ -105,6 +145,10 @@ fn device_stack(cli: &cli::Cli) -> std::process::ExitCode {
             options.url()
         );
         println!("{}", cli::Cli::device_summary(&options));
+        let at = std::net::SocketAddr::from((options.address.address().octets(), options.port));
+        for line in security.banner(at) {
+            println!("{line}");
+        }
     };
     match portico_tap::run(&options, app::ASSETS, ready) {
         Ok(never) => match never {},

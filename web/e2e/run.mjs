@@ -14,7 +14,9 @@
 // Relies only on the documented data-testids and API shapes.
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +76,8 @@ function httpGet(url, timeoutMs) {
 
 const providers = new Set();
 
-async function startProvider(extraArgs = []) {
+// `readyStatus`: what /api/status answers once the provider is up (401 with a password).
+async function startProvider(extraArgs = [], { readyStatus = 200 } = {}) {
   const [cmd, ...preArgs] = process.env.PROVIDER_BIN.trim().split(/\s+/);
   const port = await freePort();
   const args = [...preArgs, '--bind', `${HOST}:${port}`, ...extraArgs];
@@ -114,7 +117,7 @@ async function startProvider(extraArgs = []) {
     if (exited) break;
     try {
       const res = await httpGet(`${p.url}/api/status`, 5000);
-      if (res.status === 200) {
+      if (res.status === readyStatus) {
         JSON.parse(res.body);
         return p;
       }
@@ -229,10 +232,22 @@ async function main() {
     ],
   });
   const pageErrors = [];
+  // Every Content-Security-Policy violation on any page, reported by the page itself
+  // (the securitypolicyviolation event) and by Chromium's console.
+  const cspViolations = [];
   const newPage = async (ctxOpts = {}) => {
     const ctx = await browser.newContext(ctxOpts);
+    await ctx.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`csp-violation ${e.violatedDirective} ${e.blockedURI || 'inline'}`)
+      );
+    });
     const page = await ctx.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      const t = m.text();
+      if (t.startsWith('csp-violation') || t.includes('Content Security Policy')) cspViolations.push(t);
+    });
     return { ctx, page };
   };
 
@@ -263,6 +278,26 @@ async function main() {
       );
       results.forEach((r, i) => check(`(a) context ${i + 1}/${CONTEXTS} live with increasing uptime`, r.ok, r.detail));
       await Promise.all(opened.map(({ ctx }) => ctx.close()));
+    }
+
+    // The page is served under its policy (the checks above and below ran under it).
+    {
+      const { ctx, page } = await newPage();
+      const res = await page.goto(`${prov.url}/`, { waitUntil: 'load' });
+      const headers = res ? res.headers() : {};
+      const csp = headers['content-security-policy'] || '';
+      check(
+        'page served with a CSP without inline scripts, nosniff, no-referrer',
+        /script-src 'self'/.test(csp) &&
+          /frame-ancestors 'none'/.test(csp) &&
+          !/unsafe-inline/.test(csp) &&
+          headers['x-content-type-options'] === 'nosniff' &&
+          headers['referrer-policy'] === 'no-referrer',
+        csp || 'no Content-Security-Policy header'
+      );
+      const live = await waitLive(page, Date.now() + LIVE_DEADLINE_MS);
+      check('dashboard goes live under its CSP', live.ok, live.detail);
+      await ctx.close();
     }
 
     // (c) fast API: the spinner never appears during load
@@ -412,7 +447,75 @@ async function main() {
       await slow.stop();
     }
 
+    // (g) with a password: the login form, a wrong password refused, the right one
+    // opens the live dashboard, logout brings the form back.
+    if (/mock-provider/.test(process.env.PROVIDER_BIN)) {
+      console.log('SKIP (g) login: the mock provider has no --password-file');
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'portico-e2e-'));
+      const file = join(dir, 'password');
+      writeFileSync(file, 'e2e secret\n');
+      let locked;
+      try {
+        locked = await startProvider(['--password-file', file], { readyStatus: 401 });
+      } catch (e) {
+        check('(g) provider with --password-file starts', false, e.message);
+      }
+      if (locked) {
+        const { ctx, page } = await newPage();
+        await page.goto(`${locked.url}/`, { waitUntil: 'load' });
+        const form = testid(page, 'login-form');
+        let shown = false;
+        try {
+          await form.waitFor({ state: 'visible', timeout: LIVE_DEADLINE_MS });
+          shown = true;
+        } catch {
+          /* reported below */
+        }
+        check('(g) without a session the dashboard shows the login form', shown);
+        let wrong = null;
+        if (shown) {
+          await testid(page, 'login-password').fill('not it');
+          await testid(page, 'login-submit').click();
+          try {
+            await testid(page, 'login-error').waitFor({ state: 'visible', timeout: 5000 });
+            wrong = await textOf(page, 'login-error');
+          } catch {
+            /* reported below */
+          }
+        }
+        check('(g) a wrong password is refused with a message', wrong === 'wrong password', `error=${JSON.stringify(wrong)}`);
+        let live = { ok: false, detail: 'not tried' };
+        if (shown) {
+          await testid(page, 'login-password').fill('e2e secret');
+          await testid(page, 'login-submit').click();
+          live = await waitLive(page, Date.now() + LIVE_DEADLINE_MS);
+        }
+        const cookies = await ctx.cookies();
+        const c = cookies.find((k) => k.name === 'portico_session');
+        check(
+          '(g) the right password opens the live dashboard with an HttpOnly, SameSite=Strict cookie',
+          live.ok && c && c.httpOnly && c.sameSite === 'Strict',
+          `${live.detail}; cookie=${c ? `httpOnly=${c.httpOnly} sameSite=${c.sameSite}` : 'none'}`
+        );
+        let back = false;
+        try {
+          await testid(page, 'logout').click({ timeout: 5000 });
+          await form.waitFor({ state: 'visible', timeout: 5000 });
+          const after = await page.evaluate(async () => (await fetch('/api/status')).status);
+          back = after === 401;
+        } catch {
+          /* reported below */
+        }
+        check('(g) logout brings the form back and the session is over', back);
+        await ctx.close();
+        await locked.stop();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+
     check('no uncaught page errors', pageErrors.length === 0, pageErrors.slice(0, 3).join(' | '));
+    check('no Content-Security-Policy violations', cspViolations.length === 0, cspViolations.slice(0, 3).join(' | '));
   } finally {
     await browser.close().catch(() => {});
   }

@@ -9,6 +9,7 @@
 //! [`Pool`]: portico::pool::Pool
 
 use portico::conn::{ConnInfo, ConnState, Counters, Eviction, Table};
+use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{Placement, Region, RegionStats};
 use portico::pool::PoolStats;
 use portico::time::Millis;
@@ -54,6 +55,24 @@ pub trait Device {
     /// A block of `size` bytes for one response, placed by the port's policy; `None`
     /// when memory is exhausted (the request then gets `503`).
     fn alloc(&self, size: usize) -> Option<Self::Block>;
+
+    /// The `Host` values answered (others get `421`): by default IP literals,
+    /// `localhost` and `portico.local`.
+    fn allowed_hosts(&self) -> HostPolicy<'_> {
+        HostPolicy::default()
+    }
+
+    /// The stored password hash and the token key; `None` (the default) leaves the
+    /// dashboard and the API open, as on a bench.
+    fn secrets(&self) -> Option<Secrets<'_>> {
+        None
+    }
+
+    /// Seconds since the Unix epoch, when the port knows the date (the host always; a
+    /// device once SNTP has answered): responses then carry `Date`.
+    fn unix_time_s(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The settings `/api/status` reports. Field names are the JSON's.

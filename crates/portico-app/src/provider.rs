@@ -1,16 +1,21 @@
 //! The application as a [`Handler`]: the API, the start of the event stream, and the
 //! embedded static site.
 
-use portico::assets::Asset;
-use portico::http::{Method, Resolution, Status};
+use core::cell::RefCell;
+
+use portico::assets::{lookup, Asset};
+use portico::http::{HeadWriter, HeaderError, Method, Resolution, Status};
 use portico::server::{
     serve_asset, Env, Exchange, Handler, Reply, ResponseLength, ServeError, Transport,
 };
 
+use crate::answer::{self, Answer};
 use crate::device::Device;
 use crate::documents::Document;
 use crate::json::{JsonWriter, Overflow};
+use crate::login::{self, Sessions};
 use crate::routes::{is_api, Api, ROUTER};
+use crate::security::{access, needs_login, Access, HEADERS, PAGE_HEADERS};
 
 /// What precedes each live-updates event's JSON.
 pub const EVENT_PREFIX: &[u8] = b"event: snapshot\ndata: ";
@@ -54,13 +59,18 @@ impl<B: AsRef<[u8]>> Rendered<'_, B> {
 pub struct Provider<D> {
     device: D,
     assets: &'static [Asset],
+    sessions: RefCell<Sessions>,
 }
 
 impl<D: Device> Provider<D> {
     /// The application over `device`, serving `assets` (built by `portico-assets`) for
     /// every path outside `/api`.
     pub const fn new(device: D, assets: &'static [Asset]) -> Self {
-        Provider { device, assets }
+        Provider {
+            device,
+            assets,
+            sessions: RefCell::new(Sessions::new()),
+        }
     }
 
     /// The device it reads.
@@ -193,7 +203,7 @@ impl<D: Device> Provider<D> {
     }
 }
 
-fn no_store(h: &mut portico::http::HeadWriter<'_>) -> Result<(), portico::http::HeaderError> {
+fn no_store(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
     h.header("Cache-Control", "no-store").map(drop)
 }
 
@@ -204,9 +214,49 @@ impl<D: Device> Handler for Provider<D> {
         &self,
         ex: &mut Exchange<'_, T, E>,
     ) -> Result<Reply<Events>, ServeError<T::Error>> {
-        let (method, path) = (ex.head().method, ex.head().path);
+        let head = *ex.head();
+        let (method, path) = (head.method, head.path);
+        // The policy goes on pages only: it means nothing on other responses, and the
+        // response head of a JSON document must stay small.
+        let page = !is_api(path)
+            && lookup(self.assets, path).is_some_and(|a| a.content_type.starts_with("text/html"));
+        ex.set_headers(if page { PAGE_HEADERS } else { HEADERS });
+        if let Some(t) = self.device.unix_time_s() {
+            ex.set_date(t);
+        }
+        let secrets = if cfg!(feature = "auth") {
+            self.device.secrets()
+        } else {
+            None
+        };
+        let now = self.device.now_ms();
+        let epoch = self.sessions.borrow().epoch();
+        let authenticated = match access(&head, self.device.allowed_hosts(), secrets, now, epoch) {
+            Access::Allowed { authenticated } => authenticated,
+            refused => {
+                let a = match refused {
+                    Access::MisdirectedHost => Answer {
+                        close: true,
+                        ..Answer::text(
+                            Status::MISDIRECTED_REQUEST,
+                            b"this device does not answer to that name\n",
+                        )
+                    },
+                    Access::CrossSite => {
+                        Answer::text(Status::FORBIDDEN, b"cross-site request refused\n")
+                    }
+                    _ => Answer::unauthorized(b"{\"error\":\"invalid or expired token\"}"),
+                };
+                answer::send(ex, a).await?;
+                return Ok(Reply::Done);
+            }
+        };
         if !is_api(path) {
             serve_asset(ex, self.assets).await?;
+            return Ok(Reply::Done);
+        }
+        if secrets.is_some() && !authenticated && needs_login(path) {
+            answer::send(ex, Answer::unauthorized(b"{\"error\":\"login required\"}")).await?;
             return Ok(Reply::Done);
         }
         match ROUTER.resolve(method, path) {
@@ -217,6 +267,8 @@ impl<D: Device> Handler for Provider<D> {
                     let _ = env.timeout(delay, core::future::pending::<()>()).await;
                 }
                 match *api {
+                    Api::Login => login::login(ex, &self.sessions, secrets, now).await?,
+                    Api::Logout => login::logout(ex, &self.sessions).await?,
                     Api::Document(doc) => self.document(ex, doc).await?,
                     Api::Events => {
                         if self.start_events(ex).await? {

@@ -11,6 +11,10 @@ pub enum Api {
     Document(Document),
     /// `/api/events`: server-sent events, one snapshot a second.
     Events,
+    /// `POST /api/login`: a password for a session cookie or an API token.
+    Login,
+    /// `POST /api/logout`: ends the browser sessions.
+    Logout,
 }
 
 const fn get(pattern: &'static str, target: Api) -> Route<Api> {
@@ -28,9 +32,22 @@ const ROUTES: &[Route<Api>] = &[
     get("/api/memory", Api::Document(Document::Memory)),
     get("/api/link", Api::Document(Document::Link)),
     get("/api/events", Api::Events),
+    Route {
+        method: Method::Post,
+        pattern: "/api/login",
+        target: Api::Login,
+    },
+    Route {
+        method: Method::Post,
+        pattern: "/api/logout",
+        target: Api::Logout,
+    },
 ];
 
 /// The API's router (`GET` also answers `HEAD`).
+///
+/// Login and logout answer without a session (they are how one starts and ends); every
+/// other route needs one when a password is set.
 pub const ROUTER: Router<'static, Api> = Router::new(ROUTES);
 
 /// Whether `path` belongs to the API rather than to the static site.

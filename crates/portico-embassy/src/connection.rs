@@ -109,6 +109,7 @@ impl<'a, 's> Connection<'a, 's> {
         ConnEnv {
             hooks: self.hooks,
             id: self.id,
+            peer: self.peer.ip(),
         }
     }
 
@@ -160,6 +161,7 @@ impl portico::server::Transport for Connection<'_, '_> {
 pub struct ConnEnv<'a> {
     hooks: &'a dyn Hooks,
     id: ConnId,
+    peer: core::net::IpAddr,
 }
 
 impl portico::server::Env for ConnEnv<'_> {
@@ -207,5 +209,9 @@ impl portico::server::Env for ConnEnv<'_> {
 
     fn refused(&self) {
         self.hooks.refused()
+    }
+
+    fn peer(&self) -> Option<core::net::IpAddr> {
+        Some(self.peer)
     }
 }

@@ -9,6 +9,7 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{with_timeout, Duration};
 use embedded_io_async::Write;
 use portico::assets::Asset;
+use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::SimHeap;
 use portico_app::embassy::{LinkReport, Network, PortDevice};
 use portico_app::Provider;
@@ -57,13 +58,24 @@ pub fn serve_app<const N: usize, const RX: usize, const TX: usize>(
     heap: SimHeap,
     link: Option<(&'static str, &'static dyn LinkReport)>,
 ) -> &'static SimApp<N> {
+    serve_app_with::<N, RX, TX>(spawner, stack, config, heap, link, None)
+}
+
+/// [`serve_app`] with a password set: `secrets` as a provisioned device holds them.
+pub fn serve_app_with<const N: usize, const RX: usize, const TX: usize>(
+    spawner: &Spawner,
+    stack: DeviceStack,
+    config: PortConfig,
+    heap: SimHeap,
+    link: Option<(&'static str, &'static dyn LinkReport)>,
+    secrets: Option<Secrets<'static>>,
+) -> &'static SimApp<N> {
     let mut app = None;
     let memory = heap.clone();
     serve_with::<N, RX, TX, _, _>(spawner, stack, config, heap, |sockets, buffers| {
-        let a: &'static SimApp<N> = Box::leak(Box::new(Provider::new(
-            device(sockets, buffers, memory, link),
-            SITE,
-        )));
+        let mut dev = device(sockets, buffers, memory, link);
+        dev.secrets = secrets;
+        let a: &'static SimApp<N> = Box::leak(Box::new(Provider::new(dev, SITE)));
         app = Some(a);
         (a, a)
     });
@@ -89,6 +101,8 @@ fn device<const N: usize>(
         upstream: link.map(|(url, _)| url),
         link: link.map(|(_, report)| report),
         api_delay_ms: 0,
+        allowed_hosts: HostPolicy::default(),
+        secrets: None,
     }
 }
 
@@ -103,12 +117,23 @@ pub async fn get(
     path: &str,
     timeout_ms: u64,
 ) -> Option<Response> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: portico.local\r\nConnection: close\r\n\r\n");
+    request(stack, server, req.as_bytes(), timeout_ms).await
+}
+
+/// Sends `req` (a whole request, which should ask for `Connection: close`) on a fresh
+/// connection and parses the answer.
+pub async fn request(
+    stack: Stack<'static>,
+    server: IpEndpoint,
+    req: &[u8],
+    timeout_ms: u64,
+) -> Option<Response> {
     let (mut rx, mut tx) = ([0u8; 4096], [0u8; 1024]);
     let mut s = TcpSocket::new(stack, &mut rx, &mut tx);
     s.set_timeout(Some(Duration::from_millis(timeout_ms)));
     s.connect(server).await.ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: device\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.ok()?;
+    s.write_all(req).await.ok()?;
     let mut data = Vec::new();
     let mut buf = [0u8; 1024];
     let read_all = async {
@@ -140,7 +165,8 @@ pub async fn read_events(
     if s.connect(server).await.is_err() {
         return out;
     }
-    let req = "GET /api/events HTTP/1.1\r\nHost: device\r\nAccept: text/event-stream\r\n\r\n";
+    let req =
+        "GET /api/events HTTP/1.1\r\nHost: portico.local\r\nAccept: text/event-stream\r\n\r\n";
     if s.write_all(req.as_bytes()).await.is_err() {
         return out;
     }

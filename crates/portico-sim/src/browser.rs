@@ -311,7 +311,7 @@ impl Worker {
 
 /// One request/response on an open connection.
 async fn exchange(sock: &mut TcpSocket<'static>, path: &str) -> Fetch {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: device\r\nAccept: */*\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: portico.local\r\nAccept: */*\r\n\r\n");
     if sock.write_all(req.as_bytes()).await.is_err() {
         return Fetch::ClosedEarly;
     }

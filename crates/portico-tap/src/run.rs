@@ -9,6 +9,7 @@ use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::assets::Asset;
+use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::{SimCharge, SimHeap};
 use portico::pool::Pool;
 use portico_app::embassy::{serve_app, Network, PortDevice};
@@ -36,6 +37,11 @@ pub struct Options {
     pub link: LinkConfig,
     /// Delay before every `/api/*` answer (UI tests).
     pub api_delay_ms: u64,
+    /// The `Host` names answered (`--allowed-host`).
+    pub allowed_hosts: HostPolicy<'static>,
+    /// The password hash and token key (`--password-file`), as the device would store
+    /// them; `None` leaves the dashboard open.
+    pub secrets: Option<Secrets<'static>>,
 }
 
 impl Options {
@@ -157,6 +163,8 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
             upstream: None,
             link: None,
             api_delay_ms: options.api_delay_ms,
+            allowed_hosts: options.allowed_hosts,
+            secrets: options.secrets,
         },
         assets,
     )));
@@ -232,6 +240,8 @@ mod tests {
             profile: ESP32S3,
             link: LinkConfig::default(),
             api_delay_ms: 0,
+            allowed_hosts: HostPolicy::default(),
+            secrets: None,
         };
         assert_eq!(o.url(), "http://10.42.0.2/");
         o.port = 8080;

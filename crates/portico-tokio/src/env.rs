@@ -84,4 +84,11 @@ impl Env for ConnEnv {
     fn refused(&self) {
         self.shared.table.borrow_mut().refused();
     }
+
+    fn peer(&self) -> Option<std::net::IpAddr> {
+        let now = self.now();
+        let table = self.shared.table.borrow();
+        let mut conns = table.connections(now);
+        conns.find(|c| c.id == self.id).map(|c| c.peer.ip())
+    }
 }

@@ -96,9 +96,20 @@ pub fn select(asset: &Asset, head: &RequestHead<'_>) -> Selection {
         (true, Some(gz)) => (gz, asset.etag_gzip, Encoding::Gzip),
         _ => (asset.identity, asset.etag, Encoding::Identity),
     };
+    // A cache may hold either representation: if it holds any of them, it is current
+    // (RFC 9110 §13.1.2), and the 304 names the one it holds (RFC 9111 §4.3.4), so the
+    // cache refreshes that one instead of fetching the other.
     if let Some(inm) = head.header("if-none-match") {
         if etag_matches(inm, etag) {
             return Selection::NotModified { etag, encoding };
+        }
+        if let Some(other) = other_representation(asset, encoding) {
+            if etag_matches(inm, other.0) {
+                return Selection::NotModified {
+                    etag: other.0,
+                    encoding: other.1,
+                };
+            }
         }
     }
     // If-Range with a different validator: send the whole thing.
@@ -126,6 +137,15 @@ pub fn select(asset: &Asset, head: &RequestHead<'_>) -> Selection {
         body,
         etag,
         encoding,
+    }
+}
+
+/// The representation not selected, if the asset has two: its validator and encoding.
+fn other_representation(asset: &Asset, selected: Encoding) -> Option<(&'static str, Encoding)> {
+    match (selected, asset.gzip) {
+        (Encoding::Identity, Some(_)) => Some((asset.etag_gzip, Encoding::Gzip)),
+        (Encoding::Gzip, _) if !asset.identity.is_empty() => Some((asset.etag, Encoding::Identity)),
+        _ => None,
     }
 }
 
@@ -345,9 +365,29 @@ mod tests {
                 ))
             },
         );
+        // The other representation's validator matches too, and the 304 names it.
         with("If-None-Match: \"abc-gz\"\r\n", |s| {
-            assert!(matches!(s, Selection::Full { .. }))
+            assert_eq!(
+                s,
+                Selection::NotModified {
+                    etag: "\"abc-gz\"",
+                    encoding: Encoding::Gzip
+                }
+            )
         });
+        with("If-None-Match: \"abc\"\r\nAccept-Encoding: gzip\r\n", |s| {
+            assert_eq!(
+                s,
+                Selection::NotModified {
+                    etag: "\"abc\"",
+                    encoding: Encoding::Identity
+                }
+            )
+        });
+        with(
+            "If-None-Match: \"nope\"\r\nAccept-Encoding: gzip\r\n",
+            |s| assert!(matches!(s, Selection::Full { .. })),
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   chunked decoding, response heads that cannot carry CR/LF injection, and a router.
 //! - [`conn`]: the connection table — socket budget, admission, protocol-aware LRU
 //!   eviction, deadlines. Pure: time is passed in, decisions are returned.
+//! - [`guard`]: who may talk to the device — `Host` allowlist, cross-site refusal,
+//!   password hash, signed tokens, login rate limit.
 //! - [`pool`] and [`placement`]: fixed buffer pool and region-aware memory placement.
 //! - [`server`]: the request/response loop over any `embedded-io-async` byte stream,
 //!   driven by a port (tokio on the host, embassy-net on the device).
@@ -21,6 +23,7 @@ extern crate alloc;
 
 pub mod assets;
 pub mod conn;
+pub mod guard;
 pub mod http;
 pub mod placement;
 pub mod pool;

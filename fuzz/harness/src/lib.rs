@@ -11,6 +11,7 @@
 
 mod assets;
 mod chunked;
+mod guard;
 mod head;
 mod router;
 mod serve;
@@ -18,6 +19,7 @@ mod ws;
 
 pub use assets::assets;
 pub use chunked::chunked;
+pub use guard::{authorization, cookies, form, query};
 pub use head::http_head;
 pub use router::router;
 pub use serve::{respond, serve};
@@ -32,6 +34,10 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("serve", serve),
     ("ws_frame", ws_frame),
     ("ws_handshake", ws_handshake),
+    ("cookie", cookies),
+    ("authorization", authorization),
+    ("query", query),
+    ("form", form),
 ];
 
 /// Deterministic knobs drawn from a prefix of the input.

@@ -1,4 +1,5 @@
 import { requests } from './requests.svelte.js';
+import { loginRequired } from './session.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -93,6 +94,7 @@ export function getJson(url, opts = {}) {
     headers: { Accept: 'application/json', ...(opts.headers || {}) },
     cache: 'no-store',
     read: async (res) => {
+      if (res.status === 401) loginRequired();
       if (!res.ok) throw new HttpError(url, res.status, res.statusText);
       try {
         return await res.json();

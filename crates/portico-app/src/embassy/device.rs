@@ -9,6 +9,7 @@ use crate::json::Text;
 use crate::{Config, Device, JsonWriter, LinkStatus};
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use portico::conn::Table;
+use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
 use portico::time::Millis;
@@ -60,6 +61,14 @@ pub struct PortDevice<
     pub link: Option<&'a dyn LinkReport>,
     /// Delay before every `/api/*` answer (demos and UI tests; 0 on the firmware).
     pub api_delay_ms: Millis,
+    /// The `Host` names answered (`HostPolicy::default()`: IP literals, `localhost`,
+    /// `portico.local`).
+    pub allowed_hosts: HostPolicy<'a>,
+    /// The stored password hash and token key, when the owner has set a password;
+    /// `None` leaves the dashboard open. The settings flow that provisions them is
+    /// still to come: until then the firmware passes `None`, and a board built for a
+    /// shared network supplies them here.
+    pub secrets: Option<Secrets<'a>>,
 }
 
 impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
@@ -99,6 +108,14 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
 
     fn with_table<T>(&self, f: impl FnOnce(&Table<N>) -> T) -> T {
         self.sockets.with_table(f)
+    }
+
+    fn allowed_hosts(&self) -> HostPolicy<'_> {
+        self.allowed_hosts
+    }
+
+    fn secrets(&self) -> Option<Secrets<'_>> {
+        self.secrets
     }
 
     fn pool(&self) -> (PoolStats, Placement) {

@@ -128,6 +128,9 @@ pub enum HeadError {
     Smuggling,
     /// HTTP/1.1 request without exactly one `Host` header (400).
     BadHost,
+    /// A path whose dot segments climb above the root, however spelled (400): it names
+    /// no resource, and answering it would invite probing (see [`super::path`]).
+    PathAboveRoot,
     /// Request head larger than the limit or the buffer (431).
     HeadTooLarge,
     /// Request target longer than the limit (414).
@@ -151,7 +154,8 @@ impl HeadError {
             HeadError::Malformed
             | HeadError::AmbiguousFraming
             | HeadError::Smuggling
-            | HeadError::BadHost => Status::BAD_REQUEST,
+            | HeadError::BadHost
+            | HeadError::PathAboveRoot => Status::BAD_REQUEST,
             HeadError::HeadTooLarge => Status::HEADERS_TOO_LARGE,
             HeadError::UriTooLong => Status::URI_TOO_LONG,
             HeadError::BodyTooLarge => Status::PAYLOAD_TOO_LARGE,
@@ -170,6 +174,7 @@ impl HeadError {
             HeadError::AmbiguousFraming => "bare LF or folded header",
             HeadError::Smuggling => "conflicting Content-Length / Transfer-Encoding",
             HeadError::BadHost => "missing or repeated Host header",
+            HeadError::PathAboveRoot => "path climbs above the root",
             HeadError::HeadTooLarge => "request head too large",
             HeadError::UriTooLong => "request target too long",
             HeadError::BodyTooLarge => "request body too large",
@@ -263,6 +268,9 @@ impl<'b> RequestHead<'b> {
             .ok_or(HeadError::UnsupportedMethod)?;
         let minor_version = req.version.ok_or(HeadError::Malformed)?;
         let (path, query) = split_target(target, method)?;
+        if super::path::climbs_above_root(path) {
+            return Err(HeadError::PathAboveRoot);
+        }
 
         let mut keep_alive = minor_version == 1;
         let mut content_length: Option<u64> = None;
@@ -531,6 +539,21 @@ mod tests {
         assert_eq!(h.framing, BodyFraming::None);
         assert_eq!(h.header("accept"), Some("*/*"));
         assert_eq!(h.headers().count(), 2);
+    }
+
+    #[test]
+    fn paths_above_the_root_are_refused() {
+        for target in [
+            "/../../../../etc/passwd",
+            "/%2e%2e/%2e%2e/etc/passwd",
+            "http://a/../x",
+        ] {
+            let raw = std::format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n");
+            let e = parse(&raw).unwrap_err();
+            assert_eq!(e, HeadError::PathAboveRoot, "{target}");
+            assert_eq!(e.status(), Status::BAD_REQUEST);
+        }
+        assert!(parse("GET /a/../b HTTP/1.1\r\nHost: a\r\n\r\n").is_ok());
     }
 
     #[test]

@@ -19,6 +19,10 @@ impl Status {
     pub const NOT_MODIFIED: Status = Status(304);
     /// 400 Bad Request.
     pub const BAD_REQUEST: Status = Status(400);
+    /// 401 Unauthorized: log in first.
+    pub const UNAUTHORIZED: Status = Status(401);
+    /// 403 Forbidden: a cross-site request.
+    pub const FORBIDDEN: Status = Status(403);
     /// 404 Not Found.
     pub const NOT_FOUND: Status = Status(404);
     /// 405 Method Not Allowed.
@@ -35,6 +39,10 @@ impl Status {
     pub const RANGE_NOT_SATISFIABLE: Status = Status(416);
     /// 417 Expectation Failed.
     pub const EXPECTATION_FAILED: Status = Status(417);
+    /// 421 Misdirected Request: a `Host` this server does not answer for.
+    pub const MISDIRECTED_REQUEST: Status = Status(421);
+    /// 429 Too Many Requests (with `Retry-After`).
+    pub const TOO_MANY_REQUESTS: Status = Status(429);
     /// 431 Request Header Fields Too Large.
     pub const HEADERS_TOO_LARGE: Status = Status(431);
     /// 500 Internal Server Error.
@@ -57,6 +65,8 @@ impl Status {
             206 => "Partial Content",
             304 => "Not Modified",
             400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
             408 => "Request Timeout",
@@ -65,6 +75,8 @@ impl Status {
             414 => "URI Too Long",
             416 => "Range Not Satisfiable",
             417 => "Expectation Failed",
+            421 => "Misdirected Request",
+            429 => "Too Many Requests",
             431 => "Request Header Fields Too Large",
             500 => "Internal Server Error",
             501 => "Not Implemented",

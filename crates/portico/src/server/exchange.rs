@@ -47,6 +47,8 @@ pub struct Exchange<'a, T: Transport, E: Env> {
     body_started: bool,
     keep_alive: bool,
     responded: bool,
+    extra: &'static [(&'static str, &'static str)],
+    date: Option<u64>,
 }
 
 impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
@@ -75,6 +77,8 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
             body,
             body_started: false,
             responded: false,
+            extra: &[],
+            date: None,
         }
     }
 
@@ -91,6 +95,19 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
     /// Whether a response has been started.
     pub fn responded(&self) -> bool {
         self.responded
+    }
+
+    /// Header lines every response to this request carries, whichever code path writes
+    /// it (the application's security headers).
+    pub fn set_headers(&mut self, headers: &'static [(&'static str, &'static str)]) {
+        self.extra = headers;
+    }
+
+    /// The time, in seconds since the Unix epoch, for the `Date` header — given only
+    /// when the port's clock knows the date (RFC 9110 §6.6.1: no clock, no `Date`).
+    /// Without the `date` feature the header is never written.
+    pub fn set_date(&mut self, unix_s: u64) {
+        self.date = Some(unix_s);
     }
 
     /// Closes the connection after this response.
@@ -359,6 +376,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         let keep_alive = self.keep_alive;
         let idle_s = self.cfg.timeouts.idle_ms / 1000;
         let http10 = self.head.minor_version == 0;
+        let (date, extra) = (self.date, self.extra);
         let free = &mut self.rest[self.end..];
         let mut w = HeadWriter::new(free, status).map_err(ServeError::Header)?;
         let r: Result<(), HeaderError> = (|| {
@@ -378,6 +396,15 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
                 w.header_fmt("Keep-Alive", format_args!("timeout={idle_s}"))?;
             } else {
                 w.header("Connection", "close")?;
+            }
+            #[cfg(feature = "date")]
+            if let Some(t) = date {
+                w.header_fmt("Date", format_args!("{}", crate::http::HttpDate(t)))?;
+            }
+            #[cfg(not(feature = "date"))]
+            let _ = date;
+            for (name, value) in extra {
+                w.header(name, value)?;
             }
             headers(&mut w)?;
             Ok(())

@@ -62,6 +62,10 @@ pub trait Env {
     fn shed_slow_head(&self) {}
     /// The connection was answered `503` because no buffer could be had in time.
     fn refused(&self) {}
+    /// The peer's address, when the port knows it (the login rate limit is per peer).
+    fn peer(&self) -> Option<core::net::IpAddr> {
+        None
+    }
 }
 
 /// Every deadline of the server, in one place.
