@@ -24,7 +24,7 @@ rustup target add "$TARGET" >/dev/null
 rustup target list --installed | grep -qx "$TARGET"
 
 step "device port builds for $TARGET (no_std)"
-cargo build -p portico-embassy --features app --target "$TARGET"
+cargo build -p portico-embassy --features ws -p portico-app --features portico-app/embassy-ws --target "$TARGET"
 
 step "simulation tests (seeded, virtual time)"
 cargo test -p portico-sim

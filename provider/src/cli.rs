@@ -225,8 +225,14 @@ impl Cli {
     }
 
     pub fn options(&self) -> Result<ServerOptions, String> {
-        let budget = Budget::new(self.stack_sockets, self.max_sockets)
-            .map_err(|e: BudgetError| e.to_string())?;
+        let budget = Budget::new(self.stack_sockets, self.max_sockets).map_err(
+            |e: BudgetError| match e {
+                BudgetError::NoHttpSockets => "--max-sockets must be at least 1".to_string(),
+                BudgetError::Overcommitted { .. } => {
+                    format!("{e} (raise --stack-sockets or lower --max-sockets)")
+                }
+            },
+        )?;
         if budget.max_sockets > portico_tokio::TABLE_SLOTS {
             return Err(format!(
                 "--max-sockets {} exceeds the host table's {} slots",

@@ -65,6 +65,7 @@ const config = {
 const counters = {
   accepted: 0,
   evicted_idle: 0,
+  evicted_silent: 0,
   evicted_peer_cap: 0,
   evicted_stream: 0,
   evicted_slow: 0,

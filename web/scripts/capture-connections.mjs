@@ -44,7 +44,7 @@ function open(host) {
 /** One GET on `s`; resolves once a whole response (Content-Length framed) is in. */
 async function get(s, path) {
   const from = s.received.length;
-  s.write(`GET ${path} HTTP/1.1\r\nHost: capture\r\n\r\n`);
+  s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
   for (let i = 0; i < 200; i++) {
     const r = s.received.slice(from);
     const end = r.indexOf('\r\n\r\n');
@@ -82,7 +82,7 @@ try {
   await close(s1, n1);
   // slow_head: a head still dripping past the grace period.
   const d1 = await open(8);
-  d1.write('GET / HTTP/1.1\r\nHost: capture\r\n');
+  d1.write('GET / HTTP/1.1\r\nHost: localhost\r\n');
   await sleep(GRACE_MS + 200);
   const m1 = await open(9);
   await get(m1, '/api/status');

@@ -128,6 +128,7 @@ pub(crate) fn counters(c: &Counters, w: &mut JsonWriter<'_>) {
     w.begin_object()
         .field("accepted", c.accepted)
         .field("evicted_idle", c.evicted_idle)
+        .field("evicted_silent", c.evicted_silent)
         .field("evicted_peer_cap", c.evicted_peer_cap)
         .field("evicted_stream", c.evicted_stream)
         .field("evicted_slow", c.evicted_slow)
@@ -232,6 +233,7 @@ mod tests {
         let c = Counters {
             accepted: 1,
             evicted_idle: 2,
+            evicted_silent: 12,
             evicted_peer_cap: 3,
             evicted_stream: 4,
             evicted_slow: 5,

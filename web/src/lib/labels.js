@@ -48,7 +48,8 @@ export const REASONS = {
 
 /** The eviction counters (`evicted_*`): what each one counts. */
 const EVICTED = {
-  evicted_idle: 'idle (LRU or silent)',
+  evicted_idle: 'idle (LRU)',
+  evicted_silent: 'silent preconnect',
   evicted_peer_cap: 'per-peer cap',
   evicted_slow: 'slow head',
   evicted_stream: 'stream',

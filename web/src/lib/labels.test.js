@@ -95,6 +95,8 @@ describe('the dashboard shows labels, never raw keys', () => {
       .reduce((a, k) => a + c[k], 0);
     expect(c.evicted_slow).toBeGreaterThan(0);
     expect(Number(document.querySelector('[data-testid="evicted-total"]').textContent)).toBe(total);
-    expect(total).toBe(c.evicted_idle + c.evicted_peer_cap + c.evicted_stream + c.evicted_slow);
+    expect(total).toBe(
+      c.evicted_idle + c.evicted_silent + c.evicted_peer_cap + c.evicted_stream + c.evicted_slow,
+    );
   });
 });

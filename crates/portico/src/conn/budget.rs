@@ -36,11 +36,11 @@ pub enum BudgetError {
 impl fmt::Display for BudgetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BudgetError::NoHttpSockets => f.write_str("--max-sockets must be at least 1"),
+            BudgetError::NoHttpSockets => f.write_str("at least one HTTP socket is needed"),
             BudgetError::Overcommitted { needed, available } => write!(
                 f,
-                "socket budget overcommitted: HTTP sockets + backlog + reserve need {needed} \
-                 but the stack has {available} (raise --stack-sockets or lower --max-sockets)"
+                "socket budget overcommitted: HTTP sockets + reserve need {needed} but the \
+                 stack has {available}"
             ),
         }
     }

@@ -173,6 +173,8 @@ pub struct Counters {
     pub accepted: u64,
     /// Evicted as least recently used idle.
     pub evicted_idle: u64,
+    /// Admitted, then silent past the grace period (a speculative preconnect), evicted.
+    pub evicted_silent: u64,
     /// Evicted to keep one peer within its share.
     pub evicted_peer_cap: u64,
     /// Streams evicted.
@@ -390,7 +392,8 @@ impl<const N: usize> Table<N> {
         let victim_peer = self.entries[victim.slot as usize].map(|e| e.peer);
         self.remove(victim);
         match reason {
-            EvictReason::LruIdle | EvictReason::Silent => self.counters.evicted_idle += 1,
+            EvictReason::LruIdle => self.counters.evicted_idle += 1,
+            EvictReason::Silent => self.counters.evicted_silent += 1,
             EvictReason::PeerCap => self.counters.evicted_peer_cap += 1,
             EvictReason::Stream => self.counters.evicted_stream += 1,
             EvictReason::SlowHead => self.counters.evicted_slow += 1,
@@ -669,6 +672,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let c = t.counters();
+        assert_eq!(
+            (c.evicted_silent, c.evicted_idle),
+            (1, 0),
+            "counted as silent"
+        );
         assert!(
             t.is_live(busy),
             "a connection that spoke is mid-request, never evicted"
