@@ -240,29 +240,6 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         }
     }
 
-    /// A JSON response serialised with `serde-json-core` straight into the connection
-    /// buffer's free space — no allocator. Answers 500 if the document does not fit.
-    pub async fn respond_json<J: serde::Serialize>(
-        &mut self,
-        status: Status,
-        value: &J,
-    ) -> Result<(), ServeError<T::Error>> {
-        let sent = self
-            .respond_rendered(
-                status,
-                "application/json",
-                |_| Ok(()),
-                |buf| serde_json_core::to_slice(value, buf).ok(),
-            )
-            .await?;
-        if sent.is_err() {
-            return self
-                .respond_text(Status::INTERNAL_SERVER_ERROR, "response too large")
-                .await;
-        }
-        Ok(())
-    }
-
     /// A response whose body `render` writes straight into the connection buffer's free
     /// space (after room for the head), so a generated document needs no buffer of its
     /// own. `render` returns the body's length, or `None` if it did not fit; then

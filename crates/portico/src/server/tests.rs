@@ -42,21 +42,21 @@ impl Handler for App {
                 w.finish().await?;
             }
             (Method::Get, "/json") => {
-                #[derive(serde::Serialize)]
-                struct Doc<'a> {
-                    name: &'a str,
-                    open: u32,
-                    list: [u8; 3],
-                }
-                ex.respond_json(
-                    crate::http::Status::OK,
-                    &Doc {
-                        name: "dev",
-                        open: 3,
-                        list: [1, 2, 3],
-                    },
-                )
-                .await?
+                // Rendered straight into the connection buffer's free space.
+                const DOC: &[u8] = br#"{"name":"dev","open":3,"list":[1,2,3]}"#;
+                let sent = ex
+                    .respond_rendered(
+                        crate::http::Status::OK,
+                        "application/json",
+                        |_| Ok(()),
+                        |buf| {
+                            let out = buf.get_mut(..DOC.len())?;
+                            out.copy_from_slice(DOC);
+                            Some(DOC.len())
+                        },
+                    )
+                    .await?;
+                assert!(sent.is_ok(), "a 38-byte document fits the buffer");
             }
             (Method::Get, "/ignore-body") => ex.respond_text(crate::http::Status::OK, "ok").await?,
             _ => {
@@ -178,7 +178,7 @@ fn head_has_length_but_no_body() {
 }
 
 #[test]
-fn json_without_allocator() {
+fn rendered_into_the_connection_buffer() {
     let (out, _, _) = run(&[b"GET /json HTTP/1.1\r\nHost: a\r\n\r\n"]);
     assert!(out.contains("Content-Type: application/json\r\n"), "{out}");
     assert!(
