@@ -23,7 +23,8 @@ pub struct WsLink<'a, M: RawMutex, const Q: usize> {
 impl<M: RawMutex, const Q: usize> LinkReport for WsLink<'_, M, Q> {
     fn report(&self, f: &mut dyn FnMut(&LinkStatus<'_>)) {
         let st = self.client.handle().stats();
-        let mut memory: heapless::Vec<MemoryBlock, 6> = st.memory.iter().copied().collect();
+        let mut memory: heapless::Vec<MemoryBlock, { portico_ws::buffers::MAX_BLOCKS + 2 }> =
+            st.memory.iter().copied().collect();
         for b in self.socket {
             let _ = memory.push(b);
         }

@@ -8,14 +8,20 @@
 
 use portico::placement::{place, MemoryRegions, OutOfMemory, Placed, Placement, Region};
 
+/// Most blocks a report lists: `rx`, `tx`, `message`, and with permessage-deflate
+/// `inflate_window`, `inflate_state`, `deflate_hash`.
+pub const MAX_BLOCKS: usize = 6;
+
 /// One entry of a memory report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryBlock {
-    /// What the block holds: `"rx"`, `"tx"`, `"message"` or `"task"`.
+    /// What the block holds: `"rx"`, `"tx"`, `"message"`, `"task"`, or with
+    /// permessage-deflate `"inflate_window"`, `"inflate_state"`, `"deflate_hash"`.
     pub block: &'static str,
     /// Its size in bytes.
     pub bytes: usize,
-    /// Where it lives; `None` for memory the executor owns (a host task's future).
+    /// Where it lives; `None` for memory not placed by policy: the executor's (a host
+    /// task's future) or the global allocator's (the decompressor's fixed state).
     pub region: Option<Region>,
 }
 
@@ -98,8 +104,19 @@ impl<M: MemoryRegions> Buffers<M> {
         })
     }
 
+    /// The placement policy every block follows.
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// Places another block of the client's (the compression blocks) by the same policy.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn place(&self, size: usize) -> Result<Placed<M::Block>, OutOfMemory> {
+        place(&self.mem, self.placement, size)
+    }
+
     /// Where every block is, right now.
-    pub fn report(&self) -> heapless::Vec<MemoryBlock, 4> {
+    pub fn report(&self) -> heapless::Vec<MemoryBlock, MAX_BLOCKS> {
         let mut v = heapless::Vec::new();
         let mut add = |block, p: &Placed<M::Block>| {
             let _ = v.push(MemoryBlock {

@@ -25,10 +25,12 @@ use portico::placement::MemoryRegions;
 use crate::backoff::Backoff;
 use crate::buffers::{Buffers, MemoryBlock};
 use crate::close::{CloseCode, CloseFrame};
+use crate::compression::{CompressionMode, Offer};
 use crate::connection::{Connection, FrameOrderError, Incoming};
+use crate::deflate::Codec;
 use crate::event::{ConnectError, DisconnectReason, ErrorKind, Event, State};
 use crate::frame::{Decoded, Opcode};
-use crate::handshake::{parse_response, write_request, Key, RequestOptions};
+use crate::handshake::{parse_response_offering, write_request_offering, Key, RequestOptions};
 use crate::mask::MaskRng;
 use crate::settings::Settings;
 use crate::url::WsUrl;
@@ -377,7 +379,7 @@ where
                 link.event(Event::Error(err));
                 None
             }
-            Ok(Ok((mut io, subprotocol_len, received))) => {
+            Ok(Ok((mut io, subprotocol_len, received, codec))) => {
                 backoff.reset();
                 link.status(Status::Connected {
                     reconnect: connected_before,
@@ -385,6 +387,10 @@ where
                 connected_before = true;
                 link.status(Status::State(State::Connected));
                 let mut conn = Connection::with_received(buffers, settings.delivery, received);
+                if let Some(codec) = codec {
+                    conn.set_codec(codec);
+                }
+                link.status(Status::Memory(&conn.report()));
                 {
                     // The subprotocol was copied to the front of the send buffer.
                     let sp = subprotocol_len.and_then(|n| {
@@ -447,20 +453,48 @@ fn stopped<M: MemoryRegions, L: Link>(
     (buffers, exit)
 }
 
-/// TCP (+TLS) and the upgrade handshake. On success returns the transport, the length of
-/// the chosen subprotocol (copied to the start of the send buffer) and the range of the
-/// receive buffer that already holds frames.
+/// What a successful connect hands to the session: the transport, the length of the
+/// chosen subprotocol (copied to the start of the send buffer), the range of the receive
+/// buffer that already holds frames, and the codec if compression was agreed.
+type Connected<Io, B> = (Io, Option<usize>, core::ops::Range<usize>, Option<Codec<B>>);
+
+/// TCP (+TLS) and the upgrade handshake, offering permessage-deflate as the settings
+/// say. A server whose answer to the offer must be refused (a window over the cap,
+/// parameters RFC 7692 forbids) fails this attempt; under `Prefer` the client then
+/// connects again at once without the offer, so such a server still gets a link.
 async fn connect<M: MemoryRegions, P: Port>(
     settings: &Settings,
     target: &Target<'_>,
     url: &WsUrl<'_>,
     buffers: &mut Buffers<M>,
     port: &P,
-) -> Result<(P::Io, Option<usize>, core::ops::Range<usize>), ConnectError> {
-    let _ = settings;
+) -> Result<Connected<P::Io, M::Block>, ConnectError> {
+    let c = settings.compression;
+    let offer = c.offer();
+    if c.mode == CompressionMode::Require && offer.is_none() {
+        return Err(ConnectError::CompressionRequired);
+    }
+    match handshake(settings, target, url, buffers, port, offer.as_ref()).await {
+        Err(ConnectError::Handshake(e))
+            if e.is_extension() && c.mode == CompressionMode::Prefer =>
+        {
+            handshake(settings, target, url, buffers, port, None).await
+        }
+        r => r,
+    }
+}
+
+async fn handshake<M: MemoryRegions, P: Port>(
+    settings: &Settings,
+    target: &Target<'_>,
+    url: &WsUrl<'_>,
+    buffers: &mut Buffers<M>,
+    port: &P,
+    offer: Option<&Offer>,
+) -> Result<Connected<P::Io, M::Block>, ConnectError> {
     let mut io = port.connect(url).await?;
     let key = Key::generate(&mut PortRng(port));
-    let n = write_request(buffers.tx.block.as_mut(), url, &key, &target.request)
+    let n = write_request_offering(buffers.tx.block.as_mut(), url, &key, &target.request, offer)
         .map_err(ConnectError::Request)?;
     io.write_all(&buffers.tx.block.as_ref()[..n])
         .await
@@ -484,18 +518,26 @@ async fn connect<M: MemoryRegions, P: Port>(
         }
         filled += got;
         let rx = buffers.rx.block.as_ref();
-        match parse_response(&rx[..filled], &key, target.request.subprotocols)
+        match parse_response_offering(&rx[..filled], &key, target.request.subprotocols, offer)
             .map_err(ConnectError::Handshake)?
         {
             Decoded::Incomplete { .. } => continue,
             Decoded::Complete { value, consumed } => {
+                let required = settings.compression.mode == CompressionMode::Require;
+                let codec = match (value.deflate, settings.compression.plan()) {
+                    (Some(agreed), Some(plan)) => Some(
+                        Codec::new(buffers, plan, agreed).map_err(|_| ConnectError::OutOfMemory)?,
+                    ),
+                    _ if required => return Err(ConnectError::CompressionRequired),
+                    _ => None,
+                };
                 let sp = value.subprotocol.map(|s| {
                     let tx = buffers.tx.block.as_mut();
                     let n = s.len().min(tx.len());
                     tx[..n].copy_from_slice(&s.as_bytes()[..n]);
                     n
                 });
-                return Ok((io, sp, consumed..filled));
+                return Ok((io, sp, consumed..filled, codec));
             }
         }
     }
@@ -583,6 +625,43 @@ async fn command<M: MemoryRegions, P: Port, W: Write, L: Link>(
                 return Step::Continue;
             }
             let payload = out.payload();
+            if conn.compressing()
+                && out.fin()
+                && out.opcode() != Opcode::Continuation
+                && payload.len() >= settings.compression.min_size
+            {
+                // A whole message, compressed into as many frames as it takes.
+                conn.begin_deflate();
+                let mut first = true;
+                loop {
+                    let mask = PortRng(port).mask();
+                    let (frame, done) =
+                        match conn.encode_deflated(first, out.opcode(), mask, payload) {
+                            Ok(f) => f,
+                            Err(_) => {
+                                out.complete(Err(SendError::TooLong));
+                                return Step::Continue;
+                            }
+                        };
+                    if let Err(r) = write_frame(settings, io, port, link, frame).await {
+                        out.complete(Err(if r == DisconnectReason::Stopped {
+                            SendError::Closed
+                        } else {
+                            SendError::Io
+                        }));
+                        return Step::End(match r {
+                            DisconnectReason::Stopped => SessionEnd::Stopped,
+                            r => SessionEnd::Ended(r),
+                        });
+                    }
+                    first = false;
+                    if done {
+                        break;
+                    }
+                }
+                out.complete(Ok(()));
+                return Step::Continue;
+            }
             let max = conn.max_frame_payload();
             let mut op = out.opcode();
             let mut rest = payload;
@@ -677,10 +756,11 @@ where
                     close_deadline.get_or_insert(now + settings.close_timeout_ms);
                 }
             }
-            let total = conn.buffers().total_bytes();
+            let report = conn.report();
+            let total = report.iter().map(|b| b.bytes).sum();
             if total != reported_bytes {
                 reported_bytes = total;
-                link.status(Status::Memory(&conn.buffers().report()));
+                link.status(Status::Memory(&report));
             }
             if let Err(r) = flush_control(settings, conn, io, port, link).await {
                 return SessionEnd::Ended(r);

@@ -27,7 +27,7 @@ pub struct LinkStats<U, const E: usize> {
     /// Whole messages received (in frame delivery mode: final frames).
     pub messages_in: u64,
     /// Blocks held now (empty when stopped), each with its region.
-    pub memory: heapless::Vec<MemoryBlock, 4>,
+    pub memory: heapless::Vec<MemoryBlock, { crate::buffers::MAX_BLOCKS }>,
 }
 
 impl<U, const E: usize> LinkStats<U, E> {

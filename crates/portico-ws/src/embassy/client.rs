@@ -394,7 +394,7 @@ impl Handle<'_> {
 
     /// Every block the client holds (`rx`, `tx`, `message`) with its region; empty when
     /// stopped.
-    pub fn memory_report(&self) -> heapless::Vec<MemoryBlock, 4> {
+    pub fn memory_report(&self) -> heapless::Vec<MemoryBlock, { crate::buffers::MAX_BLOCKS }> {
         self.stats().memory
     }
 
