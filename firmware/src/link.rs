@@ -32,10 +32,21 @@ const SOCKET_BUFFER: usize = 4096;
 /// How often the status document goes upstream.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
-static CLIENT: Client = Client::new(Config::new(match UPSTREAM {
-    Some(url) => url,
-    None => "",
-}));
+static CLIENT: Client = Client::new(config());
+
+const fn config() -> Config {
+    let mut c = Config::new(match UPSTREAM {
+        Some(url) => url,
+        None => "",
+    });
+    if cfg!(feature = "deflate") {
+        // An 8 KiB cap: a 4 KiB server window and a 4 KiB hash table, placed like the
+        // other buffers, plus the inflater's ~10 KiB of tables from the heap.
+        c.settings.compression.mode = portico_ws::CompressionMode::Prefer;
+        c.settings.compression.max_memory = 8 * 1024;
+    }
+    c
+}
 
 type Port = EmbassyPort<'static, fn(&mut [u8])>;
 static PORT: StaticCell<Port> = StaticCell::new();
