@@ -205,7 +205,15 @@ fn link<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
             w.begin_object()
                 .field("block", b.block)
                 .field("bytes", b.bytes)
-                .field("region", b.region.map_or("task", |r| r.name()))
+                // Unplaced blocks: the host task's future, or the global allocator's
+                // (the WebSocket decompressor's tables).
+                .field(
+                    "region",
+                    b.region
+                        .map_or(if b.block == "task" { "task" } else { "heap" }, |r| {
+                            r.name()
+                        }),
+                )
                 .end_object();
         }
         w.end_array().end_object();
