@@ -59,9 +59,12 @@ impl Drop for Python {
 fn python_server() -> (Python, String) {
     let py = std::env::var("WS_PYTHON").expect("WS_PYTHON: a Python with `websockets`");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ws_server.py");
+    // Its stderr is dropped: it logs every connection the benchmark ends with `stop()`
+    // (no closing handshake).
     let mut child = Command::new(py)
         .arg(script)
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
