@@ -12,15 +12,27 @@ use portico_ws::deflate::Codec;
 use portico_ws::frame::{decode_header_with, encode_frame, Decoded, Opcode};
 use portico_ws::mask::apply_mask;
 
-fn agreed(server_bits: u8, takeover: bool) -> Agreed {
+/// Terms with the same window both ways, so that one test connection's compressor
+/// (bound by the client's window) feeds another's decompressor (sized by the server's).
+fn agreed(bits: u8, takeover: bool) -> Agreed {
     Agreed {
-        server_window_bits: server_bits,
-        client_window_bits: 15,
+        server_window_bits: bits,
+        client_window_bits: bits,
         server_no_context_takeover: !takeover,
     }
 }
 
 fn conn(heap: &SimHeap, max: usize, delivery: Delivery, a: Agreed) -> Connection<SimHeap> {
+    conn_cap(heap, max, delivery, a, 4096)
+}
+
+fn conn_cap(
+    heap: &SimHeap,
+    max: usize,
+    delivery: Delivery,
+    a: Agreed,
+    cap: usize,
+) -> Connection<SimHeap> {
     let sizes = BufferSizes {
         rx: 256,
         tx: 512,
@@ -30,7 +42,7 @@ fn conn(heap: &SimHeap, max: usize, delivery: Delivery, a: Agreed) -> Connection
     let b = Buffers::allocate(heap.clone(), Placement::PreferExternal, sizes).unwrap();
     let cap = Compression {
         mode: CompressionMode::Prefer,
-        max_memory: 4096,
+        max_memory: cap,
         ..Compression::const_default()
     };
     let codec = Codec::new(&b, cap.plan().unwrap(), a).unwrap();
@@ -317,4 +329,62 @@ fn blocks_are_reported_and_within_the_cap() {
         held,
         heap.stats(Region::External).used + heap.stats(Region::Internal).used
     );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Anything our compressor sends, a connection with any window inflates back to
+        /// the same bytes, whatever the read size, in either delivery mode.
+        #[test]
+        fn compress_then_inflate_is_identity(
+            data in prop::collection::vec(prop_oneof![Just(b'a'), Just(b'{'), any::<u8>()], 0..6000),
+            bits in 9u8..=15,
+            chunk in 1usize..300,
+            frames in any::<bool>(),
+        ) {
+            // The compressor reaches back at most 2^bits; the decompressor holds exactly
+            // that window (a 64 KiB cap allows up to 15 bits).
+            let heap = SimHeap::new(4 << 20, 0);
+            let delivery = if frames { Delivery::Frames } else { Delivery::Messages };
+            let mut tx = conn_cap(&heap, 1 << 16, Delivery::Messages, agreed(bits, true), 1 << 16);
+            let mut rx = conn_cap(&heap, 1 << 16, delivery, agreed(bits, true), 1 << 16);
+            let mut wire = Vec::new();
+            tx.begin_deflate();
+            let mut first = true;
+            loop {
+                let (f, done) = tx.encode_deflated(first, Opcode::Binary, [9, 8, 7, 6], &data).unwrap();
+                wire.extend_from_slice(f);
+                first = false;
+                if done {
+                    break;
+                }
+            }
+            let got = feed(&mut rx, &unmask_frames(&wire), chunk);
+            let mut joined = Vec::new();
+            for g in &got {
+                match g {
+                    Got::Data(Opcode::Binary, _, p) => joined.extend_from_slice(p),
+                    g => prop_assert!(false, "{g:?}"),
+                }
+            }
+            prop_assert!(matches!(got.last(), Some(Got::Data(_, true, _))));
+            prop_assert_eq!(joined, data);
+        }
+
+        /// Arbitrary bytes in a compressed frame never panic: an event or an error.
+        #[test]
+        fn garbage_never_panics(payload in prop::collection::vec(any::<u8>(), 0..400), chunk in 1usize..64) {
+            let heap = SimHeap::new(4 << 20, 0);
+            let mut c = conn(&heap, 4096, Delivery::Messages, agreed(9, true));
+            let mut f = vec![0u8; payload.len() + 14];
+            let n = encode_frame(&mut f, true, Opcode::Binary, None, &payload).unwrap();
+            f[0] |= 0x40;
+            let _ = feed(&mut c, &f[..n], chunk);
+        }
+    }
 }
