@@ -582,9 +582,7 @@ impl<M: MemoryRegions> Connection<M> {
                 return Ok(None);
             };
             let input_len = input.len();
-            let step = codec
-                .inflate(input)
-                .map_err(|_| ProtocolError::BadDeflate)?;
+            let step = codec.inflate(input);
             if from_rx {
                 self.rx_start += step.consumed;
                 remaining -= step.consumed as u64;
@@ -595,24 +593,31 @@ impl<M: MemoryRegions> Connection<M> {
             let n = out.len();
             let finished =
                 !from_rx && f.fin && usize::from(msg.tail) == TAIL.len() && !step.more_output;
-            if step.consumed == 0 && n == 0 && !step.more_output && !finished && input_len > 0 {
-                return Err(ProtocolError::BadDeflate);
-            }
+            // Verdicts in stream order, so that they do not depend on how the input was
+            // split: text up to the size limit, then the limit, then the data's fault.
+            let within = match self.delivery {
+                Delivery::Messages => n.min(self.buffers.max_message.saturating_sub(msg.len)),
+                Delivery::Frames => n,
+            };
             if msg.opcode == Opcode::Text {
                 msg.utf8
-                    .feed(&codec.window()[out.clone()])
+                    .feed(&codec.window()[out.start..out.start + within])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
-                if finished {
-                    msg.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-                }
+            }
+            if within < n {
+                return Err(ProtocolError::MessageTooBig);
+            }
+            let stuck = step.consumed == 0 && n == 0 && !step.more_output && input_len > 0;
+            if step.failed || (stuck && !finished) {
+                return Err(ProtocolError::BadDeflate);
+            }
+            if finished && msg.opcode == Opcode::Text {
+                msg.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             }
             match self.delivery {
                 Delivery::Messages => {
                     if n > 0 {
                         let len = msg.len + n;
-                        if len > self.buffers.max_message {
-                            return Err(ProtocolError::MessageTooBig);
-                        }
                         self.buffers
                             .grow_message(msg.len, len)
                             .map_err(|_| ProtocolError::OutOfMemory)?;

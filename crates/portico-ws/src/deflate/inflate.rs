@@ -21,10 +21,6 @@ pub const STATE_BYTES: usize = core::mem::size_of::<DecompressorOxide>();
 /// The `00 00 ff ff` a sender strips from each message (RFC 7692 §7.2.2).
 pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// The payload is not valid DEFLATE data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InflateError;
-
 /// One step's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -34,6 +30,10 @@ pub struct Step {
     pub output: Range<usize>,
     /// More output is pending for the same input (call again, possibly with no input).
     pub more_output: bool,
+    /// The data is invalid. `output` still holds what was decoded before the fault, so
+    /// that the caller checks those bytes first: its verdict then does not depend on how
+    /// the input was split.
+    pub failed: bool,
 }
 
 /// The decompressor of one connection.
@@ -76,35 +76,38 @@ impl Inflater {
     }
 
     /// Decompresses from `input` into `window` (the same power-of-two block every call).
-    pub fn step(&mut self, input: &[u8], window: &mut [u8]) -> Result<Step, InflateError> {
+    /// Invalid data is reported in [`Step::failed`], after the output decoded before it.
+    pub fn step(&mut self, input: &[u8], window: &mut [u8]) -> Step {
         if self.ended {
             // A final block ended the stream; what follows in this message (the tail we
             // append, or a sender's padding) carries nothing.
-            return Ok(Step {
+            return Step {
                 consumed: input.len(),
                 output: 0..0,
                 more_output: false,
-            });
+                failed: false,
+            };
         }
         let flags = inflate_flags::TINFL_FLAG_HAS_MORE_INPUT;
         let (status, consumed, written) =
             decompress(&mut self.state, input, window, self.pos, flags);
         let start = self.pos;
         self.pos = (self.pos + written) & (window.len() - 1);
-        let more_output = match status {
-            TINFLStatus::HasMoreOutput => true,
-            TINFLStatus::NeedsMoreInput => false,
+        let (more_output, failed) = match status {
+            TINFLStatus::HasMoreOutput => (true, false),
+            TINFLStatus::NeedsMoreInput => (false, false),
             TINFLStatus::Done => {
                 self.ended = true;
-                false
+                (false, false)
             }
-            _ => return Err(InflateError),
+            _ => (false, true),
         };
-        Ok(Step {
+        Step {
             consumed,
             output: start..start + written,
             more_output,
-        })
+            failed,
+        }
     }
 }
 
@@ -129,7 +132,8 @@ pub(crate) mod tests {
         let mut at = 0;
         loop {
             let end = (at + 1).min(input.len());
-            let s = inf.step(&input[at..end], window).unwrap();
+            let s = inf.step(&input[at..end], window);
+            assert!(!s.failed);
             out.extend_from_slice(&window[s.output.clone()]);
             at += s.consumed;
             if at == input.len() && !s.more_output {
@@ -173,6 +177,6 @@ pub(crate) mod tests {
         let mut window = [0u8; 512];
         inf.begin_message();
         // BTYPE = 11 is reserved.
-        assert_eq!(inf.step(&[0xff, 0xff], &mut window), Err(InflateError));
+        assert!(inf.step(&[0xff, 0xff], &mut window).failed);
     }
 }
