@@ -361,6 +361,52 @@ mod tests {
     }
 
     #[test]
+    fn golden_request_and_answer_with_permessage_deflate() {
+        let url = WsUrl::parse("ws://example.com/chat").unwrap();
+        let offer = Offer {
+            server_max_window_bits: 11,
+        };
+        let mut buf = [0u8; 512];
+        let n = write_request_offering(
+            &mut buf,
+            &url,
+            &rfc_key(),
+            &Default::default(),
+            Some(&offer),
+        )
+        .unwrap();
+        assert_eq!(
+            core::str::from_utf8(&buf[..n]).unwrap(),
+            "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; \
+             client_no_context_takeover; client_max_window_bits; server_max_window_bits=11\r\n\r\n"
+        );
+        let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+            Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; \
+            client_max_window_bits=9; server_no_context_takeover\r\n\r\n";
+        let Decoded::Complete { value, .. } =
+            parse_response_offering(resp, &rfc_key(), &[], Some(&offer)).unwrap()
+        else {
+            panic!("incomplete")
+        };
+        assert_eq!(
+            value.deflate,
+            Some(Agreed {
+                server_window_bits: 10,
+                client_window_bits: 9,
+                server_no_context_takeover: true,
+            })
+        );
+        // The same answer to a request that offered nothing is refused.
+        assert_eq!(
+            parse_response(resp, &rfc_key(), &[]),
+            Err(ResponseError::Extension(NegotiationError::UnknownExtension))
+        );
+    }
+
+    #[test]
     fn request_refuses_injection_and_small_buffers() {
         let url = WsUrl::parse("ws://h/").unwrap();
         let bad = RequestOptions {
