@@ -9,14 +9,16 @@
 use portico::placement::{place, MemoryRegions, OutOfMemory, Placed, Placement, Region};
 
 /// Most blocks a report lists: `rx`, `tx`, `message`, and with permessage-deflate
-/// `inflate_window`, `inflate_state`, `deflate_hash`.
-pub const MAX_BLOCKS: usize = 6;
+/// `inflate_window`, `inflate_state`, `deflate_hash` (and `deflate_window` with client
+/// context takeover).
+pub const MAX_BLOCKS: usize = 7;
 
 /// One entry of a memory report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryBlock {
     /// What the block holds: `"rx"`, `"tx"`, `"message"`, `"task"`, or with
-    /// permessage-deflate `"inflate_window"`, `"inflate_state"`, `"deflate_hash"`.
+    /// permessage-deflate `"inflate_window"`, `"inflate_state"`, `"deflate_hash"`,
+    /// `"deflate_window"`.
     pub block: &'static str,
     /// Its size in bytes.
     pub bytes: usize,

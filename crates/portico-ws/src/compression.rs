@@ -40,6 +40,12 @@ pub struct Compression {
     /// Messages shorter than this are sent uncompressed (RSV1 clear): a few bytes gain
     /// nothing and cost the peer a decompression.
     pub min_size: usize,
+    /// Keep our compressor's history between messages (context takeover), so that a
+    /// message like the previous one (a status document every few seconds) costs a few
+    /// bytes. It needs a window of our own, placed within the same cap, so the cap is
+    /// split between the two windows. Off by default: then no window is held and
+    /// `client_no_context_takeover` is offered.
+    pub client_takeover: bool,
 }
 
 impl Compression {
@@ -49,6 +55,7 @@ impl Compression {
             mode: CompressionMode::Off,
             max_memory: 16 * 1024,
             min_size: 32,
+            client_takeover: false,
         }
     }
 
@@ -57,9 +64,11 @@ impl Compression {
         // The largest window (9..=15 bits) that leaves room for the smallest hash table.
         // 8 bits is legal in RFC 7692 but zlib's deflate silently uses 9 for it, so a
         // zlib server asked for 8 would exceed the window we hold.
+        // With client takeover, both windows have this size.
+        let windows = if self.client_takeover { 2 } else { 1 };
         let mut bits = MAX_WINDOW_BITS;
         while bits >= MIN_WINDOW_BITS {
-            let window = 1usize << bits;
+            let window = windows << bits;
             if window + MIN_HASH_BYTES <= self.max_memory {
                 let mut hash = MAX_HASH_BYTES;
                 while hash > self.max_memory - window {
@@ -68,6 +77,11 @@ impl Compression {
                 return Some(Plan {
                     server_window_bits: bits,
                     hash_bytes: hash,
+                    client_window_bits: if self.client_takeover {
+                        Some(bits)
+                    } else {
+                        None
+                    },
                 });
             }
             bits -= 1;
@@ -85,6 +99,7 @@ impl Compression {
             (CompressionMode::Off, _) | (_, None) => None,
             (_, Some(p)) => Some(Offer {
                 server_max_window_bits: p.server_window_bits,
+                client_window_bits: p.client_window_bits,
             }),
         }
     }
@@ -112,6 +127,8 @@ pub struct Plan {
     pub server_window_bits: u8,
     /// The compressor's hash table.
     pub hash_bytes: usize,
+    /// With client takeover: the compressor's own window (`1 << bits` bytes of history).
+    pub client_window_bits: Option<u8>,
 }
 
 /// What this client offers.
@@ -119,6 +136,9 @@ pub struct Plan {
 pub struct Offer {
     /// Largest window the server may use.
     pub server_max_window_bits: u8,
+    /// With client takeover: the window our compressor keeps (and, offered as
+    /// `client_max_window_bits=N`, the most the server's decompressor needs).
+    pub client_window_bits: Option<u8>,
 }
 
 impl Offer {
@@ -126,12 +146,19 @@ impl Offer {
     /// `client_no_context_takeover` + a bare `client_max_window_bits` so the server
     /// knows it may shrink both its decompressor and ours.
     pub fn write(&self, w: &mut impl fmt::Write) -> fmt::Result {
-        write!(
-            w,
-            "permessage-deflate; client_no_context_takeover; client_max_window_bits; \
-             server_max_window_bits={}",
-            self.server_max_window_bits
-        )
+        match self.client_window_bits {
+            None => write!(
+                w,
+                "permessage-deflate; client_no_context_takeover; client_max_window_bits; \
+                 server_max_window_bits={}",
+                self.server_max_window_bits
+            ),
+            Some(c) => write!(
+                w,
+                "permessage-deflate; client_max_window_bits={c}; server_max_window_bits={}",
+                self.server_max_window_bits
+            ),
+        }
     }
 }
 
@@ -144,6 +171,8 @@ pub struct Agreed {
     pub client_window_bits: u8,
     /// The server starts every message with an empty window.
     pub server_no_context_takeover: bool,
+    /// The server asked us to start every message with an empty window.
+    pub client_no_context_takeover: bool,
 }
 
 /// Why the server's `Sec-WebSocket-Extensions` answer was refused (RFC 7692 §5, §7.1).
@@ -202,6 +231,7 @@ pub fn parse_answer(
             server_window_bits: MAX_WINDOW_BITS,
             client_window_bits: MAX_WINDOW_BITS,
             server_no_context_takeover: false,
+            client_no_context_takeover: false,
         };
         let (mut seen_server_bits, mut seen) = (false, 0u8);
         for p in params {
@@ -227,7 +257,7 @@ pub fn parse_answer(
                     seen_server_bits = true;
                 }
                 8 => a.client_window_bits = window_bits(val)?,
-                _ => {} // we never keep context, whatever the server says
+                _ => a.client_no_context_takeover = true,
             }
         }
         if !seen_server_bits || a.server_window_bits > offer.server_max_window_bits {
@@ -297,13 +327,33 @@ mod tests {
             cap(4096).plan(),
             Some(Plan {
                 server_window_bits: 11,
-                hash_bytes: 2048
+                hash_bytes: 2048,
+                client_window_bits: None,
             })
         );
         assert_eq!(cap(40 * 1024).plan().unwrap().server_window_bits, 15);
         assert_eq!(cap(767).plan(), None);
         assert_eq!(cap(767).offer(), None);
         assert_eq!(Compression::const_default().offer(), None, "off by default");
+    }
+
+    #[test]
+    fn client_takeover_splits_the_cap_between_two_windows() {
+        let c = Compression {
+            client_takeover: true,
+            ..cap(4096)
+        };
+        let p = c.plan().unwrap();
+        assert_eq!(
+            (p.server_window_bits, p.client_window_bits, p.hash_bytes),
+            (10, Some(10), 2048)
+        );
+        let mut s = heapless::String::<160>::new();
+        c.offer().unwrap().write(&mut s).unwrap();
+        assert_eq!(
+            s.as_str(),
+            "permessage-deflate; client_max_window_bits=10; server_max_window_bits=10"
+        );
     }
 
     #[test]
@@ -323,6 +373,7 @@ mod tests {
             v.as_bytes(),
             Some(&Offer {
                 server_max_window_bits: 11,
+                client_window_bits: None,
             }),
             &mut a,
         )?;
@@ -337,7 +388,8 @@ mod tests {
             Some(Agreed {
                 server_window_bits: 10,
                 client_window_bits: 9,
-                server_no_context_takeover: false
+                server_no_context_takeover: false,
+                client_no_context_takeover: false,
             })
         );
         let a = answer(
@@ -346,7 +398,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert!(a.server_no_context_takeover);
+        assert!(a.server_no_context_takeover && a.client_no_context_takeover);
         assert_eq!((a.server_window_bits, a.client_window_bits), (11, 15));
     }
 

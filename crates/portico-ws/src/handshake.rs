@@ -365,6 +365,7 @@ mod tests {
         let url = WsUrl::parse("ws://example.com/chat").unwrap();
         let offer = Offer {
             server_max_window_bits: 11,
+            client_window_bits: None,
         };
         let mut buf = [0u8; 512];
         let n = write_request_offering(
@@ -397,6 +398,7 @@ mod tests {
                 server_window_bits: 10,
                 client_window_bits: 9,
                 server_no_context_takeover: true,
+                client_no_context_takeover: false,
             })
         );
         // The same answer to a request that offered nothing is refused.

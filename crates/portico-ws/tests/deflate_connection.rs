@@ -19,6 +19,7 @@ fn agreed(bits: u8, takeover: bool) -> Agreed {
         server_window_bits: bits,
         client_window_bits: bits,
         server_no_context_takeover: !takeover,
+        client_no_context_takeover: !takeover,
     }
 }
 
@@ -33,6 +34,17 @@ fn conn_cap(
     a: Agreed,
     cap: usize,
 ) -> Connection<SimHeap> {
+    conn_with(heap, max, delivery, a, cap, false)
+}
+
+fn conn_with(
+    heap: &SimHeap,
+    max: usize,
+    delivery: Delivery,
+    a: Agreed,
+    cap: usize,
+    client_takeover: bool,
+) -> Connection<SimHeap> {
     let sizes = BufferSizes {
         rx: 256,
         tx: 512,
@@ -43,6 +55,7 @@ fn conn_cap(
     let cap = Compression {
         mode: CompressionMode::Prefer,
         max_memory: cap,
+        client_takeover,
         ..Compression::const_default()
     };
     let codec = Codec::new(&b, cap.plan().unwrap(), a).unwrap();
@@ -157,8 +170,17 @@ fn pieces_in_frames_mode() {
         .all(|g| matches!(g, Got::Data(_, false, _))));
 }
 
+/// Like [`unmask_frames`] for several messages: RSV1 on each message's first frame.
+fn unmask_frames_all(wire: &[u8]) -> Vec<u8> {
+    unmask(wire, true)
+}
+
 /// Turns the client's masked frames into the server's view (unmasked), checking RSV1.
-fn unmask_frames(mut wire: &[u8]) -> Vec<u8> {
+fn unmask_frames(wire: &[u8]) -> Vec<u8> {
+    unmask(wire, false)
+}
+
+fn unmask(mut wire: &[u8], many: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let mut first = true;
     while !wire.is_empty() {
@@ -176,7 +198,7 @@ fn unmask_frames(mut wire: &[u8]) -> Vec<u8> {
         }
         out.extend(&f[..n]);
         wire = &wire[consumed + h.payload_len as usize..];
-        first = false;
+        first = many && h.fin;
     }
     out
 }
@@ -222,6 +244,77 @@ fn our_compressed_frames_read_back_with_and_without_takeover() {
             assert_eq!(feed(&mut rx, &unmask_frames(&wire), 100), vec![text(msg)]);
         }
     }
+}
+
+/// One whole compressed message from `tx`, as the server sees it.
+fn send(tx: &mut Connection<SimHeap>, msg: &[u8]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    tx.begin_deflate();
+    let mut first = true;
+    loop {
+        let (f, done) = tx
+            .encode_deflated(first, Opcode::Text, [5, 6, 7, 8], msg)
+            .unwrap();
+        wire.extend_from_slice(f);
+        first = false;
+        if done {
+            return unmask_frames(&wire);
+        }
+    }
+}
+
+#[test]
+fn client_takeover_makes_a_repeated_document_cost_a_few_bytes() {
+    let status = include_bytes!("../examples/data/status.json");
+    let heap = SimHeap::new(1 << 20, 1 << 20);
+    // A 4 KiB cap with takeover: two 1 KiB windows and a 2 KiB hash table.
+    let mut tx = conn_with(
+        &heap,
+        1 << 16,
+        Delivery::Messages,
+        agreed(10, true),
+        4096,
+        true,
+    );
+    let mut rx = conn_with(
+        &heap,
+        1 << 16,
+        Delivery::Messages,
+        agreed(10, true),
+        4096,
+        true,
+    );
+    let placed: usize = tx
+        .report()
+        .iter()
+        .filter(|b| b.block.contains("flate") && b.region.is_some())
+        .map(|b| b.bytes)
+        .sum();
+    assert_eq!(placed, 4096, "{:?}", tx.report());
+    let first = send(&mut tx, status);
+    let mut changed = status.to_vec();
+    changed[40] = b'9'; // a digit of uptime_ms
+    let second = send(&mut tx, &changed);
+    let third = send(&mut tx, &changed);
+    assert!(
+        second.len() < 40 && third.len() < 20,
+        "{} {} {}",
+        first.len(),
+        second.len(),
+        third.len()
+    );
+    let wire = [first, second, third].concat();
+    assert_eq!(
+        feed(&mut rx, &wire, 7),
+        vec![text(status), text(&changed), text(&changed)]
+    );
+    // The server asking for no context takeover is obeyed: no window, full size again.
+    let mut a = agreed(10, true);
+    a.client_no_context_takeover = true;
+    let mut tx = conn_with(&heap, 1 << 16, Delivery::Messages, a, 4096, true);
+    assert!(!tx.report().iter().any(|b| b.block == "deflate_window"));
+    let one = send(&mut tx, status);
+    assert_eq!(send(&mut tx, status).len(), one.len());
 }
 
 fn compressed_zeros(n: usize) -> Vec<u8> {
@@ -374,6 +467,38 @@ mod properties {
             }
             prop_assert!(matches!(got.last(), Some(Got::Data(_, true, _))));
             prop_assert_eq!(joined, data);
+        }
+
+        /// With context takeover on both sides, any sequence of messages comes back
+        /// whole, each referring into the ones before through a window of any size.
+        #[test]
+        fn takeover_sequences_round_trip(
+            msgs in prop::collection::vec(
+                prop::collection::vec(prop_oneof![Just(b'a'), Just(b'{'), any::<u8>()], 0..3000),
+                1..5,
+            ),
+            bits in 9u8..=15,
+            chunk in 1usize..300,
+        ) {
+            let heap = SimHeap::new(8 << 20, 0);
+            let mut tx = conn_with(&heap, 1 << 16, Delivery::Messages, agreed(bits, true), 1 << 17, true);
+            let mut rx = conn_with(&heap, 1 << 16, Delivery::Messages, agreed(bits, true), 1 << 17, true);
+            let mut wire = Vec::new();
+            for m in &msgs {
+                tx.begin_deflate();
+                let mut first = true;
+                loop {
+                    let (f, done) = tx.encode_deflated(first, Opcode::Binary, [1, 1, 2, 3], m).unwrap();
+                    wire.extend_from_slice(f);
+                    first = false;
+                    if done {
+                        break;
+                    }
+                }
+            }
+            let got = feed(&mut rx, &unmask_frames_all(&wire), chunk);
+            let want: Vec<Got> = msgs.iter().map(|m| Got::Data(Opcode::Binary, true, m.clone())).collect();
+            prop_assert_eq!(got, want);
         }
 
         /// Arbitrary bytes in a compressed frame never panic: an event or an error.

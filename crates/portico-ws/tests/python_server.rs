@@ -180,6 +180,42 @@ async fn compressed_echo_inside_a_4k_cap() {
     );
 }
 
+/// Client context takeover against zlib: repeated documents refer back into the
+/// earlier ones through our 1 KiB window, and zlib inflates them right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_echo_with_client_takeover() {
+    let srv = spawn_server(0);
+    let mut c = Config::new(format!("ws://127.0.0.1:{}/deflate", srv.port));
+    c.settings.compression.max_memory = 4096;
+    c.settings.compression.client_takeover = true;
+    let (h, log, _) = start_with(c, Reconnect::disabled());
+    assert!(
+        eventually(10, || has(
+            &log,
+            bytes("permessage-deflate").trim_end_matches(']')
+        ))
+        .await,
+        "{:?}",
+        log.lock().unwrap()
+    );
+    let report = h.memory_report();
+    assert!(
+        report
+            .iter()
+            .any(|b| b.block == "deflate_window" && b.bytes == 1024),
+        "{report:?}"
+    );
+    let doc = r#"{"version":"0.1.0","uptime_ms":5000,"config":{"bind":"127.0.0.1:8080"}}"#;
+    for i in 0..20 {
+        let msg = doc
+            .replace("5000", &format!("{}", 5000 + i * 7))
+            .repeat(1 + i % 3 * 20);
+        h.send_text(&msg).await.unwrap();
+        assert!(eventually(10, || has(&log, &bytes(&msg))).await, "{i}");
+    }
+    h.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fragmented_messages_are_reassembled() {
     let srv = spawn_server(0);

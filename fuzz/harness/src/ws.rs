@@ -100,6 +100,7 @@ fn run(
             server_window_bits: plan.server_window_bits,
             client_window_bits: plan.server_window_bits,
             server_no_context_takeover: false,
+            client_no_context_takeover: false,
         };
         Codec::new(&buffers, plan, agreed).expect("codec")
     });

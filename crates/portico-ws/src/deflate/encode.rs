@@ -5,9 +5,9 @@
 //! Why not `miniz_oxide`'s compressor: its state is over 200 KiB of boxed tables
 //! (32 KiB window, 2×64 KiB hash chains, a 64 KiB symbol buffer), whatever window the
 //! peer allows — no device can place that. This one holds only the hash table (a placed
-//! block, sized from the memory cap) and never keeps history between messages
-//! (`client_no_context_takeover`), so a message is compressed from its own bytes, which
-//! the caller keeps until the last frame is out. Fixed codes cost some ratio against
+//! block, sized from the memory cap) and, with client context takeover, the history
+//! the caller keeps (another placed block); without it a message is compressed from its
+//! own bytes, which the caller keeps until the last frame is out. Fixed codes cost some ratio against
 //! dynamic ones (JSON shrinks to roughly 35–45 % instead of 25–30 %); they need no
 //! symbol buffer, so the output can stream straight into the send buffer's frames.
 
@@ -74,12 +74,21 @@ impl Encoder {
     }
 
     /// Compresses more of `data` (the same slice on every call of one message) into
-    /// `out`, using `table` (an even number of bytes, a power of two) as the hash table.
+    /// `out`, using `table` (an even number of bytes, a power of two) as the hash table
+    /// and `history` (the end of the earlier messages, unchanged during this one; empty
+    /// without context takeover) as bytes it may refer back to.
     /// Returns the bytes written and whether the message is complete. The output is a
     /// non-final fixed-Huffman block followed by the header bits of an empty stored
     /// block, padded to a byte: exactly what a sync flush gives once its `00 00 ff ff`
     /// is removed (RFC 7692 §7.2.1). `out` must hold at least 8 bytes.
-    pub fn fill(&mut self, data: &[u8], table: &mut [u8], out: &mut [u8]) -> (usize, bool) {
+    pub fn fill(
+        &mut self,
+        data: &[u8],
+        history: &[u8],
+        table: &mut [u8],
+        out: &mut [u8],
+    ) -> (usize, bool) {
+        let v = View { history, data };
         let mut w = BitOut {
             out,
             at: 0,
@@ -96,27 +105,35 @@ impl Encoder {
                 // BFINAL = 0, BTYPE = 01 (fixed Huffman codes).
                 Phase::Header => {
                     w.put(0b010, 3);
+                    // Positions count through the history, then the message. Index the
+                    // history under them (its old slots are stale; see `longest_match`).
+                    let start = history.len().saturating_sub(self.window);
+                    for p in start..history.len() {
+                        if p + MIN_MATCH <= v.len() {
+                            set(table, v.hash(p, hash_shift), p as u16);
+                        }
+                    }
+                    self.pos = history.len();
                     self.phase = Phase::Body;
                 }
                 Phase::Body => {
-                    if self.pos >= data.len() {
+                    if self.pos >= v.len() {
                         self.phase = Phase::Trailer;
                         continue;
                     }
-                    let (len, dist) = longest_match(data, self.pos, table, hash_shift, self.window);
+                    let (len, dist) = longest_match(&v, self.pos, table, hash_shift, self.window);
                     if len >= MIN_MATCH {
                         put_match(&mut w, len, dist);
                         // Index the positions inside the match too: later repeats of
                         // them are found without a chain.
                         for p in self.pos + 1..self.pos + len {
-                            if p + MIN_MATCH <= data.len() {
-                                let h = hash(&data[p..], hash_shift);
-                                set(table, h, p as u16);
+                            if p + MIN_MATCH <= v.len() {
+                                set(table, v.hash(p, hash_shift), p as u16);
                             }
                         }
                         self.pos += len;
                     } else {
-                        put_literal(&mut w, data[self.pos] as u16);
+                        put_literal(&mut w, u16::from(v.at(self.pos)));
                         self.pos += 1;
                     }
                 }
@@ -137,9 +154,30 @@ impl Encoder {
     }
 }
 
-fn hash(b: &[u8], shift: u32) -> usize {
-    let v = u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16;
-    (v.wrapping_mul(0x9E37_79B1) >> shift) as usize
+/// The history followed by the message, as one stream of positions.
+struct View<'a> {
+    history: &'a [u8],
+    data: &'a [u8],
+}
+
+impl View<'_> {
+    fn len(&self) -> usize {
+        self.history.len() + self.data.len()
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        match i.checked_sub(self.history.len()) {
+            Some(d) => self.data[d],
+            None => self.history[i],
+        }
+    }
+
+    fn hash(&self, p: usize, shift: u32) -> usize {
+        let v = u32::from(self.at(p))
+            | u32::from(self.at(p + 1)) << 8
+            | u32::from(self.at(p + 2)) << 16;
+        (v.wrapping_mul(0x9E37_79B1) >> shift) as usize
+    }
 }
 
 fn get(table: &[u8], slot: usize) -> u16 {
@@ -155,28 +193,33 @@ fn set(table: &mut [u8], slot: usize, pos: u16) {
 /// cleared: a candidate is used only after its bytes are compared, so a wrong guess
 /// costs a comparison, never a wrong output.
 fn longest_match(
-    data: &[u8],
+    v: &View<'_>,
     pos: usize,
     table: &mut [u8],
     shift: u32,
     window: usize,
 ) -> (usize, usize) {
-    if pos + MIN_MATCH > data.len() {
+    if pos + MIN_MATCH > v.len() {
         return (0, 0);
     }
-    let slot = hash(&data[pos..], shift);
+    let slot = v.hash(pos, shift);
     let stored = get(table, slot);
     set(table, slot, pos as u16);
     let dist = (pos as u16).wrapping_sub(stored) as usize;
     if dist == 0 || dist > pos || dist > window {
         return (0, 0);
     }
-    let max = (data.len() - pos).min(MAX_MATCH);
-    let len = data[pos - dist..]
-        .iter()
-        .zip(&data[pos..pos + max])
-        .take_while(|(a, b)| a == b)
-        .count();
+    let max = (v.len() - pos).min(MAX_MATCH);
+    let len = if pos - dist >= v.history.len() {
+        // Both inside the message: compare slices (the common case, and the fast one).
+        let d = &v.data[pos - v.history.len() - dist..];
+        let m = &v.data[pos - v.history.len()..][..max];
+        d.iter().zip(m).take_while(|(a, b)| a == b).count()
+    } else {
+        (0..max)
+            .take_while(|&i| v.at(pos - dist + i) == v.at(pos + i))
+            .count()
+    };
     (len, dist)
 }
 
@@ -247,7 +290,7 @@ mod tests {
         e.begin();
         loop {
             let mut buf = alloc::vec![0u8; chunk];
-            let (n, done) = e.fill(data, &mut table, &mut buf);
+            let (n, done) = e.fill(data, &[], &mut table, &mut buf);
             out.extend_from_slice(&buf[..n]);
             if done {
                 return out;

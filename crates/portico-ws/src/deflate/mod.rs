@@ -28,6 +28,8 @@ pub const INFLATE_STATE_BYTES: usize = inflate::STATE_BYTES;
 pub struct Codec<B> {
     window: Placed<B>,
     hash: Placed<B>,
+    /// With client context takeover: the end of what we compressed, and how much of it.
+    history: Option<(Placed<B>, usize)>,
     inflater: Inflater,
     encoder: Encoder,
 }
@@ -42,11 +44,22 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Codec<B> {
         // The negotiation refused windows over the plan's, so this is at most the cap.
         let window = buffers.place(1 << agreed.server_window_bits.min(plan.server_window_bits))?;
         let hash = buffers.place(plan.hash_bytes)?;
+        // Our history window: the smaller of what we planned and what the server allows,
+        // and none if the server asked us not to keep context.
+        let client_bits = match plan.client_window_bits {
+            Some(b) if !agreed.client_no_context_takeover => Some(b.min(agreed.client_window_bits)),
+            _ => None,
+        };
+        let history = match client_bits {
+            Some(b) => Some((buffers.place(1 << b)?, 0)),
+            None => None,
+        };
         Ok(Codec {
             window,
             hash,
+            history,
             inflater: Inflater::new(!agreed.server_no_context_takeover),
-            encoder: Encoder::new(agreed.client_window_bits),
+            encoder: Encoder::new(client_bits.unwrap_or(agreed.client_window_bits)),
         })
     }
 
@@ -67,6 +80,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Codec<B> {
             bytes: self.hash.block.as_ref().len(),
             region: Some(self.hash.region),
         });
+        if let Some((h, _)) = &self.history {
+            add(MemoryBlock {
+                block: "deflate_window",
+                bytes: h.block.as_ref().len(),
+                region: Some(h.region),
+            });
+        }
     }
 
     /// Starts decompressing a message.
@@ -89,10 +109,37 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Codec<B> {
         self.encoder.begin();
     }
 
-    /// Compresses more of `data` into `out`: (bytes written, message complete).
+    /// Compresses more of `data` into `out`: (bytes written, message complete). Once
+    /// complete, `data` joins the history (with client context takeover).
     pub fn deflate(&mut self, data: &[u8], out: &mut [u8]) -> (usize, bool) {
-        self.encoder.fill(data, self.hash.block.as_mut(), out)
+        let history = match &self.history {
+            Some((h, used)) => &h.block.as_ref()[..*used],
+            None => &[][..],
+        };
+        let (n, done) = self
+            .encoder
+            .fill(data, history, self.hash.block.as_mut(), out);
+        if done {
+            if let Some((h, used)) = &mut self.history {
+                *used = remember(h.block.as_mut(), *used, data);
+            }
+        }
+        (n, done)
     }
+}
+
+/// Appends `data` to the `used` bytes of history in `h`, keeping the last `h.len()`;
+/// returns the new length.
+fn remember(h: &mut [u8], used: usize, data: &[u8]) -> usize {
+    let w = h.len();
+    if data.len() >= w {
+        h.copy_from_slice(&data[data.len() - w..]);
+        return w;
+    }
+    let keep = used.min(w - data.len());
+    h.copy_within(used - keep..used, 0);
+    h[keep..keep + data.len()].copy_from_slice(data);
+    keep + data.len()
 }
 
 #[cfg(test)]
@@ -123,6 +170,7 @@ mod tests {
             server_window_bits: plan.server_window_bits,
             client_window_bits: 15,
             server_no_context_takeover: false,
+            client_no_context_takeover: false,
         };
         let codec = Codec::new(&buffers, plan, agreed).unwrap();
         let placed = heap.stats(portico::placement::Region::Internal).used - base;
