@@ -137,6 +137,8 @@ async fn pump(
 enum Deflate {
     Off,
     Cap(usize),
+    /// With client context takeover.
+    Takeover(usize),
 }
 
 struct Run {
@@ -161,9 +163,10 @@ async fn portico(url: &str, deflate: Deflate, msg: &str, n: usize) -> Run {
     };
     match deflate {
         Deflate::Off => c.settings.compression.mode = CompressionMode::Off,
-        Deflate::Cap(cap) => {
+        Deflate::Cap(cap) | Deflate::Takeover(cap) => {
             c.settings.compression.mode = CompressionMode::Require;
             c.settings.compression.max_memory = cap;
+            c.settings.compression.client_takeover = matches!(deflate, Deflate::Takeover(_));
         }
     }
     let heap = SimHeap::new(1 << 20, 4 << 20);
@@ -326,7 +329,13 @@ async fn main() {
             let modes: &[Deflate] = if url == &tung {
                 &[Deflate::Off]
             } else {
-                &[Deflate::Off, Deflate::Cap(40 * 1024), Deflate::Cap(4096)]
+                &[
+                    Deflate::Off,
+                    Deflate::Cap(40 * 1024),
+                    Deflate::Cap(4096),
+                    Deflate::Takeover(40 * 1024),
+                    Deflate::Takeover(4096),
+                ]
             };
             for &d in modes {
                 let r = portico(url, d, msg, n).await;
@@ -334,6 +343,9 @@ async fn main() {
                 let mode = match d {
                     Deflate::Off => "none".to_string(),
                     Deflate::Cap(c) => format!("deflate, {} KiB cap", c / 1024),
+                    Deflate::Takeover(c) => {
+                        format!("deflate + client takeover, {} KiB cap", c / 1024)
+                    }
                 };
                 println!(
                     "| {label} | portico-ws | {peer} | {mode} | {w:.0} | {:.0} | {} | {} |",
