@@ -3,11 +3,13 @@
 //! [`crate::deflate`], behind the `deflate` feature).
 //!
 //! Why a memory cap and not window bits: what a device can afford is bytes, and the two
-//! directions cost differently. The client's compressor never keeps history
-//! (`client_no_context_takeover` is always offered), so it needs only a hash table; the
+//! directions cost differently. By default the client's compressor keeps no history
+//! (`client_no_context_takeover` is offered), so it needs only a hash table; the
 //! decompressor must hold the server's whole window, `2^server_max_window_bits` bytes,
 //! for as long as the server may refer back into it. [`Compression::plan`] turns the
-//! cap into those two blocks and the offer asks the server for a window that fits. A
+//! cap into those blocks (with [`Compression::client_takeover`], a window of our own
+//! too, the cap split between the two) and the offer asks the server for a window that
+//! fits. A
 //! server that will not limit its window is refused (RFC 7692 §7.1.2.1 lets it decline
 //! the parameter only by declining the extension), and the client connects again
 //! without offering compression unless [`CompressionMode::Require`] says otherwise.

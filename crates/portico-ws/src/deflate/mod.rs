@@ -7,8 +7,10 @@
 //!   `"inflate_window"`), plus the decompressor's fixed state, [`INFLATE_STATE_BYTES`]
 //!   (global allocator, block `"inflate_state"`, region `null`);
 //! - send: the hash table, [`crate::compression::Plan::hash_bytes`] (placed, block
-//!   `"deflate_hash"`), plus a few words of encoder state. No window: the compressor
-//!   reads the message being sent and keeps nothing between messages.
+//!   `"deflate_hash"`), plus a few words of encoder state. No window by default: the
+//!   compressor reads the message being sent and keeps nothing between messages; with
+//!   client context takeover, a history window of `1 << client bits` bytes (placed,
+//!   block `"deflate_window"`).
 
 mod encode;
 pub(crate) mod inflate;
