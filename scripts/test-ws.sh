@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the portico-ws WebSocket client: unit and loopback tests, tests against an
-# independent Python server, and the Autobahn conformance run (cases 1-10, via kosoku).
+# independent Python server, and the Autobahn conformance run (cases 1-10, and 12-13
+# for permessage-deflate at five message shapes; via kosoku).
 #
 # Idempotent and self-contained: creates a Python venv with pinned packages under the
 # cargo target directory on first use. Does not set CARGO_TARGET_DIR: the caller does.
@@ -56,15 +57,15 @@ step "python venv (websockets $WEBSOCKETS_VERSION, kosoku $KOSOKU_VERSION)" setu
 step "cargo test -p portico-ws" timeout 600 cargo test -p portico-ws
 step "python-server tests" env WS_PYTHON="$PY" timeout 300 \
   cargo test -p portico-ws --features python-tests --test python_server
-step "autobahn cases 1-10 vs baseline" autobahn
+step "autobahn cases 1-10, 12-13 (permessage-deflate) vs baseline" autobahn
 no_std_builds() {
   local f
-  for f in "" embassy embassy-dns; do
+  for f in "" embassy embassy-dns embassy,deflate; do
     cargo build --quiet -p portico-ws --no-default-features ${f:+--features "$f"} \
       --target riscv32imc-unknown-none-elf || return 1
   done
 }
-step "no_std builds for riscv32imc (core, embassy, embassy-dns)" no_std_builds
+step "no_std builds for riscv32imc (core, embassy, embassy-dns, embassy+deflate)" no_std_builds
 step "device client in the simulation (portico-sim ws_link)" timeout 300 \
   cargo test -p portico-sim --test ws_link
 

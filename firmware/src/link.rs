@@ -43,21 +43,31 @@ const URL: &str = match UPSTREAM {
 #[cfg(feature = "tls")]
 const UPSTREAM_CA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/upstream_ca.der"));
 
-#[cfg(not(feature = "tls"))]
-static CLIENT: Client = Client::new(Config::new(URL));
+static CLIENT: Client = Client::new(config());
 
-#[cfg(feature = "tls")]
-static CLIENT: Client = Client::new(Config {
-    tls: portico_ws::embassy::TlsOptions {
-        ca: if UPSTREAM_CA.is_empty() {
-            None
-        } else {
-            Some(UPSTREAM_CA)
-        },
-        ..portico_ws::embassy::TlsOptions::const_default()
-    },
-    ..Config::new(URL)
-});
+const fn config() -> Config {
+    #[allow(unused_mut)] // Only the optional features change it.
+    let mut c = Config::new(URL);
+    #[cfg(feature = "tls")]
+    {
+        c.tls = portico_ws::embassy::TlsOptions {
+            ca: if UPSTREAM_CA.is_empty() {
+                None
+            } else {
+                Some(UPSTREAM_CA)
+            },
+            ..portico_ws::embassy::TlsOptions::const_default()
+        };
+    }
+    #[cfg(feature = "deflate")]
+    {
+        // An 8 KiB cap: a 4 KiB server window and a 4 KiB hash table, placed like the
+        // other buffers, plus the inflater's ~10 KiB of tables from the heap.
+        c.settings.compression.mode = portico_ws::CompressionMode::Prefer;
+        c.settings.compression.max_memory = 8 * 1024;
+    }
+    c
+}
 
 type Port = EmbassyPort<'static, fn(&mut [u8])>;
 static PORT: StaticCell<Port> = StaticCell::new();

@@ -8,10 +8,13 @@
 
 use portico::placement::{place, MemoryRegions, OutOfMemory, Placed, Placement, Region};
 
-/// Most blocks a client reports: `rx`, `tx`, `message`, and with device TLS
-/// (`embassy-tls`) the session's three. Without it, room for three (flash and RAM: the
-/// report is copied into `/api/link`'s snapshot).
-pub const MAX_BLOCKS: usize = if cfg!(feature = "embassy-tls") { 8 } else { 4 };
+/// Most blocks a client reports: `rx`, `tx`, `message` (and `task`); with
+/// permessage-deflate (`deflate`) `inflate_window`, `inflate_state`, `deflate_hash` and
+/// `deflate_window`; with device TLS (`embassy-tls`) the session's blocks. Sized by the
+/// features built in (flash and RAM: the report is copied into `/api/link`'s snapshot).
+pub const MAX_BLOCKS: usize = 4
+    + if cfg!(feature = "deflate") { 4 } else { 0 }
+    + if cfg!(feature = "embassy-tls") { 4 } else { 0 };
 
 /// A memory report: each block held, with its size and region.
 pub type MemoryReport = heapless::Vec<MemoryBlock, MAX_BLOCKS>;
@@ -19,12 +22,14 @@ pub type MemoryReport = heapless::Vec<MemoryBlock, MAX_BLOCKS>;
 /// One entry of a memory report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryBlock {
-    /// What the block holds: `"rx"`, `"tx"`, `"message"`, `"task"`, or a TLS session's
-    /// record buffers `"tls_rx"` and `"tls_tx"`.
+    /// What the block holds: `"rx"`, `"tx"`, `"message"`, `"task"`; with
+    /// permessage-deflate `"inflate_window"`, `"inflate_state"`, `"deflate_hash"`,
+    /// `"deflate_window"`; a TLS session's `"tls_rx"`, `"tls_tx"`, `"tls_session"`.
     pub block: &'static str,
     /// Its size in bytes.
     pub bytes: usize,
-    /// Where it lives; `None` for memory the executor owns (a host task's future).
+    /// Where it lives; `None` for memory not placed by policy: the executor's (a host
+    /// task's future) or the global allocator's (the decompressor's fixed state).
     pub region: Option<Region>,
 }
 
@@ -137,6 +142,17 @@ impl<M: MemoryRegions> Buffers<M> {
             initial,
             max_message: sizes.max_message,
         })
+    }
+
+    /// The placement policy every block follows.
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// Places another block of the client's (the compression blocks) by the same policy.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn place(&self, size: usize) -> Result<Placed<M::Block>, OutOfMemory> {
+        place(&self.mem, self.placement, size)
     }
 
     /// Where every block is, right now.

@@ -6,14 +6,21 @@
 //! [`Delivery::Messages`] mode, copied into the reassembly block up to `max_message`
 //! (over it: 1009). A small unfragmented message that sits whole in the receive buffer
 //! is handed out from there, without a copy.
+//!
+//! With permessage-deflate agreed, a message whose first frame has RSV1 set is inflated
+//! as its bytes arrive, through the codec's window; `max_message` and the UTF-8 check
+//! apply to the inflated bytes, so a small message that inflates past the limit (a
+//! decompression bomb) is refused with 1009 after at most one window of output.
 
 use core::fmt;
 
 use portico::placement::MemoryRegions;
 
-use crate::buffers::Buffers;
+use crate::buffers::{Buffers, MemoryBlock, MAX_BLOCKS};
 use crate::close::{parse_close, CloseCode, CloseFrame};
-use crate::frame::{self, decode_header, Decoded, EncodeError, Opcode, MAX_HEADER_LEN};
+use crate::deflate::{Codec, TAIL};
+use crate::frame::{self, decode_header_with, Decoded, EncodeError, Opcode, MAX_HEADER_LEN};
+use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 
 /// How received data reaches the handler.
@@ -69,13 +76,15 @@ pub enum ProtocolError {
     MessageTooBig,
     /// The reassembly block could not grow.
     OutOfMemory,
+    /// A compressed message that is not valid DEFLATE data.
+    BadDeflate,
 }
 
 impl ProtocolError {
     /// The close code sent in answer.
     pub const fn close_code(self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::BadDeflate => CloseCode::INVALID_PAYLOAD,
             ProtocolError::BadClose(e) => e.reply_code(),
             ProtocolError::MessageTooBig | ProtocolError::OutOfMemory => CloseCode::TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
@@ -93,6 +102,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::BadClose(e) => write!(f, "bad close frame: {e}"),
             ProtocolError::MessageTooBig => f.write_str("message over the configured maximum"),
             ProtocolError::OutOfMemory => f.write_str("no memory to reassemble the message"),
+            ProtocolError::BadDeflate => f.write_str("invalid compressed data"),
         }
     }
 }
@@ -133,6 +143,10 @@ struct MessageState {
     opcode: Opcode,
     len: usize,
     utf8: Utf8Validator,
+    /// RSV1 was set on the first frame: inflate the payload.
+    compressed: bool,
+    /// Bytes of [`TAIL`] fed to the inflater after the last frame.
+    tail: u8,
 }
 
 /// One connection's protocol state over its placed buffers.
@@ -150,6 +164,7 @@ pub struct Connection<M: MemoryRegions> {
     close_received: bool,
     failed: bool,
     sending_fragmented: bool,
+    codec: Option<Codec<M::Block>>,
 }
 
 impl<M: MemoryRegions> fmt::Debug for Connection<M> {
@@ -190,10 +205,33 @@ impl<M: MemoryRegions> Connection<M> {
             close_received: false,
             failed: false,
             sending_fragmented: false,
+            codec: None,
         }
     }
 
-    /// Gives the buffers back (for the next connection or to be freed).
+    /// Turns permessage-deflate on with `codec` (after a handshake that agreed to it).
+    pub fn set_codec(&mut self, codec: Codec<M::Block>) {
+        self.codec = Some(codec);
+    }
+
+    /// Whether permessage-deflate is on.
+    pub fn compressing(&self) -> bool {
+        self.codec.is_some()
+    }
+
+    /// Every block of this connection: the buffers' and the codec's.
+    pub fn report(&self) -> heapless::Vec<MemoryBlock, MAX_BLOCKS> {
+        let mut v = self.buffers.report();
+        if let Some(c) = &self.codec {
+            c.report(|b| {
+                let _ = v.push(b);
+            });
+        }
+        v
+    }
+
+    /// Gives the buffers back (for the next connection or to be freed); the codec's
+    /// blocks are freed.
     pub fn into_buffers(self) -> Buffers<M> {
         self.buffers
     }
@@ -320,6 +358,19 @@ impl<M: MemoryRegions> Connection<M> {
                     },
                 }
             }
+            Ready::Window {
+                opcode,
+                fin,
+                start,
+                end,
+            } => Incoming::Data {
+                opcode,
+                fin,
+                payload: self
+                    .codec
+                    .as_ref()
+                    .map_or(&[][..], |c| &c.window()[start..end]),
+            },
             Ready::Message { opcode, len } => Incoming::Data {
                 opcode,
                 fin: true,
@@ -344,10 +395,12 @@ impl<M: MemoryRegions> Connection<M> {
                 continue;
             }
             let avail = &self.buffers.rx.block.as_ref()[self.rx_start..self.rx_end];
-            let (h, hlen) = match decode_header(avail).map_err(ProtocolError::Frame)? {
-                Decoded::Incomplete { .. } => return Ok(None),
-                Decoded::Complete { value, consumed } => (value, consumed),
-            };
+            let rsv1_allowed = self.codec.is_some();
+            let (h, hlen) =
+                match decode_header_with(avail, rsv1_allowed).map_err(ProtocolError::Frame)? {
+                    Decoded::Incomplete { .. } => return Ok(None),
+                    Decoded::Complete { value, consumed } => (value, consumed),
+                };
             if h.mask.is_some() {
                 return Err(ProtocolError::MaskedFrame);
             }
@@ -371,12 +424,17 @@ impl<M: MemoryRegions> Connection<M> {
                 _ => {}
             }
             let so_far = self.message.map_or(0, |m| m.len) as u64;
-            if self.delivery == Delivery::Messages && so_far + len > self.buffers.max_message as u64
+            let compressed = self.message.map_or(h.rsv1, |m| m.compressed);
+            // A compressed message's limit applies to what it inflates to (checked as
+            // it inflates); its wire size says nothing.
+            if self.delivery == Delivery::Messages
+                && !compressed
+                && so_far + len > self.buffers.max_message as u64
             {
                 return Err(ProtocolError::MessageTooBig);
             }
             let whole = avail.len() as u64 >= hlen as u64 + len;
-            if self.delivery == Delivery::Messages && !continuing && h.fin && whole {
+            if self.delivery == Delivery::Messages && !continuing && h.fin && whole && !compressed {
                 // Fast path: the whole message is in the receive buffer; no copy.
                 let start = self.rx_start + hlen;
                 let end = start + len as usize;
@@ -400,9 +458,14 @@ impl<M: MemoryRegions> Connection<M> {
                     opcode: h.opcode,
                     len: 0,
                     utf8: Utf8Validator::new(),
+                    compressed,
+                    tail: 0,
                 });
+                if let (true, Some(c)) = (compressed, self.codec.as_mut()) {
+                    c.begin_inflate();
+                }
             }
-            if self.delivery == Delivery::Messages {
+            if self.delivery == Delivery::Messages && !compressed {
                 let needed = (so_far + len) as usize;
                 self.buffers
                     .grow_message(so_far as usize, needed)
@@ -420,6 +483,9 @@ impl<M: MemoryRegions> Connection<M> {
             self.frame = None;
             return Ok(None);
         };
+        if msg.compressed {
+            return self.inflate_step(f, msg);
+        }
         let avail = self.rx_end - self.rx_start;
         if avail == 0 && f.remaining > 0 {
             return Ok(None);
@@ -477,6 +543,115 @@ impl<M: MemoryRegions> Connection<M> {
                 } else {
                     self.message = Some(msg);
                     Ok(None)
+                }
+            }
+        }
+    }
+
+    /// Feeds a compressed frame's payload (then, after the last frame, the stripped
+    /// tail) to the inflater, until an event is ready or more bytes are needed.
+    fn inflate_step(
+        &mut self,
+        f: FrameState,
+        mut msg: MessageState,
+    ) -> Result<Option<Ready>, ProtocolError> {
+        let Some(codec) = self.codec.as_mut() else {
+            return Err(ProtocolError::BadDeflate);
+        };
+        let mut remaining = f.remaining;
+        loop {
+            let from_rx = remaining > 0;
+            let input: &[u8] = if from_rx {
+                let avail = self.rx_end - self.rx_start;
+                if avail == 0 {
+                    self.frame = Some(FrameState {
+                        fin: f.fin,
+                        remaining,
+                    });
+                    self.message = Some(msg);
+                    return Ok(None);
+                }
+                let take = remaining.min(avail as u64) as usize;
+                &self.buffers.rx.block.as_ref()[self.rx_start..self.rx_start + take]
+            } else if f.fin {
+                &TAIL[usize::from(msg.tail)..]
+            } else {
+                // This frame is done; the message goes on in the next one.
+                self.frame = None;
+                self.message = Some(msg);
+                return Ok(None);
+            };
+            let input_len = input.len();
+            let step = codec.inflate(input);
+            if from_rx {
+                self.rx_start += step.consumed;
+                remaining -= step.consumed as u64;
+            } else {
+                msg.tail += step.consumed as u8;
+            }
+            let out = step.output.clone();
+            let n = out.len();
+            let finished =
+                !from_rx && f.fin && usize::from(msg.tail) == TAIL.len() && !step.more_output;
+            // Verdicts in stream order, so that they do not depend on how the input was
+            // split: text up to the size limit, then the limit, then the data's fault.
+            let within = match self.delivery {
+                Delivery::Messages => n.min(self.buffers.max_message.saturating_sub(msg.len)),
+                Delivery::Frames => n,
+            };
+            if msg.opcode == Opcode::Text {
+                msg.utf8
+                    .feed(&codec.window()[out.start..out.start + within])
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            if within < n {
+                return Err(ProtocolError::MessageTooBig);
+            }
+            let stuck = step.consumed == 0 && n == 0 && !step.more_output && input_len > 0;
+            if step.failed || (stuck && !finished) {
+                return Err(ProtocolError::BadDeflate);
+            }
+            if finished && msg.opcode == Opcode::Text {
+                msg.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            match self.delivery {
+                Delivery::Messages => {
+                    if n > 0 {
+                        let len = msg.len + n;
+                        self.buffers
+                            .grow_message(msg.len, len)
+                            .map_err(|_| ProtocolError::OutOfMemory)?;
+                        let Some(m) = self.buffers.message.as_mut() else {
+                            return Err(ProtocolError::OutOfMemory);
+                        };
+                        m.block.as_mut()[msg.len..len].copy_from_slice(&codec.window()[out]);
+                        msg.len = len;
+                    }
+                    if finished {
+                        self.frame = None;
+                        self.message = None;
+                        self.shrink_pending = true;
+                        return Ok(Some(Ready::Message {
+                            opcode: msg.opcode,
+                            len: msg.len,
+                        }));
+                    }
+                }
+                Delivery::Frames => {
+                    if n > 0 || finished {
+                        msg.len += n;
+                        self.frame = (!finished).then_some(FrameState {
+                            fin: f.fin,
+                            remaining,
+                        });
+                        self.message = (!finished).then_some(msg);
+                        return Ok(Some(Ready::Window {
+                            opcode: msg.opcode,
+                            fin: finished,
+                            start: out.start,
+                            end: out.end,
+                        }));
+                    }
                 }
             }
         }
@@ -550,6 +725,39 @@ impl<M: MemoryRegions> Connection<M> {
         let n = frame::encode_frame(tx, fin, opcode, Some(mask), payload)?;
         Ok(&tx[..n])
     }
+
+    /// Starts compressing a message (permessage-deflate must be on).
+    pub fn begin_deflate(&mut self) {
+        if let Some(c) = self.codec.as_mut() {
+            c.begin_deflate();
+        }
+    }
+
+    /// Builds the next frame of the compressed message `data` in the send buffer: RSV1
+    /// and `opcode` on the `first`, continuations after. Returns the frame and whether
+    /// it is the message's last. The compressor writes straight into the frame's payload
+    /// space, so memory stays the send buffer's whatever the message's size.
+    pub fn encode_deflated(
+        &mut self,
+        first: bool,
+        opcode: Opcode,
+        mask: [u8; 4],
+        data: &[u8],
+    ) -> Result<(&[u8], bool), EncodeError> {
+        let tx = self.buffers.tx.block.as_mut();
+        let Some(codec) = self.codec.as_mut() else {
+            return Err(EncodeError::BufferTooSmall { needed: 0 });
+        };
+        let (n, done) = codec.deflate(data, &mut tx[MAX_HEADER_LEN..]);
+        let op = if first { opcode } else { Opcode::Continuation };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let h = frame::encode_header_with(&mut head, done, first, op, Some(mask), n as u64)?;
+        let start = MAX_HEADER_LEN - h;
+        tx[start..MAX_HEADER_LEN].copy_from_slice(&head[..h]);
+        let end = MAX_HEADER_LEN + n;
+        apply_mask(&mut tx[MAX_HEADER_LEN..end], mask, 0);
+        Ok((&tx[start..end], done))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -570,5 +778,12 @@ enum Ready {
     Message {
         opcode: Opcode,
         len: usize,
+    },
+    /// Inflated bytes in the codec's window (a piece, in `Delivery::Frames`).
+    Window {
+        opcode: Opcode,
+        fin: bool,
+        start: usize,
+        end: usize,
     },
 }

@@ -25,10 +25,12 @@ use portico::placement::MemoryRegions;
 use crate::backoff::Backoff;
 use crate::buffers::{BufferSpec, Buffers, MemoryBlock};
 use crate::close::{CloseCode, CloseFrame};
+use crate::compression::{CompressionMode, Offer};
 use crate::connection::{Connection, FrameOrderError, Incoming};
+use crate::deflate::Codec;
 use crate::event::{ConnectError, DisconnectReason, ErrorKind, Event, State};
 use crate::frame::{Decoded, Opcode};
-use crate::handshake::{parse_response, write_request, Key, RequestOptions};
+use crate::handshake::{parse_response_offering, write_request_offering, Key, RequestOptions};
 use crate::mask::MaskRng;
 use crate::settings::Settings;
 use crate::url::WsUrl;
@@ -375,6 +377,12 @@ where
     };
     let mut backoff = Backoff::new(settings.reconnect);
     let mut connected_before = false;
+    // permessage-deflate, as the settings say. A server whose answer to the offer must
+    // be refused (a window over the cap, parameters RFC 7692 forbids) fails the attempt;
+    // under `Prefer` the next attempt goes at once without the offer, so such a server
+    // still gets a link.
+    let offer = settings.compression.offer();
+    let mut offering = true;
     link.status(Status::Memory(&report(&buffers)));
     loop {
         if link.stop_requested() {
@@ -384,10 +392,14 @@ where
         // The transport's memory lives for this attempt only: it is gone in backoff.
         let mut memory = P::Memory::default();
         let attempt = {
+            let to = Upgrade {
+                target,
+                url: &url,
+                offer: offer.as_ref().filter(|_| offering),
+            };
             let connect = pin!(connect(
                 settings,
-                target,
-                &url,
+                to,
                 &mut buffers,
                 &spec,
                 port,
@@ -412,21 +424,35 @@ where
         // Moved in (not borrowed), so that a connection never outlives its memory.
         let end = match core::convert::identity(attempt) {
             Err(exit) => return stopped(buffers, link, exit),
+            Ok(Err(ConnectError::Handshake(e)))
+                if e.is_extension()
+                    && offering
+                    && settings.compression.mode == CompressionMode::Prefer =>
+            {
+                offering = false;
+                // Nothing is held between the two attempts either.
+                buffers = None;
+                continue;
+            }
             Ok(Err(e)) => {
                 let err = ErrorKind::Connect(e);
                 link.status(Status::Error(&err));
                 link.event(Event::Error(err));
                 None
             }
-            Ok(Ok((mut io, subprotocol_len, received, held))) => {
+            Ok(Ok((mut io, subprotocol_len, received, held, codec))) => {
                 backoff.reset();
+                offering = true;
                 link.status(Status::Connected {
                     reconnect: connected_before,
                 });
                 connected_before = true;
                 link.status(Status::State(State::Connected));
-                link.status(Status::Memory(&held_by::<M, P>(&held, &io)));
                 let mut conn = Connection::with_received(held, settings.delivery, received);
+                if let Some(codec) = codec {
+                    conn.set_codec(codec);
+                }
+                link.status(Status::Memory(&with_io::<P>(conn.report(), &io)));
                 {
                     // The subprotocol was copied to the front of the send buffer.
                     let sp = subprotocol_len.and_then(|n| {
@@ -479,12 +505,11 @@ where
     }
 }
 
-/// The blocks a connection holds: the client's buffers and its transport's.
-fn held_by<M: MemoryRegions, P: Port>(
-    buffers: &Buffers<M>,
+/// The blocks a connection holds: the client's (buffers, codec) and its transport's.
+fn with_io<P: Port>(
+    mut blocks: crate::buffers::MemoryReport,
     io: &P::Io<'_>,
 ) -> crate::buffers::MemoryReport {
-    let mut blocks = buffers.report();
     for b in P::io_memory(io) {
         // MAX_BLOCKS leaves room for the TLS session's blocks.
         let _ = blocks.push(*b);
@@ -514,26 +539,40 @@ fn stopped<M: MemoryRegions, L: Link>(
 
 /// What a successful connect hands over: the transport, the length of the chosen
 /// subprotocol (copied to the start of the send buffer), the range of the receive buffer
-/// that already holds frames, and the buffers.
+/// that already holds frames, the buffers, and the codec if compression was agreed.
 type Connected<'m, P, M> = (
     <P as Port>::Io<'m>,
     Option<usize>,
     core::ops::Range<usize>,
     Buffers<M>,
+    Option<Codec<<M as MemoryRegions>::Block>>,
 );
 
+/// Where a connect goes and what it asks for.
+#[derive(Clone, Copy)]
+struct Upgrade<'a> {
+    target: &'a Target<'a>,
+    url: &'a WsUrl<'a>,
+    /// permessage-deflate, when offered this attempt.
+    offer: Option<&'a Offer>,
+}
+
 /// TCP (+TLS) and the upgrade handshake, with the buffers `held` (the run's first) or
-/// placed per `spec` once the transport is up.
+/// placed per `spec` once the transport is up, offering permessage-deflate when `offer`
+/// (see [`run`]: a server whose answer to the offer must be refused fails the attempt,
+/// and under `Prefer` the next attempt, at once, goes without it).
 async fn connect<'m, M: MemoryRegions + Clone, P: Port>(
     settings: &Settings,
-    target: &Target<'_>,
-    url: &WsUrl<'_>,
+    to: Upgrade<'_>,
     held: &mut Option<Buffers<M>>,
     spec: &BufferSpec<M>,
     port: &P,
     memory: &'m mut P::Memory,
 ) -> Result<Connected<'m, P, M>, ConnectError> {
-    let _ = settings;
+    let Upgrade { target, url, offer } = to;
+    if settings.compression.mode == CompressionMode::Require && offer.is_none() {
+        return Err(ConnectError::CompressionRequired);
+    }
     let mut io = port.connect(url, memory).await?;
     let mut owned = match held.take() {
         Some(b) => b,
@@ -541,7 +580,7 @@ async fn connect<'m, M: MemoryRegions + Clone, P: Port>(
     };
     let buffers = &mut owned;
     let key = Key::generate(&mut PortRng(port));
-    let n = write_request(buffers.tx.block.as_mut(), url, &key, &target.request)
+    let n = write_request_offering(buffers.tx.block.as_mut(), url, &key, &target.request, offer)
         .map_err(ConnectError::Request)?;
     io.write_all(&buffers.tx.block.as_ref()[..n])
         .await
@@ -565,18 +604,26 @@ async fn connect<'m, M: MemoryRegions + Clone, P: Port>(
         }
         filled += got;
         let rx = buffers.rx.block.as_ref();
-        match parse_response(&rx[..filled], &key, target.request.subprotocols)
+        match parse_response_offering(&rx[..filled], &key, target.request.subprotocols, offer)
             .map_err(ConnectError::Handshake)?
         {
             Decoded::Incomplete { .. } => continue,
             Decoded::Complete { value, consumed } => {
+                let required = settings.compression.mode == CompressionMode::Require;
+                let codec = match (value.deflate, settings.compression.plan()) {
+                    (Some(agreed), Some(plan)) => Some(
+                        Codec::new(buffers, plan, agreed).map_err(|_| ConnectError::OutOfMemory)?,
+                    ),
+                    _ if required => return Err(ConnectError::CompressionRequired),
+                    _ => None,
+                };
                 let sp = value.subprotocol.map(|s| {
                     let tx = buffers.tx.block.as_mut();
                     let n = s.len().min(tx.len());
                     tx[..n].copy_from_slice(&s.as_bytes()[..n]);
                     n
                 });
-                return Ok((io, sp, consumed..filled, owned));
+                return Ok((io, sp, consumed..filled, owned, codec));
             }
         }
     }
@@ -664,6 +711,43 @@ async fn command<M: MemoryRegions, P: Port, W: Write, L: Link>(
                 return Step::Continue;
             }
             let payload = out.payload();
+            if conn.compressing()
+                && out.fin()
+                && out.opcode() != Opcode::Continuation
+                && payload.len() >= settings.compression.min_size
+            {
+                // A whole message, compressed into as many frames as it takes.
+                conn.begin_deflate();
+                let mut first = true;
+                loop {
+                    let mask = PortRng(port).mask();
+                    let (frame, done) =
+                        match conn.encode_deflated(first, out.opcode(), mask, payload) {
+                            Ok(f) => f,
+                            Err(_) => {
+                                out.complete(Err(SendError::TooLong));
+                                return Step::Continue;
+                            }
+                        };
+                    if let Err(r) = write_frame(settings, io, port, link, frame).await {
+                        out.complete(Err(if r == DisconnectReason::Stopped {
+                            SendError::Closed
+                        } else {
+                            SendError::Io
+                        }));
+                        return Step::End(match r {
+                            DisconnectReason::Stopped => SessionEnd::Stopped,
+                            r => SessionEnd::Ended(r),
+                        });
+                    }
+                    first = false;
+                    if done {
+                        break;
+                    }
+                }
+                out.complete(Ok(()));
+                return Step::Continue;
+            }
             let max = conn.max_frame_payload();
             let mut op = out.opcode();
             let mut rest = payload;
@@ -758,10 +842,11 @@ where
                     close_deadline.get_or_insert(now + settings.close_timeout_ms);
                 }
             }
-            let total = conn.buffers().total_bytes();
+            let report = conn.report();
+            let total = report.iter().map(|b| b.bytes).sum();
             if total != reported_bytes {
                 reported_bytes = total;
-                link.status(Status::Memory(&held_by::<M, P>(conn.buffers(), io)));
+                link.status(Status::Memory(&with_io::<P>(report, io)));
             }
             if let Err(r) = flush_control(settings, conn, io, port, link).await {
                 return SessionEnd::Ended(r);

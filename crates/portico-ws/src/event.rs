@@ -65,6 +65,12 @@ pub enum ConnectError {
     Io,
     /// Connect + handshake took longer than `connect_timeout_ms`.
     Timeout,
+    /// `CompressionMode::Require`, and the server declined permessage-deflate or
+    /// answered with terms outside the memory cap, or no offer could be made (a cap
+    /// too small for any window, or built without the `deflate` feature).
+    CompressionRequired,
+    /// The compression blocks could not be placed.
+    OutOfMemory,
 }
 
 impl fmt::Display for ConnectError {
@@ -87,6 +93,10 @@ impl fmt::Display for ConnectError {
             ConnectError::Handshake(e) => write!(f, "{e}"),
             ConnectError::Io => f.write_str("connection lost during handshake"),
             ConnectError::Timeout => f.write_str("connect timed out"),
+            ConnectError::CompressionRequired => {
+                f.write_str("permessage-deflate required but not agreed")
+            }
+            ConnectError::OutOfMemory => f.write_str("out of memory for compression"),
         }
     }
 }

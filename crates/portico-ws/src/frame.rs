@@ -5,8 +5,9 @@
 //! without `TCP_NODELAY` the second write waits for the peer's delayed ACK, and every
 //! echo costs ~41 ms. Building the frame contiguously lets the driver issue one write.
 //!
-//! The decoder rejects what this client can never accept — reserved bits (no extension
-//! is ever negotiated), reserved opcodes, fragmented or oversized control frames and
+//! The decoder rejects what this client can never accept — reserved bits (RSV1 only
+//! passes once permessage-deflate is agreed, and only on a message's first frame),
+//! reserved opcodes, fragmented or oversized control frames and
 //! 64-bit lengths with the top bit set — so the protocol layer only maps the error to
 //! close code 1002.
 
@@ -75,6 +76,8 @@ impl Opcode {
 pub struct FrameHeader {
     /// Final fragment of a message.
     pub fin: bool,
+    /// RSV1: the message is compressed (permessage-deflate, RFC 7692 §6).
+    pub rsv1: bool,
     /// The opcode.
     pub opcode: Opcode,
     /// Masking key, present on client-to-server frames.
@@ -136,8 +139,17 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
-/// Decodes one frame header from the start of `buf`.
+/// Decodes one frame header from the start of `buf`, with every reserved bit refused.
 pub fn decode_header(buf: &[u8]) -> Result<Decoded<FrameHeader>, DecodeError> {
+    decode_header_with(buf, false)
+}
+
+/// Decodes one frame header; `rsv1_allowed` once an extension gave RSV1 a meaning. RSV1
+/// on a control or continuation frame is refused even then (RFC 7692 §6.1).
+pub fn decode_header_with(
+    buf: &[u8],
+    rsv1_allowed: bool,
+) -> Result<Decoded<FrameHeader>, DecodeError> {
     if buf.len() < 2 {
         return Ok(Decoded::Incomplete {
             needed: 2 - buf.len(),
@@ -145,11 +157,15 @@ pub fn decode_header(buf: &[u8]) -> Result<Decoded<FrameHeader>, DecodeError> {
     }
     let (b0, b1) = (buf[0], buf[1]);
     let rsv = (b0 >> 4) & 0x7;
-    if rsv != 0 {
+    let rsv1 = rsv == 0x4 && rsv1_allowed;
+    if rsv != 0 && !rsv1 {
         return Err(DecodeError::ReservedBits(rsv));
     }
     let fin = b0 & 0x80 != 0;
     let opcode = Opcode::from_bits(b0 & 0x0F).ok_or(DecodeError::ReservedOpcode(b0 & 0x0F))?;
+    if rsv1 && (opcode.is_control() || opcode == Opcode::Continuation) {
+        return Err(DecodeError::ReservedBits(rsv));
+    }
     let masked = b1 & 0x80 != 0;
     let len7 = b1 & 0x7F;
     let ext = match len7 {
@@ -191,6 +207,7 @@ pub fn decode_header(buf: &[u8]) -> Result<Decoded<FrameHeader>, DecodeError> {
     Ok(Decoded::Complete {
         value: FrameHeader {
             fin,
+            rsv1,
             opcode,
             mask,
             payload_len,
@@ -248,6 +265,18 @@ pub fn encode_header(
     mask: Option<[u8; 4]>,
     payload_len: u64,
 ) -> Result<usize, EncodeError> {
+    encode_header_with(dst, fin, false, opcode, mask, payload_len)
+}
+
+/// [`encode_header`] with RSV1 (a compressed message's first frame).
+pub fn encode_header_with(
+    dst: &mut [u8],
+    fin: bool,
+    rsv1: bool,
+    opcode: Opcode,
+    mask: Option<[u8; 4]>,
+    payload_len: u64,
+) -> Result<usize, EncodeError> {
     if opcode.is_control() && payload_len > MAX_CONTROL_PAYLOAD as u64 {
         return Err(EncodeError::ControlTooLong);
     }
@@ -255,7 +284,7 @@ pub fn encode_header(
     if dst.len() < n {
         return Err(EncodeError::BufferTooSmall { needed: n });
     }
-    dst[0] = (if fin { 0x80 } else { 0 }) | opcode.bits();
+    dst[0] = (if fin { 0x80 } else { 0 }) | (if rsv1 { 0x40 } else { 0 }) | opcode.bits();
     let mbit = if mask.is_some() { 0x80 } else { 0 };
     let mut at = 2;
     if payload_len < 126 {
@@ -430,6 +459,24 @@ mod tests {
             decode_header(&[0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0]),
             Err(DecodeError::LengthOverflow)
         );
+    }
+
+    #[test]
+    fn rsv1_only_where_permessage_deflate_allows_it() {
+        // RFC 7692 §7.2.3.1: "Hello" compressed, one frame, RSV1 set.
+        let wire = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        assert_eq!(decode_header(&wire), Err(DecodeError::ReservedBits(4)));
+        let (h, _) = match decode_header_with(&wire, true).unwrap() {
+            Decoded::Complete { value, consumed } => (value, consumed),
+            d => panic!("{d:?}"),
+        };
+        assert!(h.rsv1 && h.fin && h.payload_len == 7);
+        let mut out = [0u8; 2];
+        encode_header_with(&mut out, true, true, Opcode::Text, None, 7).unwrap();
+        assert_eq!(out, [0xc1, 0x07]);
+        for bad in [[0xc0, 0x00], [0xc9, 0x00], [0xa1, 0x00], [0xd1, 0x00]] {
+            assert!(decode_header_with(&bad, true).is_err(), "{bad:x?}");
+        }
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //!
 //! The response check is strict where the RFC says MUST: status 101, `Upgrade:
 //! websocket`, a `Connection` header holding the `upgrade` token, the exact
-//! `Sec-WebSocket-Accept` for our key, a subprotocol only if we offered it, and no
-//! extension (none is ever offered — see the README on permessage-deflate).
+//! `Sec-WebSocket-Accept` for our key, a subprotocol only if we offered it, and an
+//! extension only if we offered it, on terms RFC 7692 allows ([`crate::compression`]).
 
 use core::fmt::{self, Write as _};
 
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
+use crate::compression::{parse_answer, Agreed, NegotiationError, Offer};
 use crate::frame::Decoded;
 use crate::mask::MaskRng;
 use crate::url::WsUrl;
@@ -121,6 +122,17 @@ pub fn write_request(
     key: &Key,
     opts: &RequestOptions<'_>,
 ) -> Result<usize, RequestError> {
+    write_request_offering(buf, url, key, opts, None)
+}
+
+/// [`write_request`], offering permessage-deflate when `deflate` is given.
+pub fn write_request_offering(
+    buf: &mut [u8],
+    url: &WsUrl<'_>,
+    key: &Key,
+    opts: &RequestOptions<'_>,
+    deflate: Option<&Offer>,
+) -> Result<usize, RequestError> {
     let auth = opts.basic_auth.or(url.userinfo);
     let ok = opts.subprotocols.iter().all(|p| token(p))
         && opts.headers.iter().all(|(n, v)| token(n) && clean(v))
@@ -171,6 +183,9 @@ pub fn write_request(
             }
             w.write_str("\r\n")?;
         }
+        if let Some(offer) = deflate {
+            crate::compression::write_header(&mut w, offer)?;
+        }
         for (n, v) in opts.headers {
             write!(w, "{n}: {v}\r\n")?;
         }
@@ -185,6 +200,8 @@ pub fn write_request(
 pub struct Accepted<'a> {
     /// The subprotocol the server chose, if any.
     pub subprotocol: Option<&'a str>,
+    /// permessage-deflate terms, if the server accepted our offer.
+    pub deflate: Option<Agreed>,
 }
 
 /// Why the server's response was refused.
@@ -202,8 +219,15 @@ pub enum ResponseError {
     BadAccept,
     /// A subprotocol we did not offer.
     UnexpectedSubprotocol,
-    /// An extension, although none was offered.
-    UnexpectedExtension,
+    /// An extension answer we cannot accept (none offered, or terms RFC 7692 forbids).
+    Extension(NegotiationError),
+}
+
+impl ResponseError {
+    /// An extension answer that an attempt without the offer would not get.
+    pub const fn is_extension(self) -> bool {
+        matches!(self, ResponseError::Extension(_))
+    }
 }
 
 impl fmt::Display for ResponseError {
@@ -217,9 +241,7 @@ impl fmt::Display for ResponseError {
             ResponseError::UnexpectedSubprotocol => {
                 f.write_str("server chose a subprotocol not offered")
             }
-            ResponseError::UnexpectedExtension => {
-                f.write_str("server enabled an extension not offered")
-            }
+            ResponseError::Extension(e) => write!(f, "{e}"),
         }
     }
 }
@@ -232,6 +254,16 @@ pub fn parse_response<'b>(
     buf: &'b [u8],
     key: &Key,
     offered: &[&str],
+) -> Result<Decoded<Accepted<'b>>, ResponseError> {
+    parse_response_offering(buf, key, offered, None)
+}
+
+/// [`parse_response`] after a request that offered permessage-deflate (`deflate`).
+pub fn parse_response_offering<'b>(
+    buf: &'b [u8],
+    key: &Key,
+    offered: &[&str],
+    deflate: Option<&Offer>,
 ) -> Result<Decoded<Accepted<'b>>, ResponseError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
@@ -247,6 +279,7 @@ pub fn parse_response<'b>(
     }
     let (mut upgrade, mut connection, mut accept) = (false, false, false);
     let mut subprotocol = None;
+    let mut agreed = None;
     let expected = key.expected_accept();
     for h in resp.headers.iter() {
         let v = h.value;
@@ -266,8 +299,8 @@ pub fn parse_response<'b>(
                 return Err(ResponseError::UnexpectedSubprotocol);
             }
             subprotocol = Some(p);
-        } else if h.name.eq_ignore_ascii_case("sec-websocket-extensions") && !v.is_empty() {
-            return Err(ResponseError::UnexpectedExtension);
+        } else if h.name.eq_ignore_ascii_case("sec-websocket-extensions") {
+            parse_answer(v, deflate, &mut agreed).map_err(ResponseError::Extension)?;
         }
     }
     if !upgrade {
@@ -280,7 +313,10 @@ pub fn parse_response<'b>(
         return Err(ResponseError::BadAccept);
     }
     Ok(Decoded::Complete {
-        value: Accepted { subprotocol },
+        value: Accepted {
+            subprotocol,
+            deflate: agreed,
+        },
         consumed,
     })
 }
@@ -321,6 +357,54 @@ mod tests {
              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
              Authorization: Basic YWxpY2U6c2VjcmV0\r\nX-Device: s3\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn golden_request_and_answer_with_permessage_deflate() {
+        let url = WsUrl::parse("ws://example.com/chat").unwrap();
+        let offer = Offer {
+            server_max_window_bits: 11,
+            client_window_bits: None,
+        };
+        let mut buf = [0u8; 512];
+        let n = write_request_offering(
+            &mut buf,
+            &url,
+            &rfc_key(),
+            &Default::default(),
+            Some(&offer),
+        )
+        .unwrap();
+        assert_eq!(
+            core::str::from_utf8(&buf[..n]).unwrap(),
+            "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; \
+             client_no_context_takeover; client_max_window_bits; server_max_window_bits=11\r\n\r\n"
+        );
+        let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+            Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; \
+            client_max_window_bits=9; server_no_context_takeover\r\n\r\n";
+        let Decoded::Complete { value, .. } =
+            parse_response_offering(resp, &rfc_key(), &[], Some(&offer)).unwrap()
+        else {
+            panic!("incomplete")
+        };
+        assert_eq!(
+            value.deflate,
+            Some(Agreed {
+                server_window_bits: 10,
+                client_window_bits: 9,
+                server_no_context_takeover: true,
+                client_no_context_takeover: false,
+            })
+        );
+        // The same answer to a request that offered nothing is refused.
+        assert_eq!(
+            parse_response(resp, &rfc_key(), &[]),
+            Err(ResponseError::Extension(NegotiationError::UnknownExtension))
         );
     }
 
@@ -393,7 +477,7 @@ mod tests {
         );
         assert_eq!(
             sub("Protocol: chat", "Extensions: permessage-deflate"),
-            Err(ResponseError::UnexpectedExtension)
+            Err(ResponseError::Extension(NegotiationError::UnknownExtension))
         );
         assert_eq!(sub("HTTP/1.1", "HTTP/9.9 x"), Err(ResponseError::Malformed));
     }

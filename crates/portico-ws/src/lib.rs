@@ -8,7 +8,13 @@ extern crate alloc;
 pub mod backoff;
 pub mod buffers;
 pub mod close;
+pub mod compression;
 pub mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
+#[cfg(not(feature = "deflate"))]
+#[path = "deflate_off.rs"]
+pub mod deflate;
 pub mod driver;
 pub mod event;
 pub mod frame;
@@ -28,6 +34,7 @@ pub mod tokio;
 pub use backoff::Reconnect;
 pub use buffers::{BufferSizes, MemoryBlock};
 pub use close::{CloseCode, CloseFrame};
+pub use compression::{Compression, CompressionMode};
 pub use connection::Delivery;
 pub use driver::{CloseError, SendError};
 pub use event::{ConnectError, DisconnectReason, ErrorKind, Event, State};

@@ -8,6 +8,7 @@ use portico::placement::Placement;
 
 use crate::backoff::Reconnect;
 use crate::buffers::BufferSizes;
+use crate::compression::Compression;
 use crate::connection::Delivery;
 
 /// Client settings.
@@ -36,6 +37,9 @@ pub struct Settings {
     pub send_timeout_ms: u64,
     /// Sends waiting for the client task.
     pub send_queue: usize,
+    /// permessage-deflate: off here (the device default); the host's `Config::new`
+    /// turns it to `Prefer`. Needs the `deflate` feature to take effect.
+    pub compression: Compression,
 }
 
 impl Settings {
@@ -53,6 +57,7 @@ impl Settings {
             close_timeout_ms: 2_000,
             send_timeout_ms: 5_000,
             send_queue: 16,
+            compression: Compression::const_default(),
         }
     }
 }

@@ -64,9 +64,12 @@ fn spawn_server(port: u16) -> Server {
 type Log = Arc<Mutex<Vec<String>>>;
 
 fn start(url: String, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
+    start_with(Config::new(url), reconnect)
+}
+
+fn start_with(mut c: Config, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
     let log: Log = Default::default();
     let l = log.clone();
-    let mut c = Config::new(url);
     c.settings.reconnect = reconnect;
     c.settings.buffers = BufferSizes {
         rx: 512,
@@ -114,6 +117,95 @@ async fn connect_and_echo() {
         heap.stats(Region::Internal).used + heap.stats(Region::External).used,
         0
     );
+}
+
+/// permessage-deflate against zlib (through `websockets`), which compresses with
+/// context takeover: a 4 KiB cap makes the offer ask for a 2 KiB window, the server
+/// agrees, and large compressible messages round-trip through that window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_echo_inside_a_4k_cap() {
+    let srv = spawn_server(0);
+    let mut c = Config::new(format!("ws://127.0.0.1:{}/deflate", srv.port));
+    c.settings.compression.max_memory = 4096;
+    let (h, log, heap) = start_with(c, Reconnect::disabled());
+    assert!(
+        eventually(10, || has(
+            &log,
+            bytes("permessage-deflate").trim_end_matches(']')
+        ))
+        .await,
+        "{:?}",
+        log.lock().unwrap()
+    );
+    let agreed = log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.starts_with("data"))
+        .cloned()
+        .unwrap();
+    let inner = |s: &str| bytes(s).trim_matches(|c| c == '[' || c == ']').to_string();
+    assert!(
+        agreed.contains(&inner("server_max_window_bits=11")),
+        "{agreed}"
+    );
+    let report = h.memory_report();
+    assert!(
+        report
+            .iter()
+            .any(|b| b.block == "inflate_window" && b.bytes == 2048),
+        "{report:?}"
+    );
+    let doc = r#"{"version":"0.1.0","uptime_ms":5000,"config":{"bind":"127.0.0.1:8080"}},"#;
+    for n in [1, 250, 2, 300] {
+        let msg = doc.repeat(n);
+        h.send_text(&msg).await.unwrap();
+        assert!(eventually(10, || has(&log, &bytes(&msg))).await, "{n}");
+    }
+    let bin: Vec<u8> = (0..20_000u32).map(|i| (i * i % 251) as u8).collect();
+    h.send_binary(&bin).await.unwrap();
+    assert!(eventually(10, || has(&log, &format!("{bin:?}"))).await);
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        heap.stats(Region::Internal).used + heap.stats(Region::External).used,
+        0
+    );
+}
+
+/// Client context takeover against zlib: repeated documents refer back into the
+/// earlier ones through our 1 KiB window, and zlib inflates them right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_echo_with_client_takeover() {
+    let srv = spawn_server(0);
+    let mut c = Config::new(format!("ws://127.0.0.1:{}/deflate", srv.port));
+    c.settings.compression.max_memory = 4096;
+    c.settings.compression.client_takeover = true;
+    let (h, log, _) = start_with(c, Reconnect::disabled());
+    assert!(
+        eventually(10, || has(
+            &log,
+            bytes("permessage-deflate").trim_end_matches(']')
+        ))
+        .await,
+        "{:?}",
+        log.lock().unwrap()
+    );
+    let report = h.memory_report();
+    assert!(
+        report
+            .iter()
+            .any(|b| b.block == "deflate_window" && b.bytes == 1024),
+        "{report:?}"
+    );
+    let doc = r#"{"version":"0.1.0","uptime_ms":5000,"config":{"bind":"127.0.0.1:8080"}}"#;
+    for i in 0..20 {
+        let msg = doc
+            .replace("5000", &format!("{}", 5000 + i * 7))
+            .repeat(1 + i % 3 * 20);
+        h.send_text(&msg).await.unwrap();
+        assert!(eventually(10, || has(&log, &bytes(&msg))).await, "{i}");
+    }
+    h.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ Prints `PORT <n>` once listening. Paths choose the behaviour:
   /ping       ping the client, wait for its pong, then send "pong-ok"
   /close      close with 4001 "bye"
   /midframe   write half a frame, then drop the TCP connection
+  /deflate    send the negotiated Sec-WebSocket-Extensions value, then echo
 """
 
 import argparse
@@ -27,6 +28,8 @@ async def handler(ws):
     elif path == "/close":
         await ws.close(4001, "bye")
         return
+    elif path == "/deflate":
+        await ws.send(ws.response.headers.get("Sec-WebSocket-Extensions", "none"))
     elif path == "/midframe":
         # A binary frame announcing 100 bytes, of which only 10 arrive.
         ws.transport.write(b"\x82\x64" + b"x" * 10)

@@ -5,7 +5,9 @@ use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Placement, Region};
 use portico_ws::buffers::{BufferSizes, Buffers};
 use portico_ws::close::{parse_close, CloseCode};
+use portico_ws::compression::{Agreed, Compression, CompressionMode};
 use portico_ws::connection::{Connection, Delivery, Incoming, ProtocolError};
+use portico_ws::deflate::Codec;
 use portico_ws::frame::{
     decode_header, encode_header, Decoded, Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
@@ -71,18 +73,48 @@ fn check_header(input: &[u8]) {
     }
 }
 
-/// Feeds `wire` to a fresh connection, read by read, and collects its events.
+/// The compression blocks' cap when permessage-deflate is on: a 512-byte window (the
+/// smallest, so that hostile streams wrap it often) and a 256-byte hash table.
+const DEFLATE_CAP: usize = 768;
+
+/// Feeds `wire` to a fresh connection, read by read, and collects its events. With
+/// `deflate`, permessage-deflate is agreed (context takeover): RSV1 messages inflate.
 fn run(
     heap: &SimHeap,
     wire: &[u8],
     delivery: Delivery,
     sizes: BufferSizes,
+    deflate: bool,
     mut piece: impl FnMut() -> usize,
 ) -> Vec<Ev> {
     let buffers =
         Buffers::allocate(heap.clone(), Placement::PreferExternal, sizes).expect("buffers");
+    let codec = deflate.then(|| {
+        let cap = Compression {
+            mode: CompressionMode::Prefer,
+            max_memory: DEFLATE_CAP,
+            ..Compression::const_default()
+        };
+        let plan = cap.plan().expect("768 B fits the smallest window");
+        let agreed = Agreed {
+            server_window_bits: plan.server_window_bits,
+            client_window_bits: plan.server_window_bits,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+        };
+        Codec::new(&buffers, plan, agreed).expect("codec")
+    });
     let mut c = Connection::new(buffers, delivery);
+    if let Some(codec) = codec {
+        c.set_codec(codec);
+    }
+    // Pieces come from the receive buffer, or inflated from the codec's window.
     let rx_cap = sizes.rx.max(BufferSizes::MIN);
+    let piece_cap = if deflate {
+        rx_cap.max(DEFLATE_CAP)
+    } else {
+        rx_cap
+    };
     let mut evs = Vec::new();
     let mut partial: Option<(Opcode, Vec<u8>)> = None;
     let mut at = 0;
@@ -125,7 +157,7 @@ fn run(
                             evs.push(Ev::Msg(opcode, payload.to_vec()));
                         }
                         Delivery::Frames => {
-                            assert!(payload.len() <= rx_cap);
+                            assert!(payload.len() <= piece_cap);
                             let p = partial.get_or_insert_with(|| (opcode, Vec::new()));
                             assert_eq!(p.0, opcode, "a piece changed the message's opcode");
                             p.1.extend_from_slice(payload);
@@ -192,10 +224,13 @@ fn run(
         reads += 1;
         assert!(reads <= wire.len() + 1);
     }
-    // Bounded memory while it ran: rx + tx + at most max_message of reassembly.
+    // Bounded memory while it ran: rx + tx + at most max_message of reassembly (+ the
+    // compression blocks, within their cap).
     let used = heap.stats(Region::Internal).used + heap.stats(Region::External).used;
-    let bound =
-        rx_cap + sizes.tx.max(BufferSizes::MIN) + sizes.max_message.max(sizes.message_initial);
+    let bound = rx_cap
+        + sizes.tx.max(BufferSizes::MIN)
+        + sizes.max_message.max(sizes.message_initial)
+        + if deflate { DEFLATE_CAP } else { 0 };
     assert!(
         used <= bound,
         "connection holds {used} bytes, bound {bound}"
@@ -214,7 +249,9 @@ fn heapless_vec(p: &[u8]) -> heapless::Vec<u8, 125> {
 /// `max_message`, answers every protocol error with a close carrying the mapped code
 /// (1002 / 1007 / 1009) and then stays silent, echoes pings and closes, holds bounded
 /// memory and gives all of it back; its events do not depend on how the bytes were
-/// split into reads, nor (within `max_message`) on the delivery mode.
+/// split into reads, nor (within `max_message`) on the delivery mode. The knob byte's top
+/// bit turns permessage-deflate on: the same invariants then hold for inflated messages
+/// (a bomb is 1009, invalid data 1007).
 pub fn ws_frame(data: &[u8]) {
     let (mut k, wire) = Knobs::split(data, 3);
     check_header(wire);
@@ -227,10 +264,11 @@ pub fn ws_frame(data: &[u8]) {
         max_message: [0usize, 1, 125, 1000, 4096, 65536, 1 << 20, 7][usize::from((a >> 4) & 7)],
     };
     let max_piece = 1 + usize::from(b);
+    let deflate = a & 0x80 != 0;
     let heap = SimHeap::new(1 << 22, 1 << 22);
     for delivery in [Delivery::Messages, Delivery::Frames] {
-        let whole = run(&heap, wire, delivery, sizes, || usize::MAX);
-        let split = run(&heap, wire, delivery, sizes, || k.piece(max_piece));
+        let whole = run(&heap, wire, delivery, sizes, deflate, || usize::MAX);
+        let split = run(&heap, wire, delivery, sizes, deflate, || k.piece(max_piece));
         assert_eq!(
             whole, split,
             "{delivery:?}: events depend on the read sizes"
@@ -241,8 +279,8 @@ pub fn ws_frame(data: &[u8]) {
         max_message: 1 << 22,
         ..sizes
     };
-    let m = run(&heap, wire, Delivery::Messages, big, || usize::MAX);
-    let f = run(&heap, wire, Delivery::Frames, big, || usize::MAX);
+    let m = run(&heap, wire, Delivery::Messages, big, deflate, || usize::MAX);
+    let f = run(&heap, wire, Delivery::Frames, big, deflate, || usize::MAX);
     let fits = !m.iter().any(|e| {
         matches!(
             e,

@@ -1,7 +1,11 @@
 //! The host client's configuration: the URL and handshake extras, owned, around the
 //! shared numeric [`Settings`].
 
+use crate::compression::{Compression, CompressionMode};
 use crate::settings::Settings;
+
+/// The host's default compression cap: a 32 KiB window and an 8 KiB hash table.
+pub const HOST_COMPRESSION_CAP: usize = 40 * 1024;
 
 /// Client configuration.
 #[derive(Debug, Clone)]
@@ -22,11 +26,20 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for `url`.
+    /// Defaults for `url`: the shared [`Settings`] defaults, with permessage-deflate
+    /// offered (`Prefer`) within a 40 KiB cap, enough for a server's full 32 KiB
+    /// window, so any compressing server can agree. The device keeps it off.
     pub fn new(url: impl Into<String>) -> Self {
         Config {
             url: url.into(),
-            settings: Settings::const_default(),
+            settings: Settings {
+                compression: Compression {
+                    mode: CompressionMode::Prefer,
+                    max_memory: HOST_COMPRESSION_CAP,
+                    ..Compression::const_default()
+                },
+                ..Settings::const_default()
+            },
             subprotocols: Vec::new(),
             headers: Vec::new(),
             basic_auth: None,
