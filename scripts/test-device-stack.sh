@@ -81,12 +81,13 @@ start_provider() {
   "${SUDO[@]}" ip netns exec "$NS" "$PROVIDER" --stack device --tap "$TAP" "$@" >"$log" 2>&1 &
   PID=$!
   for _ in $(seq 50); do
-    if in_ns bash -c "exec 3<>/dev/tcp/$DEVICE/80 && printf 'GET /api/status HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n' >&3 && head -c 12 <&3 | grep -q 200" 2>/dev/null; then
+    if in_ns bash -c "exec 3<>/dev/tcp/$DEVICE/80 && printf 'GET /api/status HTTP/1.1\r\nHost: $DEVICE\r\nConnection: close\r\n\r\n' >&3 && head -c 12 <&3 | grep -q 200" 2>/dev/null; then
       return 0
     fi
     sleep 0.2
   done
   echo "the device stack did not answer: $(cat "$log")"
+  stop_provider
   return 1
 }
 

@@ -81,8 +81,14 @@ impl Conn {
         })
     }
 
+    /// `GET path`, named by the address it was sent to, as a browser does for an
+    /// address typed in (an IP literal: every stack answers it).
     pub fn get(&mut self, path: &str, extra: &str) -> Result<Response, Failure> {
-        let req = format!("GET {path} HTTP/1.1\r\nHost: device.local\r\n{extra}\r\n");
+        let host = self
+            .stream
+            .peer_addr()
+            .map_err(|e| Failure::from_io(&e, false))?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n");
         self.stream
             .write_all(req.as_bytes())
             .map_err(|e| Failure::from_io(&e, false))?;
