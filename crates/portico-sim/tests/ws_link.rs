@@ -253,8 +253,11 @@ fn the_client_task_is_small() {
     // Everything large is placed on the heap; the task itself holds the driver's state
     // machine. A budget, so that growth shows (64-bit host; smaller on the device).
     // 2,904 B before device TLS; 3,440 B with it (the per-connection memory slot); 4,216 B
-    // with the run-time link settings (each run's own copy and borrowed view of them).
-    assert!((256..4_608).contains(&bytes), "{bytes}");
+    // with the run-time link settings (each run's own copy and borrowed view of them);
+    // 4,376 B after the merge with permessage-deflate's driver, 5,056 B when the
+    // workspace builds `portico-ws` with `deflate` too (the connection carries the
+    // codec's handles, the run loop its offer).
+    assert!((256..5_632).contains(&bytes), "{bytes}");
 }
 
 #[test]
