@@ -60,9 +60,14 @@ PROVIDER=$PWD/target/debug/provider
 # - on esp32c3 only, the ten browsers before the newcomer: in about half the runs one
 #   of them gets 503s (8 connections, 6 request buffers; new connections are now
 #   protected until their first request, as on the host).
-# KNOWN_FAILING="" (and KNOWN_FAILING_C3="") runs them too.
+# - over the emulated Wi-Fi link, the ten browsers before the newcomer: in about one
+#   run in three a response of the 66 KB asset was reset mid-way (an idle-reported
+#   connection whose response was still unacknowledged, evicted; the engine now
+#   reports idle only after the response is flushed — not yet shown over enough runs).
+# KNOWN_FAILING="" (and KNOWN_FAILING_C3="", KNOWN_FAILING_WIFI="") runs them too.
 KNOWN_FAILING=(${KNOWN_FAILING-a_crowd_arriving forty_drippers})
 KNOWN_FAILING_C3=(${KNOWN_FAILING_C3-eleventh_browser})
+KNOWN_FAILING_WIFI=(${KNOWN_FAILING_WIFI-eleventh_browser})
 # The dashboard test's checks skipped on the device stack: (a) opens ten dashboards at
 # once: ten event streams do not fit the esp32c3's 8 connections, and on esp32s3
 # Chromium sometimes aborts with ERR_NETWORK_CHANGED as the TAP's carrier comes up; (f)
@@ -116,7 +121,7 @@ e2e() {
     E2E_SKIP_WHY="not yet on the device stack: see scripts/test-device-stack.sh" node e2e/run.mjs)
 }
 
-echo "not run (known to fail on the device stack): ${KNOWN_FAILING[*]:-none}, on esp32c3 also ${KNOWN_FAILING_C3[*]:-none}; dashboard checks skipped: $E2E_SKIP"
+echo "not run (known to fail on the device stack): ${KNOWN_FAILING[*]:-none}, on esp32c3 also ${KNOWN_FAILING_C3[*]:-none}, over Wi-Fi also ${KNOWN_FAILING_WIFI[*]:-none}; dashboard checks skipped: $E2E_SKIP"
 for profile in esp32s3 esp32c3; do
   crowd=50; [ "$profile" = esp32c3 ] && crowd=20
   run "dashboard in Chromium on the device stack ($profile)" e2e "$profile"
@@ -126,6 +131,7 @@ for profile in esp32s3 esp32c3; do
     suite "$profile" "$crowd" --profile "$profile"
 done
 PROFILE_SKIPS=()
+for t in "${KNOWN_FAILING_WIFI[@]}"; do PROFILE_SKIPS+=(--skip "$t"); done
 # A Wi-Fi-like link: ~20 Mbit/s, 3 ms each way, 1 % loss in each direction.
 run "behavioural suite over an emulated Wi-Fi link (esp32s3)" \
   suite wifi 50 --profile esp32s3 --link-kbps 20000 --link-delay-ms 3 --link-loss 1

@@ -9,7 +9,8 @@ use crate::http::{HeadWriter, RequestHead, Status};
 ///
 /// `buf` is the connection's buffer (a pool lease); `filled` says how many bytes in it
 /// are already read and not yet consumed, and is updated on return. Returns
-/// [`Outcome::Idle`] only with `*filled == 0`, so the caller may release the buffer.
+/// [`Outcome::Idle`] only with `*filled == 0`, so the caller may release the buffer (and
+/// report the connection idle once its response has left).
 ///
 /// Malformed input is answered here with the right 4xx/5xx status and
 /// `Connection: close`; the handler only ever sees heads that passed every check.
@@ -115,7 +116,8 @@ pub async fn serve<T: Transport, E: Env, H: Handler>(
         buf.copy_within(head_len + start..head_len + end, 0);
         *filled = end - start;
         if *filled == 0 {
-            env.state(ConnState::Idle);
+            // Idle once the response has left: the caller reports it (the engine after
+            // flushing, so a response still in flight is never taken for idle).
             return Ok(Outcome::Idle);
         }
     }

@@ -181,7 +181,22 @@ where
             let outcome = serve(io, &mut lease, &mut filled, self.handler, env, cfg).await;
             drop(lease);
             match outcome {
-                Ok(Outcome::Idle) => served = true,
+                Ok(Outcome::Idle) => {
+                    // Idle only once the response has left: on the device the last of it
+                    // may still sit unacknowledged in the socket, and an idle connection
+                    // may be evicted — a reset then would cut the response short. (On the
+                    // host the kernel owns it; `flush` returns at once.)
+                    match env.timeout(t.send_ms, io.flush()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return End::Close,
+                        Err(_) => {
+                            env.timed_out(TimeoutPhase::Send);
+                            return End::Close;
+                        }
+                    }
+                    env.state(ConnState::Idle);
+                    served = true;
+                }
                 Ok(Outcome::Upgrade(u)) => {
                     env.state(ConnState::Stream);
                     self.streams.run(u, io, env, cfg).await;
