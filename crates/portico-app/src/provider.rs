@@ -260,13 +260,13 @@ impl<D: Device> Handler for Provider<D> {
             return Ok(Reply::Done);
         }
         match ROUTER.resolve(method, path) {
-            Resolution::Found(api, _) => {
+            Resolution::Found(route, _) => {
                 let delay = self.device.config().api_delay_ms;
                 if delay > 0 {
                     let env = ex.env();
                     let _ = env.timeout(delay, core::future::pending::<()>()).await;
                 }
-                match *api {
+                match route.target {
                     Api::Login => login::login(ex, &self.sessions, secrets, now).await?,
                     Api::Logout => login::logout(ex, &self.sessions).await?,
                     Api::Document(doc) => self.document(ex, doc).await?,

@@ -1,6 +1,6 @@
 //! The API's routes.
 
-use portico::http::{Method, Route, Router};
+use portico::http::{Route, Router};
 
 use crate::documents::Document;
 
@@ -17,31 +17,15 @@ pub enum Api {
     Logout,
 }
 
-const fn get(pattern: &'static str, target: Api) -> Route<Api> {
-    Route {
-        method: Method::Get,
-        pattern,
-        target,
-    }
-}
-
 const ROUTES: &[Route<Api>] = &[
-    get("/api/status", Api::Document(Document::Status)),
-    get("/api/connections", Api::Document(Document::Connections)),
-    get("/api/pool", Api::Document(Document::Pool)),
-    get("/api/memory", Api::Document(Document::Memory)),
-    get("/api/link", Api::Document(Document::Link)),
-    get("/api/events", Api::Events),
-    Route {
-        method: Method::Post,
-        pattern: "/api/login",
-        target: Api::Login,
-    },
-    Route {
-        method: Method::Post,
-        pattern: "/api/logout",
-        target: Api::Logout,
-    },
+    Route::get("/api/status", Api::Document(Document::Status)),
+    Route::get("/api/connections", Api::Document(Document::Connections)),
+    Route::get("/api/pool", Api::Document(Document::Pool)),
+    Route::get("/api/memory", Api::Document(Document::Memory)),
+    Route::get("/api/link", Api::Document(Document::Link)),
+    Route::get("/api/events", Api::Events),
+    Route::post("/api/login", Api::Login).max_body(1024),
+    Route::post("/api/logout", Api::Logout).max_body(0),
 ];
 
 /// The API's router (`GET` also answers `HEAD`).

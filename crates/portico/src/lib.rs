@@ -10,6 +10,8 @@
 //! - [`pool`] and [`placement`]: fixed buffer pool and region-aware memory placement.
 //! - [`server`]: the request/response loop over any `embedded-io-async` byte stream,
 //!   driven by a port (tokio on the host, embassy-net on the device).
+//! - [`web`]: the application API on that loop — routes, typed bodies, JSON answers,
+//!   typed errors.
 //!
 //! Nothing here allocates unless the `alloc` feature asks for it, and nothing reads a
 //! clock: ports pass `now` in and implement [`server::Env`].
@@ -32,3 +34,4 @@ pub mod server;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
+pub mod web;

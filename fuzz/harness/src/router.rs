@@ -25,46 +25,14 @@ const PATTERNS: &[&str] = &[
 ];
 
 const ROUTES: &[Route<u8>] = &[
-    Route {
-        method: Method::Get,
-        pattern: "/api/status",
-        target: 0,
-    },
-    Route {
-        method: Method::Get,
-        pattern: "/api/connections/:id",
-        target: 1,
-    },
-    Route {
-        method: Method::Delete,
-        pattern: "/api/connections/:id",
-        target: 2,
-    },
-    Route {
-        method: Method::Post,
-        pattern: "/api/:v/items/:id",
-        target: 3,
-    },
-    Route {
-        method: Method::Put,
-        pattern: "/api/:v/items/:id",
-        target: 4,
-    },
-    Route {
-        method: Method::Get,
-        pattern: "/assets/*path",
-        target: 5,
-    },
-    Route {
-        method: Method::Options,
-        pattern: "/a/:x/*rest",
-        target: 6,
-    },
-    Route {
-        method: Method::Patch,
-        pattern: "/",
-        target: 7,
-    },
+    Route::new(Method::Get, "/api/status", 0),
+    Route::new(Method::Get, "/api/connections/:id", 1),
+    Route::new(Method::Delete, "/api/connections/:id", 2),
+    Route::new(Method::Post, "/api/:v/items/:id", 3),
+    Route::new(Method::Put, "/api/:v/items/:id", 4),
+    Route::new(Method::Get, "/assets/*path", 5),
+    Route::new(Method::Options, "/a/:x/*rest", 6),
+    Route::new(Method::Patch, "/", 7),
 ];
 
 /// Whether `inner` lies within `outer` (a capture must borrow the path, not copy it).
@@ -147,7 +115,7 @@ pub fn router(data: &[u8]) {
                 .find(|r| answers(r))
                 .expect("found without an answering route");
             assert!(
-                core::ptr::eq(t, &first.target),
+                core::ptr::eq(t, *first),
                 "not the first answering route"
             );
             check_match(first.pattern, path, &params);

@@ -20,6 +20,52 @@ pub struct Route<T> {
     pub pattern: &'static str,
     /// What the application dispatches on.
     pub target: T,
+    /// Largest request body this route accepts, when smaller than the server's
+    /// `HeadLimits::max_body` (`413` past it). `None`: the server's limit.
+    pub max_body: Option<u64>,
+}
+
+impl<T> Route<T> {
+    /// A route for `method` at `pattern`.
+    pub const fn new(method: Method, pattern: &'static str, target: T) -> Self {
+        Route {
+            method,
+            pattern,
+            target,
+            max_body: None,
+        }
+    }
+
+    /// `GET` (and `HEAD`) at `pattern`.
+    pub const fn get(pattern: &'static str, target: T) -> Self {
+        Self::new(Method::Get, pattern, target)
+    }
+
+    /// `POST` at `pattern`.
+    pub const fn post(pattern: &'static str, target: T) -> Self {
+        Self::new(Method::Post, pattern, target)
+    }
+
+    /// `PUT` at `pattern`.
+    pub const fn put(pattern: &'static str, target: T) -> Self {
+        Self::new(Method::Put, pattern, target)
+    }
+
+    /// `PATCH` at `pattern`.
+    pub const fn patch(pattern: &'static str, target: T) -> Self {
+        Self::new(Method::Patch, pattern, target)
+    }
+
+    /// `DELETE` at `pattern`.
+    pub const fn delete(pattern: &'static str, target: T) -> Self {
+        Self::new(Method::Delete, pattern, target)
+    }
+
+    /// Caps this route's request body at `bytes` (`413 Content Too Large` past it).
+    pub const fn max_body(mut self, bytes: u64) -> Self {
+        self.max_body = Some(bytes);
+        self
+    }
 }
 
 /// Captured path parameters.
@@ -83,7 +129,7 @@ impl fmt::Display for Allow {
 #[derive(Debug, Clone)]
 pub enum Resolution<'r, 'p, T> {
     /// A route matched.
-    Found(&'r T, Params<'p>),
+    Found(&'r Route<T>, Params<'p>),
     /// The path exists but not for this method (405).
     MethodNotAllowed(Allow),
     /// No route matches the path (404).
@@ -112,7 +158,7 @@ impl<'r, T> Router<'r, T> {
             let answers =
                 route.method == method || (route.method == Method::Get && method == Method::Head);
             if answers {
-                return Resolution::Found(&route.target, params);
+                return Resolution::Found(route, params);
             }
             allow.insert(route.method);
             if route.method == Method::Get {
@@ -165,26 +211,10 @@ mod tests {
     use super::*;
 
     const ROUTES: &[Route<u8>] = &[
-        Route {
-            method: Method::Get,
-            pattern: "/api/status",
-            target: 1,
-        },
-        Route {
-            method: Method::Get,
-            pattern: "/api/connections/:id",
-            target: 2,
-        },
-        Route {
-            method: Method::Delete,
-            pattern: "/api/connections/:id",
-            target: 3,
-        },
-        Route {
-            method: Method::Get,
-            pattern: "/assets/*path",
-            target: 4,
-        },
+        Route::get("/api/status", 1),
+        Route::get("/api/connections/:id", 2),
+        Route::delete("/api/connections/:id", 3),
+        Route::get("/assets/*path", 4),
     ];
 
     #[test]
@@ -192,14 +222,14 @@ mod tests {
         let r = Router::new(ROUTES);
         assert!(matches!(
             r.resolve(Method::Get, "/api/status"),
-            Resolution::Found(1, _)
+            Resolution::Found(Route { target: 1, .. }, _)
         ));
         assert!(matches!(
             r.resolve(Method::Head, "/api/status"),
-            Resolution::Found(1, _)
+            Resolution::Found(Route { target: 1, .. }, _)
         ));
         match r.resolve(Method::Delete, "/api/connections/7.2") {
-            Resolution::Found(3, p) => assert_eq!(p.get("id"), Some("7.2")),
+            Resolution::Found(Route { target: 3, .. }, p) => assert_eq!(p.get("id"), Some("7.2")),
             other => panic!("{other:?}"),
         }
         // The wildcard starts after what the *path* matched, not the pattern.
@@ -208,7 +238,9 @@ mod tests {
             None => panic!("no match"),
         }
         match r.resolve(Method::Get, "/assets/js/app.js") {
-            Resolution::Found(4, p) => assert_eq!(p.get("path"), Some("js/app.js")),
+            Resolution::Found(Route { target: 4, .. }, p) => {
+                assert_eq!(p.get("path"), Some("js/app.js"))
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(

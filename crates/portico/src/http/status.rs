@@ -13,6 +13,8 @@ impl Status {
     pub const OK: Status = Status(200);
     /// 204 No Content.
     pub const NO_CONTENT: Status = Status(204);
+    /// 201 Created.
+    pub const CREATED: Status = Status(201);
     /// 206 Partial Content.
     pub const PARTIAL_CONTENT: Status = Status(206);
     /// 304 Not Modified.
@@ -33,6 +35,14 @@ impl Status {
     pub const LENGTH_REQUIRED: Status = Status(411);
     /// 413 Content Too Large.
     pub const PAYLOAD_TOO_LARGE: Status = Status(413);
+    /// 413 Content Too Large (RFC 9110 name of `PAYLOAD_TOO_LARGE`).
+    pub const CONTENT_TOO_LARGE: Status = Status(413);
+    /// 409 Conflict.
+    pub const CONFLICT: Status = Status(409);
+    /// 415 Unsupported Media Type.
+    pub const UNSUPPORTED_MEDIA_TYPE: Status = Status(415);
+    /// 422 Unprocessable Content.
+    pub const UNPROCESSABLE_CONTENT: Status = Status(422);
     /// 414 URI Too Long.
     pub const URI_TOO_LONG: Status = Status(414);
     /// 416 Range Not Satisfiable.
@@ -70,12 +80,15 @@ impl Status {
             404 => "Not Found",
             405 => "Method Not Allowed",
             408 => "Request Timeout",
+            409 => "Conflict",
             411 => "Length Required",
             413 => "Content Too Large",
             414 => "URI Too Long",
             416 => "Range Not Satisfiable",
+            415 => "Unsupported Media Type",
             417 => "Expectation Failed",
             421 => "Misdirected Request",
+            422 => "Unprocessable Content",
             429 => "Too Many Requests",
             431 => "Request Header Fields Too Large",
             500 => "Internal Server Error",

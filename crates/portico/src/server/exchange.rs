@@ -12,6 +12,15 @@ use crate::http::{BodyFraming, HeadWriter, HeaderError, Method, RequestHead, Sta
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DoesNotFit;
 
+/// Why [`Exchange::body_in_place`] cannot lend the body in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotInPlace {
+    /// Larger than the connection buffer can hold beside the response head.
+    TooLarge,
+    /// Chunked: its length is unknown until its end.
+    Chunked,
+}
+
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseLength {
@@ -203,6 +212,49 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
             n += chunk.len();
         }
         Ok(Some(n))
+    }
+
+    /// Reads a whole `Content-Length` body into the connection buffer and lends it out in
+    /// place, so a JSON or form body is parsed where it landed, with no second buffer.
+    /// Also lends the buffer's free space behind it (scratch for unescaping strings).
+    ///
+    /// `Err(NotInPlace::TooLarge)` when it cannot fit beside the room kept for the
+    /// response head, `Err(NotInPlace::Chunked)` for a chunked body (its length is not
+    /// known up front: read it with [`Exchange::body_chunk`]). Nothing is read then.
+    #[allow(clippy::type_complexity)] // (body, spare), or why not.
+    pub async fn body_in_place(
+        &mut self,
+    ) -> Result<Result<(&mut [u8], &mut [u8]), NotInPlace>, ServeError<T::Error>> {
+        let n = match self.body {
+            Body::Done => 0,
+            Body::Length(n) => n,
+            Body::Chunked(_) => return Ok(Err(NotInPlace::Chunked)),
+        };
+        if self.body_started && n > 0 {
+            return Err(ServeError::Misuse("body already partly read"));
+        }
+        let room = self.rest.len().saturating_sub(self.cfg.response_reserve) as u64;
+        if n > room {
+            return Ok(Err(NotInPlace::TooLarge));
+        }
+        let n = n as usize;
+        if n > 0 {
+            self.body_started = true;
+            self.env.state(ConnState::Body);
+            if self.head.expect_continue && !self.responded {
+                self.write_parts(&[b"HTTP/1.1 100 Continue\r\n\r\n"])
+                    .await?;
+            }
+            self.compact();
+            while self.end - self.start < n {
+                self.fill().await?;
+            }
+        }
+        self.body = Body::Done;
+        let s = self.start;
+        self.start += n;
+        let (front, spare) = self.rest.split_at_mut(self.end);
+        Ok(Ok((&mut front[s..s + n], spare)))
     }
 
     /// Sends a complete response with a body; the head and a small body leave in one

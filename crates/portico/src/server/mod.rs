@@ -22,7 +22,7 @@ use core::future::Future;
 pub use assets::serve_asset;
 pub use connection::serve;
 pub use engine::{refuse, Buffers, End, Engine, NoStreams, Start, Streams};
-pub use exchange::{BodyWriter, DoesNotFit, Exchange, ResponseLength};
+pub use exchange::{BodyWriter, DoesNotFit, Exchange, NotInPlace, ResponseLength};
 pub use transport::Transport;
 
 use crate::conn::{ConnState, TimeoutPhase};

@@ -1,0 +1,26 @@
+//! The application API: routes, typed request bodies, JSON answers and typed errors, on
+//! the core's connection engine — `no_std`, no allocator, the same on every port.
+//!
+//! A device maker writes a [`Service`] (a `const` route table and one `async fn` that
+//! matches on it), wraps it in [`App`] (optionally with an embedded front end), and
+//! hands that to a port: `portico_tokio::serve` on a PC, `portico_embassy` on the chip.
+//! The port brings the sockets, the connection policy (idle keep-alives evicted first,
+//! `503` + `Retry-After` at capacity) and the buffer pool; the handler borrows the
+//! leased buffer for its request and nothing else.
+//!
+//! What the application gets for free: `HEAD` from `GET`, `OPTIONS` and `405` with
+//! `Allow`, `413` for a body over the route's limit (checked before it is read), `415`
+//! for a JSON route sent something else, and `400`/`422` JSON errors that name the
+//! offending field.
+
+mod error;
+pub mod json;
+mod request;
+mod service;
+
+pub use error::{Error, Failure, FIELD_CAP};
+pub use request::{Form, Outcome, Request};
+pub use service::{send_error, App, Flow, Service};
+
+#[cfg(all(test, feature = "std"))]
+mod tests;

@@ -1,0 +1,252 @@
+//! An application as a table of routes and one function that answers them.
+//!
+//! The routes are a `const` slice (flash, not RAM) of method, pattern, body limit and a
+//! value of the application's own type — usually a fieldless `enum` — and the handler is
+//! a `match` on that value. No handler is boxed and no closure is stored, so the whole
+//! application is one `async fn` the compiler can size: that is what lets it run on the
+//! device without an allocator, exactly as it runs on the host.
+//!
+//! [`App`] turns a [`Service`] into the core's [`Handler`]: it routes, answers `HEAD`
+//! from `GET`, `OPTIONS` and `405` with `Allow` by itself, refuses a body over the
+//! route's limit with `413` before reading it, and turns a handler's [`Error`] into a
+//! JSON error answer.
+
+use super::error::{Error, Failure};
+use super::request::{Outcome, Request};
+use crate::assets::Asset;
+use crate::http::{
+    BodyFraming, HeadWriter, HeaderError, Method, Resolution, Route, Router, Status,
+};
+use crate::server::{
+    serve_asset, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
+};
+
+/// What [`Service::before`] decided.
+#[derive(Debug)]
+pub enum Flow<U> {
+    /// Route the request as usual.
+    Continue,
+    /// It was answered (refused, redirected): this is the reply.
+    Answered(Reply<U>),
+}
+
+/// An application: routes, and the function that answers them.
+///
+/// ```
+/// use portico::http::Route;
+/// use portico::server::{Env, Transport};
+/// use portico::web::{Outcome, Request, Service};
+///
+/// #[derive(Clone, Copy)]
+/// enum Api { Hello, Echo }
+///
+/// struct App;
+///
+/// impl Service for App {
+///     type Route = Api;
+///     type Stream = ();
+///     const ROUTES: &'static [Route<Api>] = &[
+///         Route::get("/api/hello", Api::Hello),
+///         Route::post("/api/echo", Api::Echo).max_body(512),
+///     ];
+///
+///     async fn call<T: Transport, E: Env>(
+///         &self,
+///         route: Api,
+///         req: &mut Request<'_, '_, T, E>,
+///     ) -> Outcome<T::Error> {
+///         match route {
+///             Api::Hello => req.text("hello\n").await,
+///             Api::Echo => {
+///                 let body: heapless::String<64> = req.json().await?;
+///                 req.json_ok(&body).await
+///             }
+///         }
+///     }
+/// }
+/// ```
+#[allow(async_fn_in_trait)] // One executor thread per port (see `server::Env`): no Send bound.
+pub trait Service {
+    /// What a route leads to (usually a fieldless `enum`).
+    type Route: Copy + 'static;
+    /// What a handler that upgraded the connection (an event stream, a WebSocket) hands
+    /// to [`Service::stream`]; `()` for a service without streams.
+    type Stream;
+
+    /// The routes, tried in order. `GET` routes answer `HEAD` too.
+    const ROUTES: &'static [Route<Self::Route>];
+
+    /// Answers one routed request.
+    async fn call<T: Transport, E: Env>(
+        &self,
+        route: Self::Route,
+        req: &mut Request<'_, '_, T, E>,
+    ) -> Outcome<T::Error, Self::Stream>;
+
+    /// Runs a stream a handler started (returned [`Reply::Upgrade`]) until it ends. The
+    /// connection table sees it as a stream: evicted last.
+    async fn stream<T: Transport, E: Env>(
+        &self,
+        stream: Self::Stream,
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+    ) {
+        let _ = (stream, io, env, cfg);
+    }
+
+    /// Runs before routing, on every request: the place for checks that apply to all
+    /// of them (host names, sessions) and for headers every answer carries.
+    async fn before<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Flow<Self::Stream>, ServeError<T::Error>> {
+        let _ = ex;
+        Ok(Flow::Continue)
+    }
+
+    /// Answers a path no route matches. The default is a JSON `404`; [`App::assets`]
+    /// serves embedded files there instead.
+    async fn unrouted<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Reply<Self::Stream>, ServeError<T::Error>> {
+        send_error(ex, &Error::not_found("no such resource")).await?;
+        Ok(Reply::Done)
+    }
+}
+
+/// A [`Service`] as the core's [`Handler`] and [`Streams`]: what a port runs.
+pub struct App<S> {
+    service: S,
+    assets: &'static [Asset],
+}
+
+impl<S: Service> App<S> {
+    /// The service, answering `404` where no route matches.
+    pub const fn new(service: S) -> Self {
+        App {
+            service,
+            assets: &[],
+        }
+    }
+
+    /// Serves `assets` (built by `portico-assets`) for `GET` and `HEAD` requests no
+    /// route matches — the application's own front end.
+    pub const fn assets(mut self, assets: &'static [Asset]) -> Self {
+        self.assets = assets;
+        self
+    }
+
+    /// The service.
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+}
+
+impl<S: Service> Handler for App<S> {
+    type Upgrade = S::Stream;
+
+    async fn handle<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Reply<S::Stream>, ServeError<T::Error>> {
+        if let Flow::Answered(reply) = self.service.before(ex).await? {
+            return Ok(reply);
+        }
+        let head = *ex.head();
+        match Router::new(S::ROUTES).resolve(head.method, head.path) {
+            Resolution::Found(route, params) => {
+                let limit = route.max_body.unwrap_or(u64::MAX);
+                if let BodyFraming::Length(n) = head.framing {
+                    if n > limit {
+                        // Refused before a byte of it is read; the core drains or closes.
+                        send_error(ex, &Error::too_large()).await?;
+                        return Ok(Reply::Done);
+                    }
+                }
+                let mut req = Request::new(ex, params, limit);
+                match self.service.call(route.target, &mut req).await {
+                    Ok(reply) => Ok(reply),
+                    Err(Failure::Serve(e)) => Err(e),
+                    Err(Failure::Http(e)) if ex.responded() => {
+                        // The answer had started: the error cannot be told any more.
+                        ex.close_after();
+                        let _ = e;
+                        Err(ServeError::Misuse(
+                            "handler failed after it began to answer",
+                        ))
+                    }
+                    Err(Failure::Http(e)) => {
+                        send_error(ex, &e).await?;
+                        Ok(Reply::Done)
+                    }
+                }
+            }
+            Resolution::MethodNotAllowed(mut allow) => {
+                allow.insert(Method::Options);
+                if head.method == Method::Options {
+                    ex.respond(
+                        Status::NO_CONTENT,
+                        |h| h.header_fmt("Allow", format_args!("{allow}")).map(drop),
+                        &[],
+                    )
+                    .await?;
+                } else {
+                    let e = Error::new(Status::METHOD_NOT_ALLOWED, "method not allowed");
+                    send_error_with(ex, &e, |h| {
+                        h.header_fmt("Allow", format_args!("{allow}")).map(drop)
+                    })
+                    .await?;
+                }
+                Ok(Reply::Done)
+            }
+            Resolution::NotFound
+                if !self.assets.is_empty() && matches!(head.method, Method::Get | Method::Head) =>
+            {
+                serve_asset(ex, self.assets).await?;
+                Ok(Reply::Done)
+            }
+            Resolution::NotFound => self.service.unrouted(ex).await,
+        }
+    }
+}
+
+impl<S: Service> Streams<S::Stream> for App<S> {
+    async fn run<T: Transport, E: Env>(
+        &self,
+        stream: S::Stream,
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+    ) {
+        self.service.stream(stream, io, env, cfg).await
+    }
+}
+
+/// Answers `e` as JSON: `{"error": message, "field": name}`.
+pub async fn send_error<T: Transport, E: Env>(
+    ex: &mut Exchange<'_, T, E>,
+    e: &Error,
+) -> Result<(), ServeError<T::Error>> {
+    send_error_with(ex, e, |_| Ok(())).await
+}
+
+async fn send_error_with<T: Transport, E: Env>(
+    ex: &mut Exchange<'_, T, E>,
+    e: &Error,
+    headers: impl FnOnce(&mut HeadWriter<'_>) -> Result<(), HeaderError>,
+) -> Result<(), ServeError<T::Error>> {
+    // Fits any error: the message is static text, the field at most `FIELD_CAP` bytes.
+    let mut body = [0u8; 160];
+    let n = e.write_json(&mut body).unwrap_or(0);
+    ex.respond(
+        e.status,
+        |h| {
+            h.header("Content-Type", "application/json")?;
+            headers(h)
+        },
+        &body[..n],
+    )
+    .await
+}
