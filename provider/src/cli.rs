@@ -10,9 +10,7 @@ use portico::pool::PoolConfig;
 use portico::server::{ServerConfig, Timeouts};
 use portico_tokio::ServerOptions;
 
-/// Internal RAM the application may use on an ESP32-S3 (of 512 KB SRAM, after the
-/// Wi-Fi stack, the TCP stack and the firmware's own data).
-pub const DEFAULT_INTERNAL_RAM: usize = 320 * 1024;
+pub use portico_tokio::DEFAULT_INTERNAL_RAM;
 
 /// Portico provider: serves the device dashboard and API with the device's limits.
 #[derive(Debug, Parser)]

@@ -1,8 +1,13 @@
 //! What the host port is configured with.
 
 use portico::conn::{Budget, Policy};
+use portico::placement::Placement;
 use portico::pool::PoolConfig;
 use portico::server::ServerConfig;
+
+/// Internal RAM the application may use on an ESP32-S3 (of 512 KB SRAM, after the
+/// Wi-Fi stack, the TCP stack and the firmware's own data).
+pub const DEFAULT_INTERNAL_RAM: usize = 320 * 1024;
 
 /// Everything the port needs to know.
 #[derive(Debug, Clone, Copy)]
@@ -34,4 +39,30 @@ pub enum BufferStrategy {
     /// Allocated for each request and freed after it: the baseline the pool is measured
     /// against. Accounted in the same heap, so peaks compare directly.
     PerRequest,
+}
+
+impl Default for ServerOptions {
+    /// The design's device: 24 HTTP sockets of 32, a pool of 10 × 4 KiB allocated on
+    /// first use in internal RAM, 320 KiB of internal RAM, no PSRAM.
+    fn default() -> Self {
+        let pool_chunk = 4096;
+        ServerOptions {
+            budget: Budget::new(32, 24).expect("24 of 32 sockets leave the reserve"),
+            policy: Policy::default(),
+            server: ServerConfig {
+                // A quarter of each buffer (at least 512 B) for the response head.
+                response_reserve: (pool_chunk / 4).max(512),
+                ..ServerConfig::default()
+            },
+            pool: PoolConfig {
+                chunks: 10,
+                chunk_size: pool_chunk,
+                placement: Placement::PreferInternal,
+            },
+            internal_ram: DEFAULT_INTERNAL_RAM,
+            psram: 0,
+            conn_state_bytes: crate::CONN_STATE_BYTES,
+            buffers: BufferStrategy::Pool,
+        }
+    }
 }

@@ -37,6 +37,27 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
+/// Serves `app` on `addr` with the design's defaults ([`ServerOptions::default`]) until
+/// the future is dropped: the one-line start for an application on a PC.
+///
+/// Runs the server on a `LocalSet` of its own (the port is single-threaded, like the
+/// device's executor), so it can be awaited from any tokio runtime.
+pub async fn serve<A>(addr: impl tokio::net::ToSocketAddrs, app: A) -> std::io::Result<()>
+where
+    A: Handler + Streams<A::Upgrade> + 'static,
+{
+    let addr = tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
+    let listener = listen(addr)?;
+    let server = Server::new(ServerOptions::default(), |_| app);
+    tokio::task::LocalSet::new()
+        .run_until(server.run(listener))
+        .await;
+    Ok(())
+}
+
 /// The host server.
 pub struct Server<A> {
     shared: Rc<Shared>,

@@ -8,6 +8,7 @@
 
 use core::fmt;
 
+use crate::conn::TimeoutPhase;
 use crate::http::Status;
 use crate::server::ServeError;
 
@@ -117,23 +118,59 @@ impl fmt::Display for Error {
 }
 
 /// Why a handler stopped: an answer for the client, or a connection that failed.
+///
+/// It does not carry the transport's error type, so that a handler's signature need not
+/// name it: the request keeps the original error for the port (see
+/// [`super::Request`]).
 #[derive(Debug)]
-pub enum Failure<E> {
+pub enum Failure {
     /// Answer the client with this error (unless a response was already started, in
     /// which case the connection is closed).
     Http(Error),
-    /// The connection failed (I/O, deadline, protocol): nothing more can be sent.
-    Serve(ServeError<E>),
+    /// The connection failed (I/O, a deadline, a broken body): nothing more can be sent
+    /// and the connection closes.
+    Connection(Lost),
 }
 
-impl<E> From<Error> for Failure<E> {
+/// How a connection was lost, without the transport's error value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lost {
+    /// The transport failed.
+    Io,
+    /// A deadline passed.
+    Timeout(TimeoutPhase),
+    /// Anything else the core reported (peer closed, malformed body, misuse).
+    Other,
+}
+
+impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Http(e)
     }
 }
 
-impl<E> From<ServeError<E>> for Failure<E> {
-    fn from(e: ServeError<E>) -> Self {
-        Failure::Serve(e)
+impl Lost {
+    /// The kind of `e`.
+    pub fn of<E>(e: &ServeError<E>) -> Self {
+        match e {
+            ServeError::Io(_) => Lost::Io,
+            ServeError::Timeout(p) => Lost::Timeout(*p),
+            _ => Lost::Other,
+        }
     }
+}
+
+/// For `?` on the core's calls inside a handler (a [`crate::server::BodyWriter`]'s
+/// writes): the kind is kept, the transport's value is not.
+impl<E> From<ServeError<E>> for Failure {
+    fn from(e: ServeError<E>) -> Self {
+        Failure::Connection(Lost::of(&e))
+    }
+}
+
+/// Records `e` in `slot` for the port and returns the handler's view of it.
+pub(super) fn keep<E>(slot: &mut Option<ServeError<E>>, e: ServeError<E>) -> Failure {
+    let kind = Lost::of(&e);
+    *slot = Some(e);
+    Failure::Connection(kind)
 }

@@ -18,9 +18,13 @@ pub mod json;
 mod request;
 mod service;
 
-pub use error::{Error, Failure, FIELD_CAP};
+pub use error::{Error, Failure, Lost, FIELD_CAP};
 pub use request::{Form, Outcome, Request};
 pub use service::{send_error, App, Flow, Service};
+
+// What a handler's signature and route table name, in one `use`.
+pub use crate::http::{Method, Route, Status};
+pub use crate::server::{Env, Reply, Transport};
 
 #[cfg(all(test, feature = "std"))]
 mod tests;

@@ -8,21 +8,28 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::error::{Error, Failure};
+use super::error::{keep, Error, Failure};
 use super::json::from_json;
 use crate::http::{urlencoded, Method, Params, RequestHead, Status};
-use crate::server::{BodyWriter, Env, Exchange, NotInPlace, Reply, ResponseLength, Transport};
+use crate::server::{
+    BodyWriter, Env, Exchange, NotInPlace, Reply, ResponseLength, ServeError, Transport,
+};
 
 /// What a handler returns: the reply, or why there is none. `U` is what a stream
 /// upgrade hands to the port (`()` for services without streams).
-pub type Outcome<E, U = ()> = Result<Reply<U>, Failure<E>>;
+pub type Outcome<U = ()> = Result<Reply<U>, Failure>;
 
 /// One request routed to a handler.
+///
+/// When the connection fails under one of its methods, the method returns
+/// [`Failure::Connection`] and the request keeps the transport's own error, which the
+/// [`super::App`] hands to the port: handlers never name the transport's error type.
 pub struct Request<'x, 'a, T: Transport, E: Env> {
     ex: &'x mut Exchange<'a, T, E>,
     params: Params<'a>,
     max_body: u64,
     read: u64,
+    lost: Option<ServeError<T::Error>>,
 }
 
 impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
@@ -32,7 +39,14 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
             params,
             max_body,
             read: 0,
+            lost: None,
         }
+    }
+
+    /// The transport's error behind a [`Failure::Connection`], if one of this request's
+    /// methods saw it.
+    pub(super) fn take_lost(&mut self) -> Option<ServeError<T::Error>> {
+        self.lost.take()
     }
 
     /// The request head (method, path, query, headers).
@@ -86,13 +100,13 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
 
     /// The whole body, in place in the connection buffer. `413` past the route's limit
     /// or the buffer, `411` for a chunked body (read those with [`Request::chunk`]).
-    pub async fn bytes(&mut self) -> Result<&mut [u8], Failure<T::Error>> {
+    pub async fn bytes(&mut self) -> Result<&mut [u8], Failure> {
         Ok(self.in_place().await?.0)
     }
 
     /// The body as a JSON document of type `D` (see [`super::json::from_json`] for the
     /// errors, which name the offending field). A `Content-Type` other than JSON is `415`.
-    pub async fn json<D: DeserializeOwned>(&mut self) -> Result<D, Failure<T::Error>> {
+    pub async fn json<D: DeserializeOwned>(&mut self) -> Result<D, Failure> {
         if let Some(ct) = self.header("content-type") {
             let essence = ct.split(';').next().unwrap_or("").trim();
             let json = essence.eq_ignore_ascii_case("application/json")
@@ -107,7 +121,7 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
     }
 
     /// The body as an `application/x-www-form-urlencoded` form.
-    pub async fn form(&mut self) -> Result<Form<'_>, Failure<T::Error>> {
+    pub async fn form(&mut self) -> Result<Form<'_>, Failure> {
         let (body, scratch) = self.in_place().await?;
         let body =
             core::str::from_utf8(body).map_err(|_| Error::bad_request("form is not UTF-8"))?;
@@ -116,11 +130,13 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
 
     /// The next piece of the body as it arrives (uploads larger than the buffer);
     /// `None` at its end. `413` once it passes the route's limit.
-    pub async fn chunk(&mut self) -> Result<Option<&[u8]>, Failure<T::Error>> {
+    pub async fn chunk(&mut self) -> Result<Option<&[u8]>, Failure> {
         let limit = self.max_body;
         let read = &mut self.read;
-        match self.ex.body_chunk().await? {
-            Some(c) => {
+        let lost = &mut self.lost;
+        match self.ex.body_chunk().await {
+            Err(e) => Err(keep(lost, e)),
+            Ok(Some(c)) => {
                 *read += c.len() as u64;
                 if *read > limit {
                     // What is left of the body is drained or the connection closed by
@@ -129,15 +145,16 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
                 }
                 Ok(Some(c))
             }
-            None => Ok(None),
+            Ok(None) => Ok(None),
         }
     }
 
-    async fn in_place(&mut self) -> Result<(&mut [u8], &mut [u8]), Failure<T::Error>> {
-        match self.ex.body_in_place().await? {
-            Ok(parts) => Ok(parts),
-            Err(NotInPlace::TooLarge) => Err(Error::too_large().into()),
-            Err(NotInPlace::Chunked) => Err(Error::new(
+    async fn in_place(&mut self) -> Result<(&mut [u8], &mut [u8]), Failure> {
+        match self.ex.body_in_place().await {
+            Err(e) => Err(keep(&mut self.lost, e)),
+            Ok(Ok(parts)) => Ok(parts),
+            Ok(Err(NotInPlace::TooLarge)) => Err(Error::too_large().into()),
+            Ok(Err(NotInPlace::Chunked)) => Err(Error::new(
                 Status::LENGTH_REQUIRED,
                 "send this body with a Content-Length",
             )
@@ -147,7 +164,7 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
 
     /// Answers `200` with `value` as JSON, rendered straight into the connection
     /// buffer (`500` if it does not fit there).
-    pub async fn json_ok<S: Serialize, U>(&mut self, value: &S) -> Outcome<T::Error, U> {
+    pub async fn json_ok<S: Serialize, U>(&mut self, value: &S) -> Outcome<U> {
         self.json_with(Status::OK, value).await
     }
 
@@ -156,13 +173,14 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
         &mut self,
         status: Status,
         value: &S,
-    ) -> Outcome<T::Error, U> {
+    ) -> Outcome<U> {
         let sent = self
             .ex
             .respond_rendered(status, "application/json", no_store, |buf| {
                 serde_json_core::to_slice(value, buf).ok()
             })
-            .await?;
+            .await
+            .map_err(|e| keep(&mut self.lost, e))?;
         match sent {
             Ok(()) => Ok(Reply::Done),
             Err(_) => Err(Error::internal("response larger than the connection buffer").into()),
@@ -170,13 +188,13 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
     }
 
     /// Answers `200` with UTF-8 text.
-    pub async fn text<U>(&mut self, text: &str) -> Outcome<T::Error, U> {
+    pub async fn text<U>(&mut self, text: &str) -> Outcome<U> {
         self.send(Status::OK, "text/plain; charset=utf-8", text.as_bytes())
             .await
     }
 
     /// Answers `200` with an HTML page.
-    pub async fn html<U>(&mut self, html: &str) -> Outcome<T::Error, U> {
+    pub async fn html<U>(&mut self, html: &str) -> Outcome<U> {
         self.send(Status::OK, "text/html; charset=utf-8", html.as_bytes())
             .await
     }
@@ -187,20 +205,24 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
         status: Status,
         content_type: &str,
         body: &[u8],
-    ) -> Outcome<T::Error, U> {
+    ) -> Outcome<U> {
         self.ex
             .respond(
                 status,
                 |h| h.header("Content-Type", content_type).map(drop),
                 body,
             )
-            .await?;
+            .await
+            .map_err(|e| keep(&mut self.lost, e))?;
         Ok(Reply::Done)
     }
 
     /// Answers `204 No Content`.
-    pub async fn no_content<U>(&mut self) -> Outcome<T::Error, U> {
-        self.ex.respond(Status::NO_CONTENT, |_| Ok(()), &[]).await?;
+    pub async fn no_content<U>(&mut self) -> Outcome<U> {
+        self.ex
+            .respond(Status::NO_CONTENT, |_| Ok(()), &[])
+            .await
+            .map_err(|e| keep(&mut self.lost, e))?;
         Ok(Reply::Done)
     }
 
@@ -210,13 +232,14 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
         &mut self,
         status: Status,
         content_type: &str,
-    ) -> Result<BodyWriter<'_, 'a, T, E>, Failure<T::Error>> {
-        Ok(self
-            .ex
+    ) -> Result<BodyWriter<'_, 'a, T, E>, Failure> {
+        let lost = &mut self.lost;
+        self.ex
             .begin(status, ResponseLength::Chunked, |h| {
                 h.header("Content-Type", content_type).map(drop)
             })
-            .await?)
+            .await
+            .map_err(|e| keep(lost, e))
     }
 }
 

@@ -11,7 +11,7 @@
 //! route's limit with `413` before reading it, and turns a handler's [`Error`] into a
 //! JSON error answer.
 
-use super::error::{Error, Failure};
+use super::error::{Error, Failure, Lost};
 use super::request::{Outcome, Request};
 use crate::assets::Asset;
 use crate::http::{
@@ -50,11 +50,7 @@ pub enum Flow<U> {
 ///         Route::post("/api/echo", Api::Echo).max_body(512),
 ///     ];
 ///
-///     async fn call<T: Transport, E: Env>(
-///         &self,
-///         route: Api,
-///         req: &mut Request<'_, '_, T, E>,
-///     ) -> Outcome<T::Error> {
+///     async fn call(&self, route: Api, req: &mut Request<'_, '_, impl Transport, impl Env>) -> Outcome {
 ///         match route {
 ///             Api::Hello => req.text("hello\n").await,
 ///             Api::Echo => {
@@ -77,11 +73,11 @@ pub trait Service {
     const ROUTES: &'static [Route<Self::Route>];
 
     /// Answers one routed request.
-    async fn call<T: Transport, E: Env>(
+    async fn call(
         &self,
         route: Self::Route,
-        req: &mut Request<'_, '_, T, E>,
-    ) -> Outcome<T::Error, Self::Stream>;
+        req: &mut Request<'_, '_, impl Transport, impl Env>,
+    ) -> Outcome<Self::Stream>;
 
     /// Runs a stream a handler started (returned [`Reply::Upgrade`]) until it ends. The
     /// connection table sees it as a stream: evicted last.
@@ -166,9 +162,14 @@ impl<S: Service> Handler for App<S> {
                     }
                 }
                 let mut req = Request::new(ex, params, limit);
-                match self.service.call(route.target, &mut req).await {
+                let outcome = self.service.call(route.target, &mut req).await;
+                let lost = req.take_lost();
+                match outcome {
                     Ok(reply) => Ok(reply),
-                    Err(Failure::Serve(e)) => Err(e),
+                    Err(Failure::Connection(kind)) => Err(lost.unwrap_or(match kind {
+                        Lost::Timeout(p) => ServeError::Timeout(p),
+                        _ => ServeError::Closed,
+                    })),
                     Err(Failure::Http(e)) if ex.responded() => {
                         // The answer had started: the error cannot be told any more.
                         ex.close_after();

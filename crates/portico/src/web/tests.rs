@@ -43,11 +43,11 @@ impl Service for Device {
         Route::post("/api/upload", Api::Upload).max_body(10),
     ];
 
-    async fn call<T: Transport, E: Env>(
+    async fn call(
         &self,
         route: Api,
-        req: &mut Request<'_, '_, T, E>,
-    ) -> Outcome<T::Error> {
+        req: &mut Request<'_, '_, impl Transport, impl Env>,
+    ) -> Outcome {
         match route {
             Api::GetSettings => {
                 let s = self.settings.borrow().clone();
