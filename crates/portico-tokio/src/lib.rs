@@ -27,7 +27,7 @@ mod shrink;
 mod task;
 mod transport;
 
-pub use env::ConnEnv;
+pub use env::{wall_clock, ConnEnv};
 pub use options::{BufferStrategy, ServerOptions};
 pub use portico::placement::sim::SimHeap;
 pub use server::{listen, Server, LISTEN_BACKLOG};
