@@ -123,9 +123,12 @@ async fn main(spawner: Spawner) -> ! {
         .unwrap_or(AP_ADDRESS);
     info!("portico: serving http://{address}/ ({mode})");
 
-    let sockets = POOL.init(
-        SocketPool::gated(stack, PROFILE.config(), &LISTEN_GATE).expect("port config"),
-    );
+    let mut port = PROFILE.config();
+    // Every response, the core's own 4xx/5xx and 503 included, carries the application's
+    // security headers. No `Date` until SNTP exists.
+    port.server.headers = portico_app::security::HEADERS;
+    let sockets =
+        POOL.init(SocketPool::gated(stack, port, &LISTEN_GATE).expect("port config"));
     let buffers = BUFFERS.init(Buffers::new(EspRegions, PROFILE.pool_config()));
     let upstream = link::start(&spawner, stack);
     let app = APP.init(app::new(EspDevice {

@@ -265,6 +265,8 @@ impl Cli {
                 queue_ms: self.queue_timeout_ms,
                 ..Timeouts::default()
             },
+            headers: portico_app::security::HEADERS,
+            wall_clock: portico_tokio::wall_clock,
             ..ServerConfig::default()
         };
         // Leave a quarter of each buffer (at least 512 B) for the response head.

@@ -124,12 +124,4 @@ impl Device for HostDevice {
     fn secrets(&self) -> Option<Secrets<'_>> {
         self.security.secrets()
     }
-
-    /// The host has a clock that knows the date.
-    fn unix_time_s(&self) -> Option<u64> {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs())
-    }
 }

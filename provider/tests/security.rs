@@ -566,6 +566,56 @@ fn responses_carry_the_date() {
     }
 }
 
+/// The answers the core writes itself — a malformed head, one too large, a `503` to a
+/// newcomer no socket could be found for — carry the same headers and `Date` as the
+/// application's.
+#[test]
+fn the_cores_own_answers_carry_the_headers_and_date() {
+    let p = Provider::start(&["--max-sockets", "2", "--queue-timeout-ms", "300"]);
+    let raw = |req: &[u8]| {
+        let mut s = TcpStream::connect(p.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(req).unwrap();
+        read_response(&mut s, &mut Vec::new(), false).unwrap()
+    };
+    let mut huge = format!("GET / HTTP/1.1\r\n{}X: ", host(p.addr)).into_bytes();
+    huge.resize(huge.len() + 16_000, b'a');
+    huge.extend_from_slice(b"\r\n\r\n");
+    let mut answers = vec![
+        (
+            400,
+            raw(format!("GET / HTTP/1.1\r\n{}Bad header\r\n\r\n", host(p.addr)).as_bytes()),
+        ),
+        (431, raw(&huge)),
+    ];
+    // Both sockets held by event streams (never evicted by default): the next newcomer
+    // waits its queue time, then the port refuses it.
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(p.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET /api/events HTTP/1.1\r\n{}\r\n", host(p.addr)).unwrap();
+        let mut buf = [0u8; 4096];
+        assert!(std::io::Read::read(&mut s, &mut buf).unwrap() > 0);
+        streams.push(s);
+    }
+    answers.push((503, send(p.addr, "GET", "/api/status", &host(p.addr), "")));
+    drop(streams);
+    for (status, r) in answers {
+        assert_eq!(r.status, status, "{}", r.text());
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{status}"
+        );
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{status}");
+        let date = r
+            .header("date")
+            .unwrap_or_else(|| panic!("no Date on the {status}"));
+        assert!(date.ends_with(" GMT"), "{date}");
+    }
+}
+
 /// Seconds since the epoch of an IMF-fixdate (independent of the server's formatter).
 fn parse_imf(d: &str) -> u64 {
     let f: Vec<&str> = d.split([' ', ':']).collect();

@@ -67,12 +67,6 @@ pub trait Device {
     fn secrets(&self) -> Option<Secrets<'_>> {
         None
     }
-
-    /// Seconds since the Unix epoch, when the port knows the date (the host always; a
-    /// device once SNTP has answered): responses then carry `Date`.
-    fn unix_time_s(&self) -> Option<u64> {
-        None
-    }
 }
 
 /// The settings `/api/status` reports. Field names are the JSON's.

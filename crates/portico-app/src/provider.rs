@@ -15,7 +15,7 @@ use crate::documents::Document;
 use crate::json::{JsonWriter, Overflow};
 use crate::login::{self, Sessions};
 use crate::routes::{is_api, Api, ROUTER};
-use crate::security::{access, needs_login, Access, HEADERS, PAGE_HEADERS};
+use crate::security::{access, needs_login, Access, PAGE_HEADERS};
 
 /// What precedes each live-updates event's JSON.
 pub const EVENT_PREFIX: &[u8] = b"event: snapshot\ndata: ";
@@ -220,9 +220,8 @@ impl<D: Device> Handler for Provider<D> {
         // response head of a JSON document must stay small.
         let page = !is_api(path)
             && lookup(self.assets, path).is_some_and(|a| a.content_type.starts_with("text/html"));
-        ex.set_headers(if page { PAGE_HEADERS } else { HEADERS });
-        if let Some(t) = self.device.unix_time_s() {
-            ex.set_date(t);
+        if page {
+            ex.set_headers(PAGE_HEADERS);
         }
         let secrets = if cfg!(feature = "auth") {
             self.device.secrets()

@@ -22,17 +22,16 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
-/// Headers on every response.
+/// Headers on every response, the core's own error answers included: the port puts
+/// them in [`portico::server::ServerConfig::headers`].
 pub const HEADERS: &[(&str, &str)] = &[
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
 ];
 
-/// Headers on an HTML page: the above, the policy, and framing refused for browsers
-/// that predate `frame-ancestors`.
+/// Headers an HTML page carries besides [`HEADERS`]: the policy, and framing refused
+/// for browsers that predate `frame-ancestors`.
 pub const PAGE_HEADERS: &[(&str, &str)] = &[
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
     ("Content-Security-Policy", CSP),
     ("X-Frame-Options", "DENY"),
 ];

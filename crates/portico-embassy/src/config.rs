@@ -7,7 +7,7 @@ use portico::server::ServerConfig;
 use portico::time::Millis;
 
 /// How the socket pool serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct PortConfig {
     /// TCP port to listen on.
     pub port: u16,

@@ -256,11 +256,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     async fn refuse(&self, socket: &mut TcpSocket<'_>) {
         let cfg = &self.config.server;
         let send = Duration::from_millis(cfg.timeouts.send_ms);
-        let _ = with_timeout(
-            send,
-            portico::server::refuse(&mut Raw(socket), cfg.retry_after_s),
-        )
-        .await;
+        let _ = with_timeout(send, portico::server::refuse(&mut Raw(socket), cfg)).await;
     }
 
     /// Closes gracefully: FIN, wait for the peer's FIN (discarding anything it still

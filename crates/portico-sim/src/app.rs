@@ -72,6 +72,10 @@ pub fn serve_app_with<const N: usize, const RX: usize, const TX: usize>(
 ) -> &'static SimApp<N> {
     let mut app = None;
     let memory = heap.clone();
+    // As the firmware and the PC device stack do: every response, the core's own
+    // answers included, carries the application's security headers.
+    let mut config = config;
+    config.server.headers = portico_app::security::HEADERS;
     serve_with::<N, RX, TX, _, _>(spawner, stack, config, heap, |sockets, buffers| {
         let mut dev = device(sockets, buffers, memory, link);
         dev.secrets = secrets;

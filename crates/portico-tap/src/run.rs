@@ -144,6 +144,9 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
     let buffers: &'static mut SocketBuffers<N, RX, TX> = Box::leak(Box::new(SocketBuffers::new()));
     let mut port = profile.config();
     port.port = options.port;
+    // Every response, the core's own 4xx/5xx and 503 included, carries the application's
+    // security headers. No `Date`: the emulated device has no SNTP, like the firmware.
+    port.server.headers = portico_app::security::HEADERS;
     let sockets: &'static SocketPool<'static, N> = Box::leak(Box::new(
         SocketPool::gated(stack, port, gate).expect("profiles leave sockets listening"),
     ));

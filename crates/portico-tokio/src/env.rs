@@ -10,6 +10,15 @@ use portico::time::Millis;
 
 use crate::shared::Shared;
 
+/// The host's calendar clock, for [`portico::server::ServerConfig::wall_clock`]: a PC
+/// always knows the date, so its responses carry `Date`.
+pub fn wall_clock() -> Option<u64> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
 /// One connection's view of the server: its identity, the clock and the table.
 pub struct ConnEnv {
     pub(crate) shared: Rc<Shared>,

@@ -27,7 +27,7 @@ mod shrink;
 mod task;
 mod transport;
 
-pub use env::ConnEnv;
+pub use env::{wall_clock, ConnEnv};
 pub use options::{BufferStrategy, ServerOptions, DEFAULT_INTERNAL_RAM};
 pub use portico::placement::sim::SimHeap;
 pub use server::{listen, serve, Server, LISTEN_BACKLOG};

@@ -43,7 +43,8 @@ pub enum BufferStrategy {
 
 impl Default for ServerOptions {
     /// The design's device: 24 HTTP sockets of 32, a pool of 10 × 4 KiB allocated on
-    /// first use in internal RAM, 320 KiB of internal RAM, no PSRAM.
+    /// first use in internal RAM, 320 KiB of internal RAM, no PSRAM; `nosniff` and
+    /// `no-referrer` on every answer, and `Date`.
     fn default() -> Self {
         let pool_chunk = 4096;
         ServerOptions {
@@ -52,6 +53,13 @@ impl Default for ServerOptions {
             server: ServerConfig {
                 // A quarter of each buffer (at least 512 B) for the response head.
                 response_reserve: (pool_chunk / 4).max(512),
+                // Every answer tells the browser not to sniff types nor leak the page's
+                // address; the host knows the date.
+                headers: &[
+                    ("X-Content-Type-Options", "nosniff"),
+                    ("Referrer-Policy", "no-referrer"),
+                ],
+                wall_clock: crate::wall_clock,
                 ..ServerConfig::default()
             },
             pool: PoolConfig {

@@ -213,7 +213,7 @@ async fn refuse_newcomer(shared: Rc<Shared>, mut io: TcpTransport) {
     let cfg = &shared.options.server;
     let send = Duration::from_millis(cfg.timeouts.send_ms);
     let _ = tokio::time::timeout(send, async {
-        let _ = refuse(&mut io, cfg.retry_after_s).await;
+        let _ = refuse(&mut io, cfg).await;
         io.shutdown().await;
     })
     .await;

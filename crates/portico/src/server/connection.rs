@@ -136,6 +136,7 @@ async fn send_error<T: Transport, E: Env>(
     w.header("Content-Type", "text/plain; charset=utf-8")
         .and_then(|w| w.header_fmt("Content-Length", format_args!("{}", message.len() + 1)))
         .and_then(|w| w.header("Connection", "close"))
+        .and_then(|w| super::stamp::stamp(w, cfg))
         .map_err(ServeError::Header)?;
     let n = w.finish().map_err(ServeError::Header)?;
     write_with(io, env, cfg, &[&scratch[..n], message.as_bytes(), b"\n"]).await

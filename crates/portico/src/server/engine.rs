@@ -174,7 +174,7 @@ where
             let Ok(Some(mut lease)) = env.timeout(t.queue_ms, lease(self.buffers, env)).await
             else {
                 env.refused();
-                let _ = env.timeout(t.send_ms, refuse(io, cfg.retry_after_s)).await;
+                let _ = env.timeout(t.send_ms, refuse(io, cfg)).await;
                 return End::Close;
             };
             let mut filled = 0;
@@ -237,18 +237,23 @@ async fn lease<'b, B: Buffers, E: Env>(buffers: &'b B, env: &E) -> Option<B::Lea
 
 /// Answers `503 Service Unavailable` with `Retry-After` and `Connection: close`, without
 /// reading the request: for a newcomer that waited past its deadline for a socket or a
-/// buffer. Written from the stack (no buffer is to be had), in one write.
-pub async fn refuse<T: Transport>(io: &mut T, retry_after_s: u32) -> Result<(), T::Error> {
+/// buffer. Written from the stack (no buffer is to be had), in one write, with the
+/// configured headers and `Date` like every other response.
+pub async fn refuse<T: Transport>(io: &mut T, cfg: &ServerConfig) -> Result<(), T::Error> {
     const BODY: &str = "server busy, retry shortly\n";
-    let mut buf = [0u8; 192];
+    // The status line and fixed headers take 131 bytes, `Date` 37, the application's
+    // two security headers 64.
+    let mut buf = [0u8; 320];
     let head = HeadWriter::new(&mut buf, Status::SERVICE_UNAVAILABLE).and_then(|mut w| {
-        w.header_fmt("Retry-After", format_args!("{retry_after_s}"))?
+        w.header_fmt("Retry-After", format_args!("{}", cfg.retry_after_s))?
             .header("Content-Type", "text/plain; charset=utf-8")?
             .header_fmt("Content-Length", format_args!("{}", BODY.len()))?
             .header("Connection", "close")?;
+        super::stamp::stamp(&mut w, cfg)?;
         w.finish()
     });
-    // The head is a fixed set of short headers: it always fits 192 bytes.
+    // Headers too long for the stack buffer: close without a word rather than send half
+    // a head (a configuration fault the tests of each port would show).
     let Ok(len) = head else { return Ok(()) };
     io.write_all_vectored(&[&buf[..len], BODY.as_bytes()])
         .await?;

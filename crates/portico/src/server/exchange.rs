@@ -87,7 +87,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
             body_started: false,
             responded: false,
             extra: &[],
-            date: None,
+            date: (cfg.wall_clock)(),
         }
     }
 
@@ -405,7 +405,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         let keep_alive = self.keep_alive;
         let idle_s = self.cfg.timeouts.idle_ms / 1000;
         let http10 = self.head.minor_version == 0;
-        let (date, extra) = (self.date, self.extra);
+        let (date, base, extra) = (self.date, self.cfg.headers, self.extra);
         let free = &mut self.rest[self.end..];
         let mut w = HeadWriter::new(free, status).map_err(ServeError::Header)?;
         let r: Result<(), HeaderError> = (|| {
@@ -426,12 +426,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
             } else {
                 w.header("Connection", "close")?;
             }
-            #[cfg(feature = "date")]
-            if let Some(t) = date {
-                w.header_fmt("Date", format_args!("{}", crate::http::HttpDate(t)))?;
-            }
-            #[cfg(not(feature = "date"))]
-            let _ = date;
+            super::stamp::stamp_with(&mut w, date, base)?;
             for (name, value) in extra {
                 w.header(name, value)?;
             }

@@ -14,6 +14,7 @@ mod assets;
 mod connection;
 mod engine;
 mod exchange;
+mod stamp;
 mod transport;
 
 use core::fmt;
@@ -23,6 +24,7 @@ pub use assets::serve_asset;
 pub use connection::serve;
 pub use engine::{refuse, Buffers, End, Engine, NoStreams, Start, Streams};
 pub use exchange::{BodyWriter, DoesNotFit, Exchange, NotInPlace, ResponseLength};
+pub use stamp::no_wall_clock;
 pub use transport::Transport;
 
 use crate::conn::{ConnState, TimeoutPhase};
@@ -103,7 +105,7 @@ impl Default for Timeouts {
 }
 
 /// Per-server settings of the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct ServerConfig {
     /// Request size limits.
     pub limits: HeadLimits,
@@ -115,6 +117,15 @@ pub struct ServerConfig {
     pub drain_limit: u64,
     /// Seconds a refused client is told to wait (`Retry-After` of a `503`).
     pub retry_after_s: u32,
+    /// Header lines on every response, whoever writes it: the application's answers,
+    /// the loop's own 4xx/5xx and the port's `503` to a newcomer alike (the application's
+    /// security headers). A browser judges a `400` page like any other.
+    pub headers: &'static [(&'static str, &'static str)],
+    /// The port's calendar clock: seconds since the Unix epoch, or `None` while the
+    /// port does not know the date (a device before SNTP). Every response carries
+    /// `Date` when it returns a time (RFC 9110 §6.6.1: no clock, no `Date`), and only
+    /// with the `date` feature.
+    pub wall_clock: fn() -> Option<u64>,
 }
 
 impl ServerConfig {
@@ -126,6 +137,8 @@ impl ServerConfig {
             timeouts: Timeouts::const_default(),
             drain_limit: 64 * 1024,
             retry_after_s: 1,
+            headers: &[],
+            wall_clock: no_wall_clock,
         }
     }
 }

@@ -69,17 +69,20 @@ impl Handler for App {
 }
 
 fn run(pieces: &[&[u8]]) -> (String, Vec<Outcome<()>>, usize) {
+    run_with(&ServerConfig::default(), pieces)
+}
+
+fn run_with(cfg: &ServerConfig, pieces: &[&[u8]]) -> (String, Vec<Outcome<()>>, usize) {
     let mut io = ScriptedTransport::from_pieces(pieces);
     let mut buf = [0u8; 4096];
     let mut filled = 0;
-    let cfg = ServerConfig::default();
     let mut outcomes = Vec::new();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     rt.block_on(async {
         loop {
-            let o = serve(&mut io, &mut buf, &mut filled, &App, &NoClock, &cfg)
+            let o = serve(&mut io, &mut buf, &mut filled, &App, &NoClock, cfg)
                 .await
                 .unwrap_or(Outcome::Close);
             outcomes.push(o);
@@ -232,4 +235,99 @@ fn bad_input_gets_status_and_close() {
     big.extend_from_slice(b"\r\n");
     let (out, _, _) = run(&[&big]);
     assert!(out.starts_with("HTTP/1.1 431 "), "{out}");
+}
+
+/// A port that knows the date and configures two security headers.
+fn stamped() -> ServerConfig {
+    ServerConfig {
+        headers: &[
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+        ],
+        wall_clock: || Some(784_111_777),
+        ..ServerConfig::default()
+    }
+}
+
+/// The head of `out`'s first response, without its status line.
+fn head_lines(out: &str) -> Vec<&str> {
+    let head = &out[..out.find("\r\n\r\n").expect("a whole head")];
+    head.split("\r\n").skip(1).collect()
+}
+
+const STAMP: [&str; 3] = [
+    "Date: Sun, 06 Nov 1994 08:49:37 GMT",
+    "X-Content-Type-Options: nosniff",
+    "Referrer-Policy: no-referrer",
+];
+
+#[test]
+fn every_writer_stamps_the_configured_headers_and_date() {
+    let cfg = stamped();
+    let mut huge = b"GET /hello HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+    huge.resize(huge.len() + 4000, b'a');
+    huge.extend_from_slice(b"\r\n\r\n");
+    let cases: [(&[u8], &str); 4] = [
+        // The application's answer, through the exchange.
+        (b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 "),
+        // Malformed heads, answered by the loop before any handler runs.
+        (b"GET /hello HTTP/1.1\r\nHost a\r\n\r\n", "HTTP/1.1 400 "),
+        (&huge, "HTTP/1.1 431 "),
+        // A chunked body past the limit: the loop answers for the handler.
+        (
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
+              ffffffff\r\n",
+            "HTTP/1.1 413 ",
+        ),
+    ];
+    for (input, status) in cases {
+        let (out, _, _) = run_with(&cfg, &[input]);
+        assert!(out.starts_with(status), "{out:?}");
+        let lines = head_lines(&out);
+        for h in STAMP {
+            assert_eq!(
+                lines.iter().filter(|l| **l == h).count(),
+                1,
+                "{h} in {out:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_a_date_or_headers_configured_nothing_is_added() {
+    for input in [
+        &b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        b"GET /hello HTTP/1.1\r\nHost a\r\n\r\n",
+    ] {
+        let (out, _, _) = run(&[input]);
+        let lines = head_lines(&out);
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.starts_with("Date:") && !l.starts_with("X-Content")),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn the_refusal_503_is_stamped_too() {
+    let cfg = stamped();
+    let mut io = ScriptedTransport::new(b"");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(refuse(&mut io, &cfg)).unwrap();
+    let out = String::from_utf8(io.into_output()).unwrap();
+    assert!(out.starts_with("HTTP/1.1 503 "), "{out:?}");
+    let lines = head_lines(&out);
+    assert!(lines.contains(&"Retry-After: 1"), "{out:?}");
+    for h in STAMP {
+        assert!(lines.contains(&h), "{h} in {out:?}");
+    }
+    assert!(
+        out.ends_with("\r\n\r\nserver busy, retry shortly\n"),
+        "{out:?}"
+    );
 }
