@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use portico::conn::Table;
+use portico::conn::{ConnId, Stale, Table};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::SimBlock;
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
@@ -123,5 +123,20 @@ impl Device for HostDevice {
 
     fn secrets(&self) -> Option<Secrets<'_>> {
         self.security.secrets()
+    }
+
+    fn close_connection(&self, id: ConnId) -> Result<(), Stale> {
+        self.shared.close_connection(id)
+    }
+
+    fn restart_link(&self) -> bool {
+        let Some(link) = &self.link else {
+            return false;
+        };
+        link.handle.stop();
+        // A client that was running starts again; one that cannot start (its runtime
+        // gone) shows it in `/api/link`'s state.
+        let _ = link.handle.start();
+        true
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! [`Pool`]: portico::pool::Pool
 
-use portico::conn::{ConnInfo, ConnState, Counters, Eviction, Table};
+use portico::conn::{ConnId, ConnInfo, ConnState, Counters, Eviction, Stale, Table};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{Placement, Region, RegionStats};
 use portico::pool::PoolStats;
@@ -66,6 +66,17 @@ pub trait Device {
     /// dashboard and the API open, as on a bench.
     fn secrets(&self) -> Option<Secrets<'_>> {
         None
+    }
+
+    /// Closes connection `id` (`DELETE /api/connections/{id}`). `Err(Stale)` when it is
+    /// not open: already closed, or its slot taken by another connection since — the
+    /// generation in the id tells them apart, so a stale id never closes the newcomer.
+    fn close_connection(&self, id: ConnId) -> Result<(), Stale>;
+
+    /// Restarts the upstream link at once, skipping any backoff
+    /// (`POST /api/link/restart`); `false` when no link is configured.
+    fn restart_link(&self) -> bool {
+        false
     }
 }
 

@@ -1,10 +1,10 @@
 //! The live-updates stream (`/api/events`), driven the same way on every port.
 
 use portico::conn::TimeoutPhase;
-use portico::server::{Env, ServerConfig, Streams, Transport};
+use portico::server::{Env, ServerConfig, Transport};
 
 use crate::device::Device;
-use crate::provider::{Events, Provider};
+use crate::provider::Provider;
 
 /// Milliseconds between two snapshots.
 pub const EVENT_INTERVAL_MS: u64 = 1_000;
@@ -13,20 +13,23 @@ pub const EVENT_INTERVAL_MS: u64 = 1_000;
 /// dropping this future). Each write counts as activity, so the table sees a stream, not
 /// an idle connection. No scratch is held between events: each snapshot is drawn from
 /// [`Device::alloc`] for the moment it takes to send, and skipped while memory is short.
-impl<D: Device> Streams<Events> for Provider<D> {
-    async fn run<T: Transport, E: Env>(&self, _: Events, io: &mut T, env: &E, cfg: &ServerConfig) {
-        loop {
-            env.sleep(EVENT_INTERVAL_MS).await;
-            match env
-                .timeout(cfg.timeouts.send_ms, self.write_event(io, &mut []))
-                .await
-            {
-                Ok(Ok(_)) => env.touch(),
-                Ok(Err(_)) => return,
-                Err(_) => {
-                    env.timed_out(TimeoutPhase::Send);
-                    return;
-                }
+pub async fn run<D: Device, T: Transport, E: Env>(
+    app: &Provider<D>,
+    io: &mut T,
+    env: &E,
+    cfg: &ServerConfig,
+) {
+    loop {
+        env.sleep(EVENT_INTERVAL_MS).await;
+        match env
+            .timeout(cfg.timeouts.send_ms, app.write_event(io, &mut []))
+            .await
+        {
+            Ok(Ok(_)) => env.touch(),
+            Ok(Err(_)) => return,
+            Err(_) => {
+                env.timed_out(TimeoutPhase::Send);
+                return;
             }
         }
     }

@@ -1,20 +1,20 @@
-//! The application as a [`Handler`]: the API, the start of the event stream, and the
-//! embedded static site.
+//! The monitoring application as a [`Service`] of the public API: the routes, the start
+//! of the event stream, and the embedded static site.
 
 use core::cell::RefCell;
 
 use portico::assets::{lookup, Asset};
-use portico::http::{HeadWriter, HeaderError, Method, Resolution, Status};
-use portico::server::{
-    serve_asset, Env, Exchange, Handler, Reply, ResponseLength, ServeError, Transport,
-};
+use portico::conn::ConnId;
+use portico::http::{HeadWriter, HeaderError, Method, Route, Status};
+use portico::server::{serve_asset, Exchange, ResponseLength, ServeError, ServerConfig};
+use portico::web::{send_error, Env, Error, Flow, Outcome, Reply, Request, Service, Transport};
 
 use crate::answer::{self, Answer};
 use crate::device::Device;
 use crate::documents::Document;
 use crate::json::{JsonWriter, Overflow};
 use crate::login::{self, Sessions};
-use crate::routes::{is_api, Api, ROUTER};
+use crate::routes::{is_api, Api, ROUTES};
 use crate::security::{access, needs_login, Access, PAGE_HEADERS};
 
 /// What precedes each live-updates event's JSON.
@@ -207,15 +207,21 @@ fn no_store(h: &mut HeadWriter<'_>) -> Result<(), HeaderError> {
     h.header("Cache-Control", "no-store").map(drop)
 }
 
-impl<D: Device> Handler for Provider<D> {
-    type Upgrade = Events;
+/// The application on the public API ([`portico::web`]): the same route table, answers
+/// and checks whichever port runs it.
+impl<D: Device> Service for Provider<D> {
+    type Route = Api;
+    type Stream = Events;
+    const ROUTES: &'static [Route<Api>] = ROUTES;
 
-    async fn handle<T: Transport, E: Env>(
+    /// The access checks (`crate::security`), before any route: a refused request is
+    /// answered here, and `/api/*` needs a session when a password is set.
+    async fn before<T: Transport, E: Env>(
         &self,
         ex: &mut Exchange<'_, T, E>,
-    ) -> Result<Reply<Events>, ServeError<T::Error>> {
+    ) -> Result<Flow<Events>, ServeError<T::Error>> {
         let head = *ex.head();
-        let (method, path) = (head.method, head.path);
+        let path = head.path;
         // The policy goes on pages only: it means nothing on other responses, and the
         // response head of a JSON document must stay small.
         let page = !is_api(path)
@@ -223,73 +229,119 @@ impl<D: Device> Handler for Provider<D> {
         if page {
             ex.set_headers(PAGE_HEADERS);
         }
-        let secrets = if cfg!(feature = "auth") {
-            self.device.secrets()
-        } else {
-            None
-        };
+        let secrets = self.secrets();
         let now = self.device.now_ms();
         let epoch = self.sessions.borrow().epoch();
-        let authenticated = match access(&head, self.device.allowed_hosts(), secrets, now, epoch) {
-            Access::Allowed { authenticated } => authenticated,
-            refused => {
-                let a = match refused {
-                    Access::MisdirectedHost => Answer {
-                        close: true,
-                        ..Answer::text(
-                            Status::MISDIRECTED_REQUEST,
-                            b"this device does not answer to that name\n",
-                        )
-                    },
-                    Access::CrossSite => {
-                        Answer::text(Status::FORBIDDEN, b"cross-site request refused\n")
-                    }
-                    _ => Answer::unauthorized(b"{\"error\":\"invalid or expired token\"}"),
-                };
-                answer::send(ex, a).await?;
-                return Ok(Reply::Done);
-            }
-        };
-        if !is_api(path) {
-            serve_asset(ex, self.assets).await?;
-            return Ok(Reply::Done);
-        }
-        if secrets.is_some() && !authenticated && needs_login(path) {
-            answer::send(ex, Answer::unauthorized(b"{\"error\":\"login required\"}")).await?;
-            return Ok(Reply::Done);
-        }
-        match ROUTER.resolve(method, path) {
-            Resolution::Found(route, _) => {
-                let delay = self.device.config().api_delay_ms;
-                if delay > 0 {
-                    let env = ex.env();
-                    let _ = env.timeout(delay, core::future::pending::<()>()).await;
-                }
-                match route.target {
-                    Api::Login => login::login(ex, &self.sessions, secrets, now).await?,
-                    Api::Logout => login::logout(ex, &self.sessions).await?,
-                    Api::Document(doc) => self.document(ex, doc).await?,
-                    Api::Events => {
-                        if self.start_events(ex).await? {
-                            return Ok(Reply::Upgrade(Events));
-                        }
-                    }
+        let refusal = match access(&head, self.device.allowed_hosts(), secrets, now, epoch) {
+            Access::Allowed { authenticated } => {
+                if secrets.is_some() && !authenticated && needs_login(path) {
+                    Answer::unauthorized(b"{\"error\":\"login required\"}")
+                } else {
+                    return Ok(Flow::Continue);
                 }
             }
-            Resolution::MethodNotAllowed(allow) => {
-                ex.respond(
-                    Status::METHOD_NOT_ALLOWED,
-                    |h| {
-                        h.header_fmt("Allow", format_args!("{allow}"))?;
-                        h.header("Content-Type", "text/plain; charset=utf-8")
-                            .map(drop)
-                    },
-                    b"method not allowed\n",
+            Access::MisdirectedHost => Answer {
+                close: true,
+                ..Answer::text(
+                    Status::MISDIRECTED_REQUEST,
+                    b"this device does not answer to that name\n",
                 )
-                .await?
+            },
+            Access::CrossSite => Answer::text(Status::FORBIDDEN, b"cross-site request refused\n"),
+            Access::BadToken => Answer::unauthorized(b"{\"error\":\"invalid or expired token\"}"),
+        };
+        answer::send(ex, refusal).await?;
+        Ok(Flow::Answered(Reply::Done))
+    }
+
+    async fn call(
+        &self,
+        route: Api,
+        req: &mut Request<'_, '_, impl Transport, impl Env>,
+    ) -> Outcome<Events> {
+        let delay = self.device.config().api_delay_ms;
+        if delay > 0 {
+            let _ = req
+                .env()
+                .timeout(delay, core::future::pending::<()>())
+                .await;
+        }
+        let now = self.device.now_ms();
+        match route {
+            Api::Login => login::login(req.exchange(), &self.sessions, self.secrets(), now).await?,
+            Api::Logout => login::logout(req.exchange(), &self.sessions).await?,
+            Api::Document(doc) => self.document(req.exchange(), doc).await?,
+            Api::Events => {
+                if self.start_events(req.exchange()).await? {
+                    return Ok(Reply::Upgrade(Events));
+                }
             }
-            Resolution::NotFound => ex.respond_text(Status::NOT_FOUND, "no such API\n").await?,
+            Api::CloseConnection => {
+                let id = req
+                    .param("id")
+                    .and_then(parse_conn_id)
+                    .ok_or_else(|| Error::bad_request("expected an id like 3.17").field("id"))?;
+                self.device
+                    .close_connection(id)
+                    .map_err(|_| Error::not_found("no open connection has this id").field("id"))?;
+                return req.no_content().await;
+            }
+            Api::RestartLink => {
+                if !self.device.restart_link() {
+                    return Err(Error::not_found("no upstream link is configured").into());
+                }
+                return req.no_content().await;
+            }
         }
         Ok(Reply::Done)
     }
+
+    async fn stream<T: Transport, E: Env>(
+        &self,
+        _: Events,
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+    ) {
+        crate::events::run(self, io, env, cfg).await
+    }
+
+    fn assets(&self) -> &'static [Asset] {
+        self.assets
+    }
+
+    /// Outside `/api` the embedded dashboard answers (whatever the method: its own
+    /// `405`); inside it, a JSON `404`.
+    async fn unrouted<T: Transport, E: Env>(
+        &self,
+        ex: &mut Exchange<'_, T, E>,
+    ) -> Result<Reply<Events>, ServeError<T::Error>> {
+        if is_api(ex.head().path) {
+            send_error(ex, &Error::not_found("no such API")).await?;
+        } else {
+            serve_asset(ex, self.assets).await?;
+        }
+        Ok(Reply::Done)
+    }
+}
+
+impl<D: Device> Provider<D> {
+    /// The password hash and token key, when the `auth` feature is in and the device
+    /// has them; without the feature no token code is linked.
+    fn secrets(&self) -> Option<portico::guard::Secrets<'_>> {
+        if cfg!(feature = "auth") {
+            self.device.secrets()
+        } else {
+            None
+        }
+    }
+}
+
+/// A connection's id as `/api/connections` shows it: `slot.generation`.
+fn parse_conn_id(s: &str) -> Option<ConnId> {
+    let (slot, generation) = s.split_once('.')?;
+    Some(ConnId {
+        slot: slot.parse().ok()?,
+        generation: generation.parse().ok()?,
+    })
 }

@@ -9,7 +9,7 @@ use embassy_futures::select::{select, Either};
 use embassy_net::tcp::{State, TcpSocket};
 use embassy_net::Stack;
 use embassy_time::{with_timeout, Duration, Instant, Timer};
-use portico::conn::Table;
+use portico::conn::{ConnId, Stale, Table};
 
 use crate::buffers::SocketBuffers;
 use crate::clock::now_ms;
@@ -104,6 +104,13 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// Sockets by phase and both sets of counters.
     pub fn snapshot(&self) -> PortSnapshot {
         self.shared.snapshot()
+    }
+
+    /// Closes connection `id` at the owner's request (the dashboard's admin action);
+    /// `Err(Stale)` when it is no longer open — closed, or its slot reused, so a stale
+    /// id can never close the connection that took its place.
+    pub fn close_connection(&self, id: ConnId) -> Result<(), Stale> {
+        self.shared.close_connection(id)
     }
 
     /// Runs `f` on the connection table (for `/api/connections`).

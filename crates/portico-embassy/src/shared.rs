@@ -127,6 +127,16 @@ impl<const N: usize> Inner<N> {
         self.table.count(ConnState::Idle) + streams
     }
 
+    /// Closes `id` on the owner's request (not a policy eviction: not counted as one).
+    fn close_by_request(&mut self, id: ConnId) -> Result<(), Stale> {
+        self.table.close(id)?;
+        if let Some(j) = self.conn.iter().position(|c| *c == Some(id)) {
+            self.evict[j] = true;
+            self.evict_wakers[j].wake();
+        }
+        Ok(())
+    }
+
     fn request_evict(&mut self, victim: ConnId) {
         if let Some(j) = self.conn.iter().position(|c| *c == Some(victim)) {
             self.evict[j] = true;
@@ -229,6 +239,11 @@ impl<const N: usize> Shared<N> {
 
     /// Every change to the pool's state goes through here, so the driver's gate always
     /// knows whether a socket listens.
+    /// Closes connection `id` (an admin action); `Err(Stale)` when it is not open.
+    pub(crate) fn close_connection(&self, id: ConnId) -> Result<(), Stale> {
+        self.with(|s| s.close_by_request(id))
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut Inner<N>) -> R) -> R {
         self.inner.lock(|c| {
             let mut s = c.borrow_mut();

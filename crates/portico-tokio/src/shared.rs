@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use portico::conn::{ConnId, Table};
+use portico::conn::{ConnId, Stale, Table};
 use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
 use portico::time::Millis;
@@ -85,6 +85,15 @@ impl Shared {
         if e.get(&id.slot).map(|(g, _)| *g) == Some(id.generation) {
             e.remove(&id.slot);
         }
+    }
+
+    /// Closes connection `id` at the owner's request (the dashboard's admin action);
+    /// `Err(Stale)` when it is no longer open — closed, or its slot reused, so a stale
+    /// id can never close the connection that took its place.
+    pub fn close_connection(&self, id: ConnId) -> Result<(), Stale> {
+        self.table.borrow_mut().close(id)?;
+        self.evict(id);
+        Ok(())
     }
 
     /// Closes the evicted connection: a parked one right here, a running one by

@@ -1,5 +1,5 @@
 //! A page and one JSON endpoint on Portico: `cargo run -p hello`, then open the URL.
-use portico::web::{App, Env, Outcome, Request, Route, Service, Transport};
+use portico::web::{Env, Outcome, Request, Route, Service, Transport};
 
 const PAGE: &str = r#"<!doctype html><title>hello</title><p id="m">…</p>
 <script>fetch("/api/hello").then(r => r.json()).then(j => m.textContent = j.message)</script>"#;
@@ -35,5 +35,5 @@ impl Service for Site {
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or("127.0.0.1:8080".into());
     println!("serving http://{addr}/");
-    portico_tokio::serve(addr, App::new(Site)).await
+    portico_tokio::serve(addr, Site).await
 }

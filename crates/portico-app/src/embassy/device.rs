@@ -8,7 +8,7 @@ use core::net::Ipv4Addr;
 use crate::json::Text;
 use crate::{Config, Device, JsonWriter, LinkStatus};
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use portico::conn::Table;
+use portico::conn::{ConnId, Stale, Table};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
@@ -31,6 +31,9 @@ pub struct Network {
 pub trait LinkReport {
     /// Calls `f` with the link's status.
     fn report(&self, f: &mut dyn FnMut(&LinkStatus<'_>));
+
+    /// Stops the link and starts it again at once.
+    fn restart(&self);
 }
 
 /// The port's state for the application: the socket pool, the request buffer pool, the
@@ -116,6 +119,14 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
 
     fn secrets(&self) -> Option<Secrets<'_>> {
         self.secrets
+    }
+
+    fn close_connection(&self, id: ConnId) -> Result<(), Stale> {
+        self.sockets.close_connection(id)
+    }
+
+    fn restart_link(&self) -> bool {
+        self.link.inspect(|l| l.restart()).is_some()
     }
 
     fn pool(&self) -> (PoolStats, Placement) {

@@ -39,6 +39,12 @@ impl<M: RawMutex, const Q: usize> LinkReport for WsLink<'_, M, Q> {
             memory: &memory,
         })
     }
+
+    fn restart(&self) {
+        let link = self.client.handle();
+        link.stop();
+        link.start();
+    }
 }
 
 /// Sends the application's `/api/status` document upstream every `every` while the link

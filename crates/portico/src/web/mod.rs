@@ -1,9 +1,9 @@
 //! The application API: routes, typed request bodies, JSON answers and typed errors, on
 //! the core's connection engine — `no_std`, no allocator, the same on every port.
 //!
-//! A device maker writes a [`Service`] (a `const` route table and one `async fn` that
-//! matches on it), wraps it in [`App`] (optionally with an embedded front end), and
-//! hands that to a port: `portico_tokio::serve` on a PC, `portico_embassy` on the chip.
+//! A device maker writes a [`Service`] (a `const` route table, one `async fn` that
+//! matches on it, optionally an embedded front end) and hands it to a port:
+//! `portico_tokio::serve` on a PC, `portico_embassy` on the chip.
 //! The port brings the sockets, the connection policy (idle keep-alives evicted first,
 //! `503` + `Retry-After` at capacity) and the buffer pool; the handler borrows the
 //! leased buffer for its request and nothing else.
@@ -20,7 +20,7 @@ mod service;
 
 pub use error::{Error, Failure, Lost, FIELD_CAP};
 pub use request::{Form, Outcome, Request};
-pub use service::{send_error, App, Flow, Service};
+pub use service::{send_error, Flow, Service};
 
 // What a handler's signature and route table name, in one `use`.
 pub use crate::http::{Method, Route, Status};

@@ -6,10 +6,10 @@
 //! application is one `async fn` the compiler can size: that is what lets it run on the
 //! device without an allocator, exactly as it runs on the host.
 //!
-//! [`App`] turns a [`Service`] into the core's [`Handler`]: it routes, answers `HEAD`
-//! from `GET`, `OPTIONS` and `405` with `Allow` by itself, refuses a body over the
-//! route's limit with `413` before reading it, and turns a handler's [`Error`] into a
-//! JSON error answer.
+//! Every [`Service`] is the core's [`Handler`] (and its [`Streams`]), so a port runs it
+//! as it is: routing, `HEAD` from `GET`, `OPTIONS` and `405` with `Allow`, `413` for a
+//! body over the route's limit (before reading it), and a handler's [`Error`] turned
+//! into a JSON error answer all happen here, once.
 
 use super::error::{Error, Failure, Lost};
 use super::request::{Outcome, Request};
@@ -101,53 +101,36 @@ pub trait Service {
         Ok(Flow::Continue)
     }
 
-    /// Answers a path no route matches. The default is a JSON `404`; [`App::assets`]
-    /// serves embedded files there instead.
+    /// The embedded front end (a table built by `portico-assets`), served where no
+    /// route matches. None by default.
+    fn assets(&self) -> &'static [Asset] {
+        &[]
+    }
+
+    /// Answers a path no route matches: a file of [`Service::assets`] when there is
+    /// one, else a JSON `404`.
     async fn unrouted<T: Transport, E: Env>(
         &self,
         ex: &mut Exchange<'_, T, E>,
     ) -> Result<Reply<Self::Stream>, ServeError<T::Error>> {
-        send_error(ex, &Error::not_found("no such resource")).await?;
+        let assets = self.assets();
+        if !assets.is_empty() {
+            serve_asset(ex, assets).await?;
+        } else {
+            send_error(ex, &Error::not_found("no such resource")).await?;
+        }
         Ok(Reply::Done)
     }
 }
 
-/// A [`Service`] as the core's [`Handler`] and [`Streams`]: what a port runs.
-pub struct App<S> {
-    service: S,
-    assets: &'static [Asset],
-}
-
-impl<S: Service> App<S> {
-    /// The service, answering `404` where no route matches.
-    pub const fn new(service: S) -> Self {
-        App {
-            service,
-            assets: &[],
-        }
-    }
-
-    /// Serves `assets` (built by `portico-assets`) for `GET` and `HEAD` requests no
-    /// route matches — the application's own front end.
-    pub const fn assets(mut self, assets: &'static [Asset]) -> Self {
-        self.assets = assets;
-        self
-    }
-
-    /// The service.
-    pub fn service(&self) -> &S {
-        &self.service
-    }
-}
-
-impl<S: Service> Handler for App<S> {
+impl<S: Service> Handler for S {
     type Upgrade = S::Stream;
 
     async fn handle<T: Transport, E: Env>(
         &self,
         ex: &mut Exchange<'_, T, E>,
     ) -> Result<Reply<S::Stream>, ServeError<T::Error>> {
-        if let Flow::Answered(reply) = self.service.before(ex).await? {
+        if let Flow::Answered(reply) = self.before(ex).await? {
             return Ok(reply);
         }
         let head = *ex.head();
@@ -162,7 +145,7 @@ impl<S: Service> Handler for App<S> {
                     }
                 }
                 let mut req = Request::new(ex, params, limit);
-                let outcome = self.service.call(route.target, &mut req).await;
+                let outcome = self.call(route.target, &mut req).await;
                 let lost = req.take_lost();
                 match outcome {
                     Ok(reply) => Ok(reply),
@@ -202,18 +185,12 @@ impl<S: Service> Handler for App<S> {
                 }
                 Ok(Reply::Done)
             }
-            Resolution::NotFound
-                if !self.assets.is_empty() && matches!(head.method, Method::Get | Method::Head) =>
-            {
-                serve_asset(ex, self.assets).await?;
-                Ok(Reply::Done)
-            }
-            Resolution::NotFound => self.service.unrouted(ex).await,
+            Resolution::NotFound => self.unrouted(ex).await,
         }
     }
 }
 
-impl<S: Service> Streams<S::Stream> for App<S> {
+impl<S: Service> Streams<S::Stream> for S {
     async fn run<T: Transport, E: Env>(
         &self,
         stream: S::Stream,
@@ -221,7 +198,7 @@ impl<S: Service> Streams<S::Stream> for App<S> {
         env: &E,
         cfg: &ServerConfig,
     ) {
-        self.service.stream(stream, io, env, cfg).await
+        self.stream(stream, io, env, cfg).await
     }
 }
 

@@ -92,18 +92,18 @@ impl Service for Device {
     }
 }
 
-fn device() -> App<Device> {
-    App::new(Device {
+fn device() -> Device {
+    Device {
         settings: RefCell::new(Settings {
             device_name: "kitchen".try_into().unwrap(),
             brightness: 50,
             led: false,
         }),
-    })
+    }
 }
 
 /// Serves `pieces` as one connection; returns everything written.
-fn run(app: &App<Device>, pieces: &[&[u8]]) -> String {
+fn run(app: &Device, pieces: &[&[u8]]) -> String {
     let mut io = ScriptedTransport::from_pieces(pieces);
     let mut buf = [0u8; 2048];
     let mut filled = 0;
