@@ -60,6 +60,7 @@ pub async fn start(options: Options) -> TlsEcho {
     let (acceptor, greeting) = (TlsAcceptor::from(pki.server), options.greeting);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
+            let _ = tcp.set_nodelay(true);
             let (acceptor, greeting) = (acceptor.clone(), greeting.clone());
             tokio::spawn(async move {
                 if let Ok(tls) = acceptor.accept(tcp).await {

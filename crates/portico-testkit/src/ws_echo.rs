@@ -38,6 +38,9 @@ pub async fn start(options: Options) -> SocketAddr {
     let greeting = options.greeting;
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
+            // Each echo goes out at once: the benches time round trips, which Nagle's
+            // algorithm against the peer's delayed ACK would stretch.
+            let _ = tcp.set_nodelay(true);
             tokio::spawn(echo(tcp, greeting.clone()));
         }
     });

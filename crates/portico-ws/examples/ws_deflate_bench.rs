@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use portico::placement::sim::SimHeap;
+use portico_testkit::ws_echo;
 use portico_ws::tokio::{Client, Config, Control};
 use portico_ws::{BufferSizes, CompressionMode, Event, Reconnect, State};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,23 +29,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 
+/// tokio-tungstenite's server side, echoing (the test kit's, shared with the tests).
 async fn tungstenite_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tcp.set_nodelay(true).unwrap();
-            tokio::spawn(async move {
-                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-                while let Some(Ok(m)) = ws.next().await {
-                    if m.is_binary() || m.is_text() {
-                        ws.send(m).await.unwrap();
-                    }
-                }
-            });
-        }
-    });
-    url
+    format!(
+        "ws://{}/",
+        ws_echo::start(ws_echo::Options::default()).await
+    )
 }
 
 struct Python(Child);

@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::eventually;
+use common::{eventually, has, Log};
 use portico::placement::sim::SimHeap;
 use portico_testkit::tls_echo;
 use portico_ws::tokio::{Client, Config, Control, TlsConfig};
@@ -18,8 +17,6 @@ async fn tls_echo_server() -> (u16, String) {
     let echo = tls_echo::start(tls_echo::Options::default()).await;
     (echo.port(), echo.ca_pem)
 }
-
-type Log = Arc<Mutex<Vec<String>>>;
 
 fn start(url: String, tls: TlsConfig) -> (portico_ws::tokio::Handle, Log) {
     let log: Log = Default::default();
@@ -53,7 +50,7 @@ async fn wss_with_a_private_ca_connects_and_echoes() {
     );
     h.send_text("over tls").await.unwrap();
     let want = format!("{:?}", "over tls".as_bytes());
-    assert!(eventually(10, || log.lock().unwrap().iter().any(|l| l.contains(&want))).await);
+    assert!(eventually(10, || has(&log, &want)).await);
     h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
 }
 
