@@ -2,54 +2,16 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::{json, Provider};
-use futures_util::{SinkExt, StreamExt};
+use common::{json, link_when, Provider};
+use portico_testkit::ws_echo;
 
 /// A WebSocket server (tokio-tungstenite, independent of our client) that greets each
 /// connection and echoes what it receives. Runs on its own thread.
 fn upstream() -> std::net::SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap()).unwrap();
-            loop {
-                let (s, _) = l.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
-                        return;
-                    };
-                    let _ = ws.send("hello device".into()).await;
-                    while let Some(Ok(m)) = ws.next().await {
-                        if m.is_text() || m.is_binary() {
-                            let _ = ws.send(m).await;
-                        }
-                    }
-                });
-            }
-        });
-    });
-    rx.recv().unwrap()
-}
-
-fn wait_for(
-    addr: std::net::SocketAddr,
-    f: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let t0 = Instant::now();
-    loop {
-        let v = json(addr, "/api/link");
-        if f(&v) || t0.elapsed() > Duration::from_secs(10) {
-            return v;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    ws_echo::start_on_thread(ws_echo::Options {
+        greeting: Some("hello device".to_string()),
+        ..Default::default()
+    })
 }
 
 #[test]
@@ -58,7 +20,7 @@ fn link_connects_and_reports_where_its_memory_lives() {
     let url = format!("ws://{up}/device");
     // No PSRAM: every block falls back to internal RAM, and says so.
     let p = Provider::start(&["--upstream", &url]);
-    let v = wait_for(p.addr, |v| {
+    let v = link_when(p.addr, |v| {
         v["state"] == "connected" && v["messages_in"].as_u64() >= Some(1)
     });
     assert_eq!(v["state"], "connected", "{v}");
@@ -74,7 +36,7 @@ fn link_connects_and_reports_where_its_memory_lives() {
     drop(p);
     // With PSRAM the same blocks land in external RAM.
     let p = Provider::start(&["--upstream", &url, "--psram", "8388608"]);
-    let v = wait_for(p.addr, |v| v["state"] == "connected");
+    let v = link_when(p.addr, |v| v["state"] == "connected");
     let external: Vec<_> = v["memory"]
         .as_array()
         .unwrap()
@@ -93,7 +55,7 @@ fn unreachable_upstream_backs_off_and_the_server_keeps_serving() {
     let dead = l.local_addr().unwrap();
     drop(l);
     let p = Provider::start(&["--upstream", &format!("ws://{dead}/x")]);
-    let v = wait_for(p.addr, |v| v["last_error"].is_string());
+    let v = link_when(p.addr, |v| v["last_error"].is_string());
     assert!(v["last_error"].is_string(), "{v}");
     assert_ne!(v["state"], "connected");
     assert_eq!(common::get(p.addr, "/api/status").unwrap().status, 200);

@@ -15,6 +15,7 @@ pub mod browser;
 pub mod clock;
 pub mod device;
 pub mod executor;
+pub mod link;
 pub mod net;
 pub mod rng;
 pub mod scenario;

@@ -2,19 +2,13 @@
 //! simulated two-region heap, against a tungstenite server on its own stack, in virtual
 //! time. Every run is seeded: same seed, same run.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
-use portico_sim::clock;
-use portico_sim::device::DEVICE_IP;
-use portico_sim::executor::{Executor, RunEnd};
-use portico_sim::net::{LinkConfig, NetStats, Network};
-use portico_sim::rng::Rng;
-use portico_sim::upstream::{spawn_stack, spawn_upstream, Upstream, UPSTREAM_IP};
-use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, Stats};
-use portico_ws::{CloseCode, Event, Reconnect, SendError, Settings, State};
+use portico_sim::executor::RunEnd;
+use portico_sim::link::{connected, now_ms, LinkSim, React, Setup};
+use portico_sim::net::{LinkConfig, NetStats};
+use portico_ws::embassy::{Config, Stats};
+use portico_ws::{CloseCode, Reconnect, SendError, Settings, State};
 
 const URL: &str = "ws://10.0.0.200:8080/link";
 
@@ -32,150 +26,25 @@ const SETTINGS: Settings = Settings {
     ..Settings::const_default()
 };
 
-/// What the test's handler does besides recording: gets each event's text form.
-type React = Box<dyn FnMut(&str, &Handle<'_>)>;
+type Sim = LinkSim;
 
-struct Sim {
-    exec: Executor,
-    view: View,
-}
-
-/// What a test looks at, also between executor rounds (cheap to clone).
-#[derive(Clone)]
-struct View {
-    net: Network,
-    server: Upstream,
-    heap: SimHeap,
-    client: &'static Client,
-    /// Every event the handler got, with its virtual time.
-    trace: Rc<RefCell<Vec<String>>>,
-}
-
-impl std::ops::Deref for Sim {
-    type Target = View;
-
-    fn deref(&self) -> &View {
-        &self.view
-    }
-}
-
-thread_local! {
-    /// Size of the last client task future spawned on this thread: on the device it is
-    /// static RAM (the task's storage).
-    static RUN_FUTURE_BYTES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-fn now_ms() -> u64 {
-    clock::now() * 1000 / clock::TICK_HZ
-}
-
-fn describe(event: &Event<'_>) -> String {
-    match event {
-        Event::Data {
-            opcode, payload, ..
-        } => format!("data {opcode:?} {}", String::from_utf8_lossy(payload)),
-        other => format!("{other:?}"),
-    }
-}
-
-fn leak(size: usize) -> &'static mut [u8] {
-    Box::leak(vec![0; size].into_boxed_slice())
-}
-
-impl Sim {
-    fn new(seed: u64, link: LinkConfig, heap: SimHeap, mut react: React) -> Sim {
-        let exec = Executor::new();
-        let spawner = exec.spawner();
-        let net = Network::new(link, seed);
-        let server = spawn_upstream(&spawner, &net, UPSTREAM_IP, 2, seed ^ 0x5E);
-        let stack = spawn_stack(&spawner, &net, DEVICE_IP, seed ^ 0xDE);
-        let rng = RefCell::new(Rng::new(seed ^ 0x3A5C));
-        let random = move |dst: &mut [u8]| rng.borrow_mut().fill(dst);
-        let port: &'static EmbassyPort<'static, _> = Box::leak(Box::new(EmbassyPort::new(
-            stack,
-            leak(4096),
-            leak(4096),
-            random,
-        )));
-        let client: &'static Client = Box::leak(Box::new(Client::new(Config {
+fn sim(seed: u64, link: LinkConfig, heap: SimHeap, react: React) -> Sim {
+    LinkSim::new(Setup {
+        seed,
+        link,
+        heap,
+        config: Config {
             settings: SETTINGS,
             ..Config::new(URL)
-        })));
-        let trace: Rc<RefCell<Vec<String>>> = Rc::default();
-        let log = trace.clone();
-        let mem = heap.clone();
-        let run = client.run(port, mem, move |event: Event<'_>, link: &Handle<'_>| {
-            let text = describe(&event);
-            log.borrow_mut().push(format!("{:>7} ms {text}", now_ms()));
-            react(&text, link);
-        });
-        RUN_FUTURE_BYTES.set(std::mem::size_of_val(&run));
-        spawner.spawn(async move {
-            run.await;
-        });
-        Sim {
-            exec,
-            view: View {
-                net,
-                server,
-                heap,
-                client,
-                trace,
-            },
-        }
-    }
-
-    /// Runs until `done` holds, at most `ms` more of virtual time.
-    fn run_until(&mut self, ms: u64, mut done: impl FnMut(&View) -> bool) -> RunEnd {
-        let limit = clock::now() + clock::ms(ms);
-        let view = self.view.clone();
-        self.exec.run_until(limit, || done(&view))
-    }
-
-    fn run_for(&mut self, ms: u64) {
-        self.run_until(ms, |_| false);
-    }
-}
-
-impl View {
-    fn handle(&self) -> Handle<'static> {
-        self.client.handle()
-    }
-
-    fn stats(&self) -> Stats {
-        self.handle().stats()
-    }
-
-    fn heap_used(&self) -> usize {
-        [Region::Internal, Region::External]
-            .iter()
-            .map(|r| self.heap.stats(*r).used)
-            .sum()
-    }
-
-    fn saw(&self, needle: &str) -> usize {
-        self.trace
-            .borrow()
-            .iter()
-            .filter(|l| l.contains(needle))
-            .count()
-    }
-
-    fn report(&self) -> String {
-        format!(
-            "stats={:?}\nserver={:?}\nnet={:?}\ntrace:\n{}\nserver log:\n{}",
-            self.stats(),
-            self.server.stats(),
-            self.net.stats(),
-            self.trace.borrow().join("\n"),
-            self.server.log().join("\n")
-        )
-    }
+        },
+        tls: None,
+        react,
+    })
 }
 
 /// A simulation whose client has started and connected.
 fn connected_sim(seed: u64, link: LinkConfig, heap: SimHeap, react: React) -> Sim {
-    let mut s = Sim::new(seed, link, heap, react);
+    let mut s = sim(seed, link, heap, react);
     assert_eq!((s.heap_used(), s.stats().state), (0, State::Stopped));
     s.handle().start();
     let end = s.run_until(10_000, connected);
@@ -197,10 +66,6 @@ fn lossy() -> LinkConfig {
         loss_per_million: 10_000,
         ..LinkConfig::lan()
     }
-}
-
-fn connected(s: &View) -> bool {
-    s.stats().state == State::Connected
 }
 
 /// Connects, echoes text and binary, and reports its blocks where placement put them.
@@ -247,8 +112,8 @@ fn connects_and_echoes_without_psram_falling_back_to_sram() {
 
 #[test]
 fn the_client_task_is_small() {
-    let _s = Sim::new(10, LinkConfig::lan(), with_psram(), quiet());
-    let bytes = RUN_FUTURE_BYTES.get();
+    let s = sim(10, LinkConfig::lan(), with_psram(), quiet());
+    let bytes = s.run_future_bytes;
     println!("client task future: {bytes} B");
     // Everything large is placed on the heap; the task itself holds the driver's state
     // machine. A budget, so that growth shows (64-bit host; smaller on the device).
@@ -262,7 +127,7 @@ fn the_client_task_is_small() {
 
 #[test]
 fn too_little_memory_stops_with_an_error() {
-    let mut s = Sim::new(2, LinkConfig::lan(), SimHeap::new(6 * 1024, 0), quiet());
+    let mut s = sim(2, LinkConfig::lan(), SimHeap::new(6 * 1024, 0), quiet());
     s.handle().start();
     s.run_for(1_000);
     let st = s.stats();

@@ -5,20 +5,16 @@
 //! The certificates are made here: a private CA, a server certificate it signs for the
 //! upstream's address, and a second CA nobody trusts.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use portico::placement::sim::SimHeap;
-use portico::placement::{MemoryRegions, Region};
-use portico_sim::clock;
-use portico_sim::device::DEVICE_IP;
-use portico_sim::executor::{Executor, RunEnd};
-use portico_sim::net::{LinkConfig, Network};
-use portico_sim::rng::Rng;
-use portico_sim::upstream::{spawn_stack, spawn_upstream_tls, TestPki, Upstream, UPSTREAM_IP};
-use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, LinkSettings, Stats, TlsOptions};
-use portico_ws::{Event, Reconnect, Settings, State};
+use portico::placement::Region;
+use portico_sim::executor::RunEnd;
+use portico_sim::link::{connected, now_ms, LinkSim, Setup};
+use portico_sim::net::LinkConfig;
+use portico_sim::upstream::TestPki;
+use portico_ws::embassy::{Config, LinkSettings, TlsOptions};
+use portico_ws::{Reconnect, Settings, State};
 
 const URL: &str = "wss://10.0.0.200:8080/link";
 const HOST: &str = "10.0.0.200";
@@ -44,110 +40,23 @@ fn pki(name: &str) -> TestPki {
     TestPki::new(name)
 }
 
-fn now_ms() -> u64 {
-    clock::now() * 1000 / clock::TICK_HZ
-}
+type Sim = LinkSim;
 
-fn leak(size: usize) -> &'static mut [u8] {
-    Box::leak(vec![0; size].into_boxed_slice())
-}
-
-#[derive(Clone)]
-struct View {
-    server: Upstream,
-    heap: SimHeap,
-    client: &'static Client,
-    trace: Rc<RefCell<Vec<String>>>,
-}
-
-struct Sim {
-    exec: Executor,
-    view: View,
-}
-
-impl Sim {
-    /// The device trusts `trusted` (DER); the server presents `served`.
-    fn new(seed: u64, heap: SimHeap, trusted: &[u8], served: Arc<rustls::ServerConfig>) -> Sim {
-        let exec = Executor::new();
-        let spawner = exec.spawner();
-        let net = Network::new(LinkConfig::lan(), seed);
-        let server = spawn_upstream_tls(&spawner, &net, UPSTREAM_IP, 2, seed ^ 0x5E, served);
-        let stack = spawn_stack(&spawner, &net, DEVICE_IP, seed ^ 0xDE);
-        let rng = RefCell::new(Rng::new(seed ^ 0x3A5C));
-        let random = move |dst: &mut [u8]| rng.borrow_mut().fill(dst);
-        let port: &'static EmbassyPort<'static, _> = Box::leak(Box::new(EmbassyPort::new(
-            stack,
-            leak(4096),
-            leak(4096),
-            random,
-        )));
-        let ca: &'static [u8] = Box::leak(trusted.to_vec().into_boxed_slice());
-        let client: &'static Client = Box::leak(Box::new(Client::new(Config {
+/// The device trusts `trusted` (DER); the server presents `served`.
+fn sim(seed: u64, heap: SimHeap, trusted: &[u8], served: Arc<rustls::ServerConfig>) -> Sim {
+    let ca: &'static [u8] = Box::leak(trusted.to_vec().into_boxed_slice());
+    LinkSim::new(Setup {
+        seed,
+        link: LinkConfig::lan(),
+        heap,
+        config: Config {
             settings: SETTINGS,
             tls: TlsOptions::with_ca(ca),
             ..Config::new(URL)
-        })));
-        let trace: Rc<RefCell<Vec<String>>> = Rc::default();
-        let log = trace.clone();
-        let run = client.run(
-            port,
-            heap.clone(),
-            move |event: Event<'_>, link: &Handle<'_>| {
-                let text = match &event {
-                    Event::Data { payload, .. } => {
-                        format!("data {}", String::from_utf8_lossy(payload))
-                    }
-                    other => format!("{other:?}"),
-                };
-                log.borrow_mut().push(format!("{:>7} ms {text}", now_ms()));
-                let _ = link;
-            },
-        );
-        spawner.spawn(async move {
-            run.await;
-        });
-        Sim {
-            exec,
-            view: View {
-                server,
-                heap,
-                client,
-                trace,
-            },
-        }
-    }
-
-    fn run_until(&mut self, ms: u64, mut done: impl FnMut(&View) -> bool) -> RunEnd {
-        let limit = clock::now() + clock::ms(ms);
-        let view = self.view.clone();
-        self.exec.run_until(limit, || done(&view))
-    }
-
-    fn stats(&self) -> Stats {
-        self.view.client.handle().stats()
-    }
-
-    fn handle(&self) -> Handle<'static> {
-        self.view.client.handle()
-    }
-
-    fn used(&self, region: Region) -> usize {
-        self.view.heap.stats(region).used
-    }
-
-    fn report(&self) -> String {
-        format!(
-            "stats={:?}\nserver={:?}\ntrace:\n{}\nserver log:\n{}",
-            self.stats(),
-            self.view.server.stats(),
-            self.view.trace.borrow().join("\n"),
-            self.view.server.log().join("\n")
-        )
-    }
-}
-
-fn connected(v: &View) -> bool {
-    v.client.handle().stats().state == State::Connected
+        },
+        tls: Some(served),
+        react: Box::new(|_, _| {}),
+    })
 }
 
 /// Connects over TLS, echoes, and reports each block (the client's and the TLS
@@ -155,7 +64,7 @@ fn connected(v: &View) -> bool {
 /// start to connected.
 fn wss_echo(heap: SimHeap, region: Region) -> u64 {
     let pki = pki(HOST);
-    let mut s = Sim::new(1, heap, &pki.ca, pki.server.clone());
+    let mut s = sim(1, heap, &pki.ca, pki.server.clone());
     s.handle().start();
     let started = now_ms();
     assert_eq!(
@@ -168,17 +77,7 @@ fn wss_echo(heap: SimHeap, region: Region) -> u64 {
     s.handle().try_send_text("hello over tls").unwrap();
     s.handle().try_send_binary(&[7; 3000]).unwrap();
     s.run_until(3_000, |v| v.client.handle().stats().messages_in == 2);
-    assert_eq!(
-        s.view
-            .trace
-            .borrow()
-            .iter()
-            .filter(|l| l.ends_with("data hello over tls"))
-            .count(),
-        1,
-        "{}",
-        s.report()
-    );
+    assert_eq!(s.saw("data Text hello over tls"), 1, "{}", s.report());
     // Past a ping interval: ping and pong went through the TLS session too.
     s.run_until(1_500, |_| false);
     let st = s.stats();
@@ -221,9 +120,9 @@ fn wss_echo(heap: SimHeap, region: Region) -> u64 {
         },
         s.used(Region::External)
     );
-    assert_eq!(s.view.server.stats().upgraded, 1);
-    assert_eq!(s.view.server.stats().text_in, 1);
-    assert_eq!(s.view.server.stats().binary_in, 1);
+    assert_eq!(s.server.stats().upgraded, 1);
+    assert_eq!(s.server.stats().text_in, 1);
+    assert_eq!(s.server.stats().binary_in, 1);
     handshake_ms
 }
 
@@ -249,7 +148,7 @@ fn wss_with_psram_failing_falls_back_to_sram() {
 fn wss_reconnects_after_the_server_drops_and_holds_no_tls_memory_in_between() {
     let pki = pki(HOST);
     let heap = SimHeap::new(320 * 1024, 8 << 20);
-    let mut s = Sim::new(3, heap, &pki.ca, pki.server.clone());
+    let mut s = sim(3, heap, &pki.ca, pki.server.clone());
     s.handle().start();
     assert_eq!(
         s.run_until(10_000, connected),
@@ -258,7 +157,7 @@ fn wss_reconnects_after_the_server_drops_and_holds_no_tls_memory_in_between() {
         s.report()
     );
     assert_eq!(s.used(Region::External), WS_BYTES + TLS_BYTES);
-    s.view.server.drop_all();
+    s.server.drop_all();
     // In backoff: the TLS session and every block are gone.
     let end = s.run_until(5_000, |v| v.client.handle().stats().state == State::Backoff);
     assert_eq!(end, RunEnd::Done, "{}", s.report());
@@ -275,7 +174,7 @@ fn wss_reconnects_after_the_server_drops_and_holds_no_tls_memory_in_between() {
     s.handle().try_send_text("again").unwrap();
     s.run_until(3_000, |v| v.client.handle().stats().messages_in == 1);
     assert_eq!(s.stats().messages_in, 1, "{}", s.report());
-    assert_eq!(s.view.server.stats().upgraded, 2);
+    assert_eq!(s.server.stats().upgraded, 2);
     // Stopped: every block back.
     s.handle().stop();
     s.run_until(2_000, |v| v.client.handle().live_runs() == 0);
@@ -287,7 +186,7 @@ fn a_certificate_from_another_ca_is_refused_with_a_clear_error() {
     let served = pki(HOST);
     let trusted = pki(HOST); // same host name, a CA the server's certificate is not from
     let heap = SimHeap::new(320 * 1024, 8 << 20);
-    let mut s = Sim::new(4, heap, &trusted.ca, served.server.clone());
+    let mut s = sim(4, heap, &trusted.ca, served.server.clone());
     s.handle().start();
     let end = s.run_until(10_000, |v| {
         v.client.handle().stats().last_error.is_some()
@@ -302,7 +201,7 @@ fn a_certificate_from_another_ca_is_refused_with_a_clear_error() {
         s.report()
     );
     assert_eq!(st.connects, 0);
-    assert_eq!(s.view.server.stats().upgraded, 0);
+    assert_eq!(s.server.stats().upgraded, 0);
     // Nothing of the failed session is held in backoff.
     assert!(st.memory.is_empty(), "{st:?}");
     assert_eq!(s.used(Region::External), 0, "{}", s.report());
@@ -312,7 +211,7 @@ fn a_certificate_from_another_ca_is_refused_with_a_clear_error() {
 fn a_certificate_for_another_host_is_refused() {
     let pki = pki("other.example");
     let heap = SimHeap::new(320 * 1024, 8 << 20);
-    let mut s = Sim::new(5, heap, &pki.ca, pki.server.clone());
+    let mut s = sim(5, heap, &pki.ca, pki.server.clone());
     s.handle().start();
     let end = s.run_until(10_000, |v| v.client.handle().stats().last_error.is_some());
     assert_eq!(end, RunEnd::Done, "{}", s.report());
@@ -322,7 +221,7 @@ fn a_certificate_for_another_host_is_refused() {
         "{}",
         s.report()
     );
-    assert_eq!(s.view.server.stats().upgraded, 0);
+    assert_eq!(s.server.stats().upgraded, 0);
 }
 
 #[test]
@@ -331,7 +230,7 @@ fn the_ca_and_url_set_at_run_time_reconnect_the_link() {
     let other = pki(HOST);
     let heap = SimHeap::new(320 * 1024, 8 << 20);
     // Built with a CA the server's certificate is not from: refused.
-    let mut s = Sim::new(6, heap, &other.ca, served.server.clone());
+    let mut s = sim(6, heap, &other.ca, served.server.clone());
     s.handle().start();
     let end = s.run_until(10_000, |v| v.client.handle().stats().last_error.is_some());
     assert_eq!(end, RunEnd::Done, "{}", s.report());
@@ -363,9 +262,9 @@ fn the_ca_and_url_set_at_run_time_reconnect_the_link() {
     });
     assert_eq!(end, RunEnd::Done, "{}", s.report());
     assert_eq!(s.stats().url.as_str(), OTHER_URL);
-    assert_eq!(s.view.server.stats().upgraded, 2, "{}", s.report());
+    assert_eq!(s.server.stats().upgraded, 2, "{}", s.report());
     assert_eq!(
-        s.view.server.stats().last_request,
+        s.server.stats().last_request,
         Some(("/other".to_owned(), Some("Bearer t0ken".to_owned())))
     );
 
@@ -381,7 +280,7 @@ fn settings_set_while_stopped_are_used_at_the_next_start() {
     let served = pki(HOST);
     let heap = SimHeap::new(320 * 1024, 8 << 20);
     // Built with no usable CA at all (an empty one).
-    let mut s = Sim::new(8, heap, &[], served.server.clone());
+    let mut s = sim(8, heap, &[], served.server.clone());
     s.handle().reconfigure(LinkSettings {
         url: URL.into(),
         ca: Some(served.ca.clone()),

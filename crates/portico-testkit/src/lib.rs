@@ -7,6 +7,12 @@ pub mod pages;
 pub mod percentile;
 pub mod read;
 pub mod response;
+#[cfg(feature = "tls-cert")]
+pub mod tls_cert;
+#[cfg(feature = "tls-echo")]
+pub mod tls_echo;
+#[cfg(feature = "ws-echo")]
+pub mod ws_echo;
 
 pub use browser::{retry, Connection};
 pub use pages::page_paths;

@@ -6,35 +6,23 @@
 //!
 //! Usage: `cargo run --release -p portico-ws --example ws_bench [-- ITERATIONS]`
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod bench;
 
+use std::time::Instant;
+
+use bench::{Echoing, Payload};
 use futures_util::{SinkExt, StreamExt};
-use portico::placement::sim::SimHeap;
-use portico_ws::tokio::{Client, Config, Control};
-use portico_ws::{BufferSizes, Event, Reconnect, State};
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use portico_testkit::ws_echo;
+use portico_ws::tokio::Config;
+use portico_ws::BufferSizes;
 use tokio_tungstenite::tungstenite::Message;
 
+/// tokio-tungstenite's server side, echoing (the test kit's, shared with the tests).
 async fn echo_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tcp.set_nodelay(true).unwrap();
-            tokio::spawn(async move {
-                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-                while let Some(Ok(m)) = ws.next().await {
-                    if m.is_binary() || m.is_text() {
-                        ws.send(m).await.unwrap();
-                    }
-                }
-            });
-        }
-    });
-    url
+    format!(
+        "ws://{}/",
+        ws_echo::start(ws_echo::Options::default()).await
+    )
 }
 
 struct Run {
@@ -43,12 +31,7 @@ struct Run {
 }
 
 async fn portico(url: &str, size: usize, n: usize) -> Run {
-    let got = Arc::new(AtomicUsize::new(0));
-    let notify = Arc::new(Notify::new());
-    let (g, nt) = (got.clone(), notify.clone());
     let mut c = Config::new(url);
-    c.settings.reconnect = Reconnect::disabled();
-    c.settings.ping_interval_ms = None;
     // Big enough for a 16 KiB message in one frame each way.
     c.settings.buffers = BufferSizes {
         rx: 17 * 1024,
@@ -56,28 +39,11 @@ async fn portico(url: &str, size: usize, n: usize) -> Run {
         message_initial: 1024,
         max_message: 64 * 1024,
     };
-    let heap = SimHeap::new(1 << 20, 4 << 20);
-    let h = Client::start(c, heap, move |ev: Event<'_>, _: &Control| {
-        if let Event::Data { .. } = ev {
-            g.fetch_add(1, Ordering::Release);
-            nt.notify_one();
-        }
-    })
-    .unwrap();
-    while h.state() != State::Connected {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let client = Echoing::connect(c).await;
     let payload = vec![0x5Au8; size];
-    let t0 = Instant::now();
-    for i in 0..n {
-        h.send_binary(&payload).await.unwrap();
-        while got.load(Ordering::Acquire) <= i {
-            notify.notified().await;
-        }
-    }
-    let secs = t0.elapsed().as_secs_f64();
-    let ram = h.memory_report().iter().map(|b| b.bytes).sum();
-    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+    let secs = client.round_trips(Payload::Binary(&payload), n).await;
+    let ram = client.handle.memory_report().iter().map(|b| b.bytes).sum();
+    client.stop().await;
     Run { secs, ram }
 }
 

@@ -13,38 +13,29 @@
 //! Usage: `WS_PYTHON=… cargo run --release -p portico-ws --example ws_deflate_bench
 //!         [-- ITERATIONS [STATUS_JSON]]`
 
+mod bench;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use bench::{Echoing, Payload};
 use futures_util::{SinkExt, StreamExt};
-use portico::placement::sim::SimHeap;
-use portico_ws::tokio::{Client, Config, Control};
-use portico_ws::{BufferSizes, CompressionMode, Event, Reconnect, State};
+use portico_testkit::ws_echo;
+use portico_ws::tokio::Config;
+use portico_ws::{BufferSizes, CompressionMode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 
+/// tokio-tungstenite's server side, echoing (the test kit's, shared with the tests).
 async fn tungstenite_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tcp.set_nodelay(true).unwrap();
-            tokio::spawn(async move {
-                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-                while let Some(Ok(m)) = ws.next().await {
-                    if m.is_binary() || m.is_text() {
-                        ws.send(m).await.unwrap();
-                    }
-                }
-            });
-        }
-    });
-    url
+    format!(
+        "ws://{}/",
+        ws_echo::start(ws_echo::Options::default()).await
+    )
 }
 
 struct Python(Child);
@@ -149,12 +140,7 @@ struct Run {
 }
 
 async fn portico(url: &str, deflate: Deflate, msg: &str, n: usize) -> Run {
-    let got = Arc::new(AtomicUsize::new(0));
-    let notify = Arc::new(Notify::new());
-    let (g, nt) = (got.clone(), notify.clone());
     let mut c = Config::new(url);
-    c.settings.reconnect = Reconnect::disabled();
-    c.settings.ping_interval_ms = None;
     c.settings.buffers = BufferSizes {
         rx: 4096,
         tx: 4096,
@@ -169,26 +155,9 @@ async fn portico(url: &str, deflate: Deflate, msg: &str, n: usize) -> Run {
             c.settings.compression.client_takeover = matches!(deflate, Deflate::Takeover(_));
         }
     }
-    let heap = SimHeap::new(1 << 20, 4 << 20);
-    let h = Client::start(c, heap, move |ev: Event<'_>, _: &Control| {
-        if let Event::Data { .. } = ev {
-            g.fetch_add(1, Ordering::Release);
-            nt.notify_one();
-        }
-    })
-    .unwrap();
-    while h.state() != State::Connected {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let t0 = Instant::now();
-    for i in 0..n {
-        h.send_text(msg).await.unwrap();
-        while got.load(Ordering::Acquire) <= i {
-            notify.notified().await;
-        }
-    }
-    let secs = t0.elapsed().as_secs_f64();
-    let report = h.memory_report();
+    let client = Echoing::connect(c).await;
+    let secs = client.round_trips(Payload::Text(msg), n).await;
+    let report = client.handle.memory_report();
     let ram = report
         .iter()
         .filter(|b| b.block != "task")
@@ -199,7 +168,7 @@ async fn portico(url: &str, deflate: Deflate, msg: &str, n: usize) -> Run {
         .filter(|b| b.block.contains("flate"))
         .map(|b| b.bytes)
         .sum();
-    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+    client.stop().await;
     Run {
         per_sec: n as f64 / secs,
         ram,

@@ -711,58 +711,36 @@ async fn command<M: MemoryRegions, P: Port, W: Write, L: Link>(
                 return Step::Continue;
             }
             let payload = out.payload();
-            if conn.compressing()
+            // A whole message is compressed into as many frames as it takes; otherwise a
+            // payload larger than the send buffer goes out as several frames of one
+            // message. Either way memory stays fixed and each frame is one write.
+            let deflate = conn.compressing()
                 && out.fin()
                 && out.opcode() != Opcode::Continuation
-                && payload.len() >= settings.compression.min_size
-            {
-                // A whole message, compressed into as many frames as it takes.
+                && payload.len() >= settings.compression.min_size;
+            if deflate {
                 conn.begin_deflate();
-                let mut first = true;
-                loop {
-                    let mask = PortRng(port).mask();
-                    let (frame, done) =
-                        match conn.encode_deflated(first, out.opcode(), mask, payload) {
-                            Ok(f) => f,
-                            Err(_) => {
-                                out.complete(Err(SendError::TooLong));
-                                return Step::Continue;
-                            }
-                        };
-                    if let Err(r) = write_frame(settings, io, port, link, frame).await {
-                        out.complete(Err(if r == DisconnectReason::Stopped {
-                            SendError::Closed
-                        } else {
-                            SendError::Io
-                        }));
-                        return Step::End(match r {
-                            DisconnectReason::Stopped => SessionEnd::Stopped,
-                            r => SessionEnd::Ended(r),
-                        });
-                    }
-                    first = false;
-                    if done {
-                        break;
-                    }
-                }
-                out.complete(Ok(()));
-                return Step::Continue;
             }
             let max = conn.max_frame_payload();
             let mut op = out.opcode();
             let mut rest = payload;
-            // A payload larger than the send buffer goes out as several frames of one
-            // message: memory stays fixed, and each frame is still one write.
+            let mut first = true;
             loop {
-                let n = rest.len().min(max);
-                let last = n == rest.len();
                 let mask = PortRng(port).mask();
-                let frame = match conn.encode(last && out.fin(), op, mask, &rest[..n]) {
-                    Ok(f) => f,
-                    Err(_) => {
-                        out.complete(Err(SendError::TooLong));
-                        return Step::Continue;
-                    }
+                let encoded = if deflate {
+                    conn.encode_deflated(first, out.opcode(), mask, payload)
+                } else {
+                    let n = rest.len().min(max);
+                    let last = n == rest.len();
+                    let piece = &rest[..n];
+                    rest = &rest[n..];
+                    let frame = conn.encode(last && out.fin(), op, mask, piece);
+                    op = Opcode::Continuation;
+                    frame.map(|f| (f, last))
+                };
+                let Ok((frame, done)) = encoded else {
+                    out.complete(Err(SendError::TooLong));
+                    return Step::Continue;
                 };
                 if let Err(r) = write_frame(settings, io, port, link, frame).await {
                     out.complete(Err(if r == DisconnectReason::Stopped {
@@ -775,9 +753,8 @@ async fn command<M: MemoryRegions, P: Port, W: Write, L: Link>(
                         r => SessionEnd::Ended(r),
                     });
                 }
-                rest = &rest[n..];
-                op = Opcode::Continuation;
-                if last {
+                first = false;
+                if done {
                     break;
                 }
             }

@@ -7,15 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{eventually, server, Mode};
+use common::{eventually, has, server, Log, Mode};
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Placement, Region};
 use portico_ws::tokio::{Client, Config, Control, Handle, StartError};
 use portico_ws::{
     BufferSizes, CloseCode, DisconnectReason, Event, Opcode, Reconnect, SendError, State,
 };
-
-type Log = Arc<Mutex<Vec<String>>>;
 
 fn logger() -> (Log, impl FnMut(Event<'_>, &Control) + Send + 'static) {
     let log: Log = Default::default();
@@ -32,10 +30,6 @@ fn logger() -> (Log, impl FnMut(Event<'_>, &Control) + Send + 'static) {
         l.lock().unwrap().push(s);
     };
     (log, h)
-}
-
-fn has(log: &Log, needle: &str) -> bool {
-    log.lock().unwrap().iter().any(|s| s.contains(needle))
 }
 
 fn used(heap: &SimHeap) -> usize {

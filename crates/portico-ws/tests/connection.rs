@@ -2,13 +2,16 @@
 //! limits, and the close codes it answers with (RFC 6455 §5.4 fragmentation, §8.1 UTF-8,
 //! §7.4 close codes — where esp_websocket_client hands the application unassembled pieces).
 
+mod wire;
+
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Placement, Region};
 use portico_ws::buffers::{BufferSizes, Buffers};
 use portico_ws::close::parse_close;
-use portico_ws::connection::{Connection, Delivery, Incoming, ProtocolError};
-use portico_ws::frame::{decode_header, encode_frame, Decoded, Opcode};
+use portico_ws::connection::{Connection, Delivery, ProtocolError};
+use portico_ws::frame::{decode_header, Decoded, Opcode};
 use proptest::prelude::*;
+use wire::{feed, frame, Got};
 
 fn sizes(rx: usize, max_message: usize) -> BufferSizes {
     BufferSizes {
@@ -22,56 +25,6 @@ fn sizes(rx: usize, max_message: usize) -> BufferSizes {
 fn conn(heap: &SimHeap, rx: usize, max: usize, delivery: Delivery) -> Connection<SimHeap> {
     let b = Buffers::allocate(heap.clone(), Placement::PreferExternal, sizes(rx, max)).unwrap();
     Connection::new(b, delivery)
-}
-
-/// A server frame (unmasked).
-fn frame(fin: bool, op: Opcode, payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![0u8; payload.len() + 14];
-    let n = encode_frame(&mut v, fin, op, None, payload).unwrap();
-    v.truncate(n);
-    v
-}
-
-#[derive(Debug, PartialEq)]
-enum Got {
-    Data(Opcode, bool, Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(u16),
-    Err(ProtocolError),
-}
-
-/// Feeds `wire` in `chunks`-sized reads and collects what comes out.
-fn feed(c: &mut Connection<SimHeap>, wire: &[u8], chunk: usize) -> Vec<Got> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    loop {
-        loop {
-            match c.poll() {
-                Ok(Some(Incoming::Data {
-                    opcode,
-                    fin,
-                    payload,
-                })) => out.push(Got::Data(opcode, fin, payload.to_vec())),
-                Ok(Some(Incoming::Ping(p))) => out.push(Got::Ping(p.to_vec())),
-                Ok(Some(Incoming::Pong(p))) => out.push(Got::Pong(p.to_vec())),
-                Ok(Some(Incoming::Close { code, .. })) => out.push(Got::Close(code.0)),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(Got::Err(e));
-                    return out;
-                }
-            }
-        }
-        if at == wire.len() {
-            return out;
-        }
-        let space = c.rx_space();
-        let n = chunk.min(space.len()).min(wire.len() - at);
-        space[..n].copy_from_slice(&wire[at..at + n]);
-        c.rx_filled(n);
-        at += n;
-    }
 }
 
 /// The close frame the connection queued, decoded (code).

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::eventually;
+use common::{eventually, has, Log};
 use portico::placement::sim::SimHeap;
 use portico_ws::compression::CompressionMode;
 use portico_ws::deflate::{Inflater, TAIL};
@@ -124,8 +124,6 @@ async fn serve(mut sock: TcpStream, answer: Option<&'static str>, seen: Arc<Mute
     // Keep the connection open until the client goes.
     let _ = sock.read(&mut b).await;
 }
-
-type Log = Arc<Mutex<Vec<String>>>;
 
 fn start(url: &str, mode: CompressionMode, cap: usize) -> (Handle, Log) {
     let mut c = Config::new(url);
@@ -258,28 +256,14 @@ async fn server_declining_is_fine_unless_compression_is_required() {
 
     let (url, seen) = scripted(vec![None]).await;
     let (h, log) = start(&url, CompressionMode::Require, 4096);
-    assert!(
-        eventually(5, || log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("CompressionRequired")))
-        .await
-    );
+    assert!(eventually(5, || has(&log, "CompressionRequired")).await);
     assert!(seen.lock().unwrap().echoes.is_empty());
     h.stop();
 
     // A cap too small for any window cannot offer: required fails before any request.
     let (url, seen) = scripted(vec![None]).await;
     let (h, log) = start(&url, CompressionMode::Require, 512);
-    assert!(
-        eventually(5, || log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("CompressionRequired")))
-        .await
-    );
+    assert!(eventually(5, || has(&log, "CompressionRequired")).await);
     assert!(seen.lock().unwrap().requests.is_empty());
     h.stop();
 }

@@ -2,15 +2,18 @@
 //! without context takeover, our compressor's output read back, the decompression bomb
 //! refused with 1009 inside its memory, and corrupt data refused with 1007.
 
+mod wire;
+
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Placement, Region};
 use portico_ws::buffers::{BufferSizes, Buffers};
 use portico_ws::close::parse_close;
 use portico_ws::compression::{Agreed, Compression, CompressionMode};
-use portico_ws::connection::{Connection, Delivery, Incoming, ProtocolError};
+use portico_ws::connection::{Connection, Delivery, ProtocolError};
 use portico_ws::deflate::Codec;
 use portico_ws::frame::{decode_header_with, encode_frame, Decoded, Opcode};
 use portico_ws::mask::apply_mask;
+use wire::{feed, text, Got};
 
 /// Terms with the same window both ways, so that one test connection's compressor
 /// (bound by the client's window) feeds another's decompressor (sized by the server's).
@@ -62,46 +65,6 @@ fn conn_with(
     let mut c = Connection::new(b, delivery);
     c.set_codec(codec);
     c
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Got {
-    Data(Opcode, bool, Vec<u8>),
-    Err(ProtocolError),
-}
-
-fn feed(c: &mut Connection<SimHeap>, wire: &[u8], chunk: usize) -> Vec<Got> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    loop {
-        loop {
-            match c.poll() {
-                Ok(Some(Incoming::Data {
-                    opcode,
-                    fin,
-                    payload,
-                })) => out.push(Got::Data(opcode, fin, payload.to_vec())),
-                Ok(Some(other)) => panic!("{other:?}"),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(Got::Err(e));
-                    return out;
-                }
-            }
-        }
-        if at == wire.len() {
-            return out;
-        }
-        let space = c.rx_space();
-        let n = chunk.min(space.len()).min(wire.len() - at);
-        space[..n].copy_from_slice(&wire[at..at + n]);
-        c.rx_filled(n);
-        at += n;
-    }
-}
-
-fn text(s: &[u8]) -> Got {
-    Got::Data(Opcode::Text, true, s.to_vec())
 }
 
 // RFC 7692 §7.2.3.1–§7.2.3.4, byte for byte.
@@ -247,20 +210,23 @@ fn our_compressed_frames_read_back_with_and_without_takeover() {
 }
 
 /// One whole compressed message from `tx`, as the server sees it.
-fn send(tx: &mut Connection<SimHeap>, msg: &[u8]) -> Vec<u8> {
+/// One message through our compressor, as the server reads it (unmasked frames).
+fn deflated(tx: &mut Connection<SimHeap>, op: Opcode, mask: [u8; 4], msg: &[u8]) -> Vec<u8> {
     let mut wire = Vec::new();
     tx.begin_deflate();
     let mut first = true;
     loop {
-        let (f, done) = tx
-            .encode_deflated(first, Opcode::Text, [5, 6, 7, 8], msg)
-            .unwrap();
+        let (f, done) = tx.encode_deflated(first, op, mask, msg).unwrap();
         wire.extend_from_slice(f);
         first = false;
         if done {
             return unmask_frames(&wire);
         }
     }
+}
+
+fn send(tx: &mut Connection<SimHeap>, msg: &[u8]) -> Vec<u8> {
+    deflated(tx, Opcode::Text, [5, 6, 7, 8], msg)
 }
 
 #[test]
@@ -320,20 +286,7 @@ fn client_takeover_makes_a_repeated_document_cost_a_few_bytes() {
 fn compressed_zeros(n: usize) -> Vec<u8> {
     let heap = SimHeap::new(1 << 20, 0);
     let mut tx = conn(&heap, 1024, Delivery::Messages, agreed(11, true));
-    let zeros = vec![0u8; n];
-    let mut wire = Vec::new();
-    tx.begin_deflate();
-    let mut first = true;
-    loop {
-        let (f, done) = tx
-            .encode_deflated(first, Opcode::Binary, [0; 4], &zeros)
-            .unwrap();
-        wire.extend_from_slice(f);
-        first = false;
-        if done {
-            return unmask_frames(&wire);
-        }
-    }
+    deflated(&mut tx, Opcode::Binary, [0; 4], &vec![0u8; n])
 }
 
 #[test]

@@ -7,10 +7,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::eventually;
+use common::{eventually, has, Log};
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
 use portico_ws::tokio::{Client, Config, Control, Handle};
@@ -61,8 +60,6 @@ fn spawn_server(port: u16) -> Server {
     Server { child, port }
 }
 
-type Log = Arc<Mutex<Vec<String>>>;
-
 fn start(url: String, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
     start_with(Config::new(url), reconnect)
 }
@@ -89,10 +86,6 @@ fn start_with(mut c: Config, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
     })
     .unwrap();
     (h, log, heap)
-}
-
-fn has(log: &Log, s: &str) -> bool {
-    log.lock().unwrap().iter().any(|l| l.contains(s))
 }
 
 fn bytes(s: &str) -> String {

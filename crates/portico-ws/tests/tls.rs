@@ -1,67 +1,22 @@
-//! `wss://` end to end: a TLS echo server (tokio-rustls + tokio-tungstenite) with a
-//! certificate from a private CA made here. Verification is on: the client connects
+//! `wss://` end to end: the test kit's TLS echo server (tokio-rustls +
+//! tokio-tungstenite) with a certificate from a private CA made at start. Verification is on: the client connects
 //! only when it is given that CA.
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::eventually;
-use futures_util::{SinkExt, StreamExt};
+use common::{eventually, has, Log};
 use portico::placement::sim::SimHeap;
+use portico_testkit::tls_echo;
 use portico_ws::tokio::{Client, Config, Control, TlsConfig};
 use portico_ws::{ConnectError, ErrorKind, Event, Reconnect, State};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::TcpListener;
 
-/// Starts the server; returns its port and the CA certificate in PEM.
+/// Starts the echo server for `localhost`; returns its port and the CA's PEM.
 async fn tls_echo_server() -> (u16, String) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
-                    return;
-                };
-                while let Some(Ok(m)) = ws.next().await {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, ca.pem())
+    let echo = tls_echo::start(tls_echo::Options::default()).await;
+    (echo.port(), echo.ca_pem)
 }
-
-type Log = Arc<Mutex<Vec<String>>>;
 
 fn start(url: String, tls: TlsConfig) -> (portico_ws::tokio::Handle, Log) {
     let log: Log = Default::default();
@@ -95,7 +50,7 @@ async fn wss_with_a_private_ca_connects_and_echoes() {
     );
     h.send_text("over tls").await.unwrap();
     let want = format!("{:?}", "over tls".as_bytes());
-    assert!(eventually(10, || log.lock().unwrap().iter().any(|l| l.contains(&want))).await);
+    assert!(eventually(10, || has(&log, &want)).await);
     h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
 }
 

@@ -273,3 +273,16 @@ pub fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
     assert_eq!(r.status, 200, "{path}");
     serde_json::from_slice(&r.body).unwrap()
 }
+
+/// `/api/link` once `done` holds for it, or as it stands after ten seconds (the caller's
+/// asserts then say what was missing).
+pub fn link_when(addr: SocketAddr, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let t0 = Instant::now();
+    loop {
+        let v = json(addr, "/api/link");
+        if done(&v) || t0.elapsed() > Duration::from_secs(10) {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,4 +1,5 @@
-//! Test servers built on tokio-tungstenite (an independent implementation).
+//! Test servers built on tokio-tungstenite (an independent implementation), and the
+//! event log the client tests keep.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,6 +75,14 @@ pub async fn server(mode: Mode) -> (String, Arc<Seen>) {
         }
     });
     (url, seen)
+}
+
+/// Every event a client's handler got, in the text form its test chose.
+pub type Log = Arc<Mutex<Vec<String>>>;
+
+/// Whether any line of `log` contains `needle`.
+pub fn has(log: &Log, needle: &str) -> bool {
+    log.lock().unwrap().iter().any(|l| l.contains(needle))
 }
 
 /// Polls `cond` every millisecond for up to `secs` seconds.

@@ -17,12 +17,21 @@
 
 mod arrival;
 mod budget;
+mod counters;
+mod id;
+mod policy;
+mod rows;
+mod state;
 mod table;
+mod victim;
 
 pub use arrival::Arrival;
 
 pub use budget::{Budget, BudgetError};
-pub use table::{
-    Admission, ConnId, ConnInfo, ConnState, Counters, EvictReason, Eviction, Policy, Stale, Table,
-    TimeoutPhase,
-};
+pub use counters::Counters;
+pub use id::{ConnId, Stale};
+pub use policy::Policy;
+pub use rows::{ConnInfo, Eviction};
+pub use state::{ConnState, TimeoutPhase};
+pub use table::{Admission, Table};
+pub use victim::EvictReason;

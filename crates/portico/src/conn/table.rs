@@ -1,152 +1,18 @@
-//! The table itself: slots, states, admission and eviction.
+//! The table itself: slots, admission, eviction and the port's reports of what each
+//! connection does. The types it speaks in live beside it: ids (`id.rs`), states
+//! (`state.rs`), the policy (`policy.rs`), victim choice (`victim.rs`), counters
+//! (`counters.rs`) and dashboard rows (`rows.rs`).
 
-use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
 use super::budget::Budget;
+use super::counters::Counters;
+use super::id::{ConnId, Stale};
+use super::policy::Policy;
+use super::rows::{Eviction, RECENT_EVICTIONS};
+use super::state::{ConnState, TimeoutPhase};
+use super::victim::EvictReason;
 use crate::time::Millis;
-
-/// A connection's identity: its slot and that slot's generation when it was admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConnId {
-    /// Slot index in the table.
-    pub slot: u16,
-    /// Bumped every time the slot is reused.
-    pub generation: u32,
-}
-
-impl fmt::Display for ConnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.slot, self.generation)
-    }
-}
-
-/// What a connection is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnState {
-    /// Reading a request head.
-    Head,
-    /// Reading a request body.
-    Body,
-    /// The handler is running.
-    Handler,
-    /// Writing a response.
-    Response,
-    /// Between requests on a keep-alive connection.
-    Idle,
-    /// A long-lived stream (server-sent events, WebSocket).
-    Stream,
-}
-
-impl ConnState {
-    /// Lower-case name used in JSON.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ConnState::Head => "head",
-            ConnState::Body => "body",
-            ConnState::Handler => "handler",
-            ConnState::Response => "response",
-            ConnState::Idle => "idle",
-            ConnState::Stream => "stream",
-        }
-    }
-
-    /// Whether the connection is inside an exchange (never evicted).
-    pub const fn is_busy(self) -> bool {
-        matches!(
-            self,
-            ConnState::Head | ConnState::Body | ConnState::Handler | ConnState::Response
-        )
-    }
-}
-
-/// Why a connection was evicted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvictReason {
-    /// Least recently used idle keep-alive connection.
-    LruIdle,
-    /// Idle connection of a peer holding more than its share.
-    PeerCap,
-    /// Admitted, then silent past the grace period (a speculative preconnect).
-    Silent,
-    /// Still dripping its request head past the grace period while others wait
-    /// (slowloris): a real client sends its head in one go.
-    SlowHead,
-    /// Long-lived stream (only when `Policy::evict_streams`).
-    Stream,
-}
-
-impl EvictReason {
-    /// Lower-case name used in JSON.
-    pub const fn name(self) -> &'static str {
-        match self {
-            EvictReason::LruIdle => "lru_idle",
-            EvictReason::PeerCap => "peer_cap",
-            EvictReason::Silent => "silent",
-            EvictReason::SlowHead => "slow_head",
-            EvictReason::Stream => "stream",
-        }
-    }
-}
-
-/// Which deadline a connection missed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutPhase {
-    /// The request head did not arrive in time.
-    Head,
-    /// The request body did not arrive in time.
-    Body,
-    /// The client did not take the response in time.
-    Send,
-    /// The keep-alive connection stayed idle too long.
-    Idle,
-}
-
-/// The policy knobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    /// Evict idle connections when full (`--no-lru-purge` turns it off).
-    pub lru_purge: bool,
-    /// Also evict streams, after every idle connection.
-    pub evict_streams: bool,
-    /// Connections per peer address above which its own idle ones go first. Fairness
-    /// only ever picks among *idle* connections: a busy one is judged by what it does.
-    pub per_peer_cap: usize,
-    /// How long a newly admitted connection that has sent nothing is protected. After
-    /// it, such a connection (a browser's speculative preconnect) may be evicted — after
-    /// every idle keep-alive. A real request arrives within milliseconds of the connect.
-    pub fresh_grace_ms: Millis,
-}
-
-impl Policy {
-    /// The defaults.
-    pub const fn const_default() -> Self {
-        Policy {
-            lru_purge: true,
-            evict_streams: false,
-            per_peer_cap: 8,
-            fresh_grace_ms: 1_000,
-        }
-    }
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self::const_default()
-    }
-}
-
-/// A close, state change or touch aimed at a connection that is no longer there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stale;
-
-impl fmt::Display for Stale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("connection no longer in the table (closed or evicted)")
-    }
-}
-
-impl core::error::Error for Stale {}
 
 /// The table's answer to a newcomer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,97 +32,34 @@ pub enum Admission {
     Full,
 }
 
-/// Counters served by `/api/connections`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counters {
-    /// Connections admitted.
-    pub accepted: u64,
-    /// Evicted as least recently used idle.
-    pub evicted_idle: u64,
-    /// Admitted, then silent past the grace period (a speculative preconnect), evicted.
-    pub evicted_silent: u64,
-    /// Evicted to keep one peer within its share.
-    pub evicted_peer_cap: u64,
-    /// Streams evicted.
-    pub evicted_stream: u64,
-    /// Connections still dripping their head evicted under pressure.
-    pub evicted_slow: u64,
-    /// Newcomers answered 503.
-    pub refused_503: u64,
-    /// Head deadline missed.
-    pub timeout_head: u64,
-    /// Body deadline missed.
-    pub timeout_body: u64,
-    /// Send deadline missed.
-    pub timeout_send: u64,
-    /// Idle keep-alive timeout reached.
-    pub timeout_idle: u64,
-    /// Connections closed (any reason, evictions included).
-    pub closed: u64,
-    /// Requests served.
-    pub requests: u64,
-}
-
-/// One live connection, as reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// Identity.
-    pub id: ConnId,
-    /// Peer address.
-    pub peer: SocketAddr,
-    /// Current state.
-    pub state: ConnState,
-    /// Milliseconds since admission.
-    pub age_ms: Millis,
-    /// Milliseconds since the last byte in either direction.
-    pub idle_ms: Millis,
-    /// Requests served on it.
-    pub requests: u32,
-}
-
-/// A past eviction, for the dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Eviction {
-    /// Who was evicted.
-    pub id: ConnId,
-    /// Their address.
-    pub peer: SocketAddr,
-    /// Why.
-    pub reason: EvictReason,
-    /// When.
-    pub at_ms: Millis,
-}
-
+/// What the table knows of one live connection.
 #[derive(Debug, Clone, Copy)]
-struct Entry {
-    peer: SocketAddr,
-    state: ConnState,
+pub(super) struct Entry {
+    pub(super) peer: SocketAddr,
+    pub(super) state: ConnState,
     /// Admitted but silent so far: no byte seen, no state reported by the port.
-    fresh: bool,
+    pub(super) fresh: bool,
     /// When the current state began.
-    since: Millis,
+    pub(super) since: Millis,
     /// Bytes arrived in `Head` without completing it (the head is being dripped). A
     /// connection waiting for a buffer is in `Head` too, but has read nothing yet.
-    partial: bool,
-    opened: Millis,
-    last_activity: Millis,
-    requests: u32,
+    pub(super) partial: bool,
+    pub(super) opened: Millis,
+    pub(super) last_activity: Millis,
+    pub(super) requests: u32,
 }
-
-/// How many past evictions are kept for the dashboard.
-pub const RECENT_EVICTIONS: usize = 8;
 
 /// The connection table with room for `N` connections (the effective cap may be lower).
 #[derive(Debug)]
 pub struct Table<const N: usize> {
-    entries: [Option<Entry>; N],
-    generations: [u32; N],
-    cap: usize,
-    open: usize,
-    pending: usize,
-    policy: Policy,
-    counters: Counters,
-    recent: heapless::HistoryBuf<Eviction, RECENT_EVICTIONS>,
+    pub(super) entries: [Option<Entry>; N],
+    pub(super) generations: [u32; N],
+    pub(super) cap: usize,
+    pub(super) open: usize,
+    pub(super) pending: usize,
+    pub(super) policy: Policy,
+    pub(super) counters: Counters,
+    pub(super) recent: heapless::HistoryBuf<Eviction, RECENT_EVICTIONS>,
 }
 
 impl<const N: usize> Table<N> {
@@ -302,28 +105,6 @@ impl<const N: usize> Table<N> {
     /// Counters.
     pub fn counters(&self) -> Counters {
         self.counters
-    }
-
-    /// Recent evictions, oldest first.
-    pub fn recent_evictions(&self) -> impl Iterator<Item = &Eviction> {
-        self.recent.oldest_ordered()
-    }
-
-    /// Live connections.
-    pub fn connections(&self, now: Millis) -> impl Iterator<Item = ConnInfo> + '_ {
-        self.entries.iter().enumerate().filter_map(move |(i, e)| {
-            e.as_ref().map(|e| ConnInfo {
-                id: ConnId {
-                    slot: i as u16,
-                    generation: self.generations[i],
-                },
-                peer: e.peer,
-                state: e.state,
-                age_ms: now.saturating_sub(e.opened),
-                idle_ms: now.saturating_sub(e.last_activity),
-                requests: e.requests,
-            })
-        })
     }
 
     /// Number of open connections in a state.
@@ -510,67 +291,6 @@ impl<const N: usize> Table<N> {
             Some(Some(e)) if self.generations[slot] == id.generation => Ok(e),
             _ => Err(Stale),
         }
-    }
-
-    fn peer_count(&self, ip: IpAddr) -> usize {
-        self.entries
-            .iter()
-            .flatten()
-            .filter(|e| e.peer.ip() == ip)
-            .count()
-    }
-
-    /// Least recently active connection in `state` among those `filter` accepts.
-    fn lru(&self, state: ConnState, filter: impl Fn(&Entry) -> bool) -> Option<ConnId> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|e| (i, e)))
-            .filter(|(_, e)| e.state == state && filter(e))
-            .min_by_key(|(_, e)| e.last_activity)
-            .map(|(i, _)| ConnId {
-                slot: i as u16,
-                generation: self.generations[i],
-            })
-    }
-
-    fn choose_victim(&self, newcomer: IpAddr, now: Millis) -> Option<(ConnId, EvictReason)> {
-        let cap = self.policy.per_peer_cap;
-        // 1. The newcomer's own peer is over its share: its own oldest idle goes.
-        if self.peer_count(newcomer) >= cap {
-            if let Some(v) = self.lru(ConnState::Idle, |e| e.peer.ip() == newcomer) {
-                return Some((v, EvictReason::PeerCap));
-            }
-        }
-        // 2. Idle connections of peers holding more than their share.
-        if let Some(v) = self.lru(ConnState::Idle, |e| self.peer_count(e.peer.ip()) > cap) {
-            return Some((v, EvictReason::PeerCap));
-        }
-        // 3. Any idle connection, least recently used first.
-        if let Some(v) = self.lru(ConnState::Idle, |_| true) {
-            return Some((v, EvictReason::LruIdle));
-        }
-        // 4. Connections that were admitted and then never said a word.
-        let grace = self.policy.fresh_grace_ms;
-        if let Some(v) = self.lru(ConnState::Head, |e| {
-            e.fresh && now.saturating_sub(e.opened) >= grace
-        }) {
-            return Some((v, EvictReason::Silent));
-        }
-        // 5. Heads still trickling in after the grace period: slowloris under pressure
-        // gives way, instead of locking out every newcomer until its head deadline.
-        if let Some(v) = self.lru(ConnState::Head, |e| {
-            e.partial && now.saturating_sub(e.since) >= grace
-        }) {
-            return Some((v, EvictReason::SlowHead));
-        }
-        // 6. Streams, only if allowed.
-        if self.policy.evict_streams {
-            if let Some(v) = self.lru(ConnState::Stream, |_| true) {
-                return Some((v, EvictReason::Stream));
-            }
-        }
-        None
     }
 }
 
