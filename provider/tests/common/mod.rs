@@ -81,6 +81,11 @@ impl Conn {
         })
     }
 
+    /// The client's end of the connection (its `peer` in `/api/connections`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr().unwrap()
+    }
+
     /// `GET path`, named by the address it was sent to, as a browser does for an
     /// address typed in (an IP literal: every stack answers it).
     pub fn get(&mut self, path: &str, extra: &str) -> Result<Response, Failure> {

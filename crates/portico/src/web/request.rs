@@ -169,11 +169,7 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
     }
 
     /// Answers `status` with `value` as JSON.
-    pub async fn json_with<S: Serialize, U>(
-        &mut self,
-        status: Status,
-        value: &S,
-    ) -> Outcome<U> {
+    pub async fn json_with<S: Serialize, U>(&mut self, status: Status, value: &S) -> Outcome<U> {
         let sent = self
             .ex
             .respond_rendered(status, "application/json", no_store, |buf| {
@@ -200,12 +196,7 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
     }
 
     /// Answers `status` with `body` of `content_type`.
-    pub async fn send<U>(
-        &mut self,
-        status: Status,
-        content_type: &str,
-        body: &[u8],
-    ) -> Outcome<U> {
+    pub async fn send<U>(&mut self, status: Status, content_type: &str, body: &[u8]) -> Outcome<U> {
         self.ex
             .respond(
                 status,
