@@ -233,14 +233,15 @@ where
         let mut ready = pin!(hub.ready(sub));
         let mut tick = pin!(env.sleep(keepalive_ms));
         let mut peer = pin!(io.readable());
+        // The client first: one that has left must not be counted as lagging.
         poll_fn(|cx| {
+            if let Poll::Ready(r) = peer.as_mut().poll(cx) {
+                return Poll::Ready(Woke::Peer(r.is_ok()));
+            }
             if ready.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Woke::Hub);
             }
-            if tick.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Woke::Tick);
-            }
-            peer.as_mut().poll(cx).map(|r| Woke::Peer(r.is_ok()))
+            tick.as_mut().poll(cx).map(|()| Woke::Tick)
         })
         .await
     };
