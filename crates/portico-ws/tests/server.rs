@@ -49,6 +49,7 @@ impl WsHandler for Echo {
 struct App {
     shared: Rc<Shared>,
     ends: Rc<RefCell<Vec<End>>>,
+    ws: WsConfig,
 }
 
 impl Handler for App {
@@ -71,15 +72,7 @@ impl Handler for App {
 
 impl Streams<()> for App {
     async fn run<T: Transport, E: Env>(&self, _: (), io: &mut T, env: &E, cfg: &ServerConfig) {
-        let end = server::run(
-            &mut Echo,
-            io,
-            env,
-            cfg,
-            &self.shared.pool,
-            &WsConfig::default(),
-        )
-        .await;
+        let end = server::run(&mut Echo, io, env, cfg, &self.shared.pool, &self.ws).await;
         self.ends.borrow_mut().push(end);
     }
 }
@@ -102,11 +95,19 @@ fn options() -> ServerOptions {
 }
 
 async fn start() -> (SocketAddr, Rc<Shared>, Rc<RefCell<Vec<End>>>) {
+    start_with(WsConfig::default()).await
+}
+
+async fn start_with(ws: WsConfig) -> (SocketAddr, Rc<Shared>, Rc<RefCell<Vec<End>>>) {
     let listener = portico_tokio::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let ends = Rc::new(RefCell::new(Vec::new()));
     let e = ends.clone();
-    let server = Server::new(options(), move |shared| App { shared, ends: e });
+    let server = Server::new(options(), move |shared| App {
+        shared,
+        ends: e,
+        ws,
+    });
     let shared = server.shared().clone();
     tokio::task::spawn_local(server.run(listener));
     (addr, shared, ends)
@@ -369,6 +370,32 @@ async fn a_request_that_is_not_an_upgrade_is_told_so() {
         s.write_all(req.as_bytes()).await.unwrap();
         let head = read_head(&mut s).await;
         assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_quiet_client_is_pinged_and_closed_when_it_does_not_answer() {
+    local(async {
+        let ws = WsConfig {
+            ping_after_ms: 50,
+            pong_timeout_ms: 50,
+            ..WsConfig::default()
+        };
+        let (addr, _, ends) = start_with(ws).await;
+        // A client that does not answer: a ping, then a close with 1001.
+        let mut quiet = handshake(addr).await;
+        assert_eq!(read_frame(&mut quiet).await.0, 0x89);
+        expect_close(&mut quiet, 1001).await;
+        assert_eq!(ended(&ends, 1).await, [End::Unresponsive]);
+        // One that answers each ping stays connected, pinged again whenever quiet.
+        let mut s = handshake(addr).await;
+        for _ in 0..4 {
+            let (op, p) = read_frame(&mut s).await;
+            assert_eq!(op, 0x89);
+            s.write_all(&masked(0x8a, &p)).await.unwrap();
+        }
+        assert_eq!(ends.borrow().len(), 1);
     })
     .await
 }
