@@ -9,9 +9,11 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use futures_util::{SinkExt, StreamExt};
 use portico::conn::{Budget, Policy};
 use portico::http::Status;
+use portico::hub::{Hub, Next, Subscriber};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
 use portico::server::{
@@ -46,10 +48,51 @@ impl WsHandler for Echo {
     }
 }
 
+/// Pushes every event published on the hub to its client, unasked, as a text message
+/// `"<id> <name> <data>"`; echoes what the client sends.
+struct Feed {
+    hub: Rc<FeedHub>,
+    sub: Subscriber,
+}
+
+type FeedHub = Hub<NoopRawMutex, 8, 64, 4>;
+
+impl WsHandler for Feed {
+    async fn message<T: Transport, E: Env>(
+        &mut self,
+        msg: Message<'_>,
+        out: &mut Sender<'_, T, E>,
+    ) -> Result<(), SendError<T::Error>> {
+        Echo.message(msg, out).await
+    }
+
+    async fn wake(&mut self) {
+        self.hub.ready(&self.sub).await
+    }
+
+    async fn push<T: Transport, E: Env>(
+        &mut self,
+        out: &mut Sender<'_, T, E>,
+    ) -> Result<(), SendError<T::Error>> {
+        loop {
+            let mut text = String::new();
+            match self.hub.next(&mut self.sub, |e| {
+                text = format!("{} {} {}", e.id, e.name, String::from_utf8_lossy(e.data));
+                true
+            }) {
+                Next::Empty => return Ok(()),
+                Next::Missed(n) => out.text(&format!("missed {n}")).await?,
+                Next::Event(_) => out.text(&text).await?,
+            }
+        }
+    }
+}
+
 struct App {
     shared: Rc<Shared>,
     ends: Rc<RefCell<Vec<End>>>,
     ws: WsConfig,
+    hub: Rc<FeedHub>,
 }
 
 impl Handler for App {
@@ -72,7 +115,11 @@ impl Handler for App {
 
 impl Streams<()> for App {
     async fn run<T: Transport, E: Env>(&self, _: (), io: &mut T, env: &E, cfg: &ServerConfig) {
-        let end = server::run(&mut Echo, io, env, cfg, &self.shared.pool, &self.ws).await;
+        let mut feed = Feed {
+            hub: self.hub.clone(),
+            sub: self.hub.subscribe(None),
+        };
+        let end = server::run(&mut feed, io, env, cfg, &self.shared.pool, &self.ws).await;
         self.ends.borrow_mut().push(end);
     }
 }
@@ -95,10 +142,13 @@ fn options() -> ServerOptions {
 }
 
 async fn start() -> (SocketAddr, Rc<Shared>, Rc<RefCell<Vec<End>>>) {
-    start_with(WsConfig::default()).await
+    start_with(WsConfig::default(), Rc::new(FeedHub::new())).await
 }
 
-async fn start_with(ws: WsConfig) -> (SocketAddr, Rc<Shared>, Rc<RefCell<Vec<End>>>) {
+async fn start_with(
+    ws: WsConfig,
+    hub: Rc<FeedHub>,
+) -> (SocketAddr, Rc<Shared>, Rc<RefCell<Vec<End>>>) {
     let listener = portico_tokio::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let ends = Rc::new(RefCell::new(Vec::new()));
@@ -107,6 +157,7 @@ async fn start_with(ws: WsConfig) -> (SocketAddr, Rc<Shared>, Rc<RefCell<Vec<End
         shared,
         ends: e,
         ws,
+        hub,
     });
     let shared = server.shared().clone();
     tokio::task::spawn_local(server.run(listener));
@@ -382,7 +433,7 @@ async fn a_quiet_client_is_pinged_and_closed_when_it_does_not_answer() {
             pong_timeout_ms: 50,
             ..WsConfig::default()
         };
-        let (addr, _, ends) = start_with(ws).await;
+        let (addr, _, ends) = start_with(ws, Rc::new(FeedHub::new())).await;
         // A client that does not answer: a ping, then a close with 1001.
         let mut quiet = handshake(addr).await;
         assert_eq!(read_frame(&mut quiet).await.0, 0x89);
@@ -396,6 +447,38 @@ async fn a_quiet_client_is_pinged_and_closed_when_it_does_not_answer() {
             s.write_all(&masked(0x8a, &p)).await.unwrap();
         }
         assert_eq!(ends.borrow().len(), 1);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_application_pushes_unasked_between_the_clients_messages() {
+    local(async {
+        let hub = Rc::new(FeedHub::new());
+        let (addr, shared, _) = start_with(WsConfig::default(), hub.clone()).await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        // A round trip first, so the server side is surely subscribed.
+        ws.send(TMessage::text("hi")).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), TMessage::text("hi"));
+        hub.publish_json("settings", &7u8).unwrap();
+        hub.publish_json("settings", &8u8).unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            TMessage::text("1 settings 7")
+        );
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            TMessage::text("2 settings 8")
+        );
+        // Pushing needs no pool buffer.
+        assert_eq!(shared.pool.stats().high_water, 1);
+        ws.send(TMessage::text("still echoing")).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            TMessage::text("still echoing")
+        );
     })
     .await
 }
