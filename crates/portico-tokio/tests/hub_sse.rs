@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use portico::conn::{Budget, Policy};
+use portico::conn::{Budget, ConnState, Policy};
 use portico::http::Status;
 use portico::hub::{last_event_id, sse, Hub, Subscriber};
 use portico::placement::Placement;
@@ -84,15 +84,16 @@ fn options() -> ServerOptions {
     }
 }
 
-/// Starts the server on loopback; returns its address and the hub.
-async fn start() -> (SocketAddr, Rc<AppHub>) {
+/// Starts the server on loopback; returns its address, the hub and the port's state.
+async fn start() -> (SocketAddr, Rc<AppHub>, Rc<Shared>) {
     let hub = Rc::new(AppHub::new());
     let listener = portico_tokio::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let h = hub.clone();
     let server = Server::new(options(), move |shared| App { shared, hub: h });
+    let shared = server.shared().clone();
     tokio::task::spawn_local(server.run(listener));
-    (addr, hub)
+    (addr, hub, shared)
 }
 
 /// One block of the stream, as an `EventSource` would see it (comments kept).
@@ -223,9 +224,12 @@ async fn local<F: std::future::Future>(f: F) -> F::Output {
 #[tokio::test(flavor = "current_thread")]
 async fn a_reconnecting_client_gets_exactly_the_events_it_missed() {
     local(async {
-        let (addr, hub) = start().await;
+        let (addr, hub, shared) = start().await;
         let mut c = Client::connect(addr, None).await;
         assert_eq!(hub.stats().subscribers, 1);
+        // A stream to the table (evicted last), holding no pool buffer while it waits.
+        assert_eq!(shared.table.borrow().count(ConnState::Stream), 1);
+        assert_eq!(shared.pool.stats().leased, 0);
         for n in 1..=3 {
             publish(&hub, n);
         }
@@ -274,7 +278,7 @@ async fn a_reconnecting_client_gets_exactly_the_events_it_missed() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_client_that_stops_reading_never_blocks_the_publisher_and_is_told_what_it_lost() {
     local(async {
-        let (addr, hub) = start().await;
+        let (addr, hub, _) = start().await;
         // A small receive window, so the socket fills quickly.
         let sock = tokio::net::TcpSocket::new_v4().unwrap();
         sock.set_recv_buffer_size(4096).unwrap();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use futures_util::{SinkExt, StreamExt};
-use portico::conn::{Budget, Policy};
+use portico::conn::{Budget, ConnState, Policy};
 use portico::http::Status;
 use portico::hub::{Hub, Next, Subscriber};
 use portico::placement::Placement;
@@ -193,8 +193,10 @@ async fn echoes_text_binary_and_fragmented_messages_then_closes_cleanly() {
         let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
         assert_eq!(resp.status(), 101);
         assert_eq!(resp.headers()["sec-websocket-protocol"], "echo.v1");
-        // At rest between messages the connection holds no pool buffer.
+        // At rest between messages the connection holds no pool buffer, and the
+        // connection table sees a stream (evicted last).
         assert_eq!(shared.pool.stats().leased, 0);
+        assert_eq!(shared.table.borrow().count(ConnState::Stream), 1);
 
         ws.send(TMessage::text("héllo")).await.unwrap();
         assert_eq!(ws.next().await.unwrap().unwrap(), TMessage::text("héllo"));

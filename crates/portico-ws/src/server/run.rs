@@ -210,3 +210,127 @@ async fn flush_control<T: Transport, E: Env>(
     }
     Ok(())
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use core::cell::{Cell, RefCell};
+    use core::future::Future;
+    use std::vec::Vec;
+
+    use portico::conn::ConnState;
+    use portico::server::{Buffers, Env, ServerConfig, TimedOut, Timeouts};
+    use portico::time::Millis;
+
+    use super::*;
+    use crate::server::{Message, SendError, Sender, WsConfig, WsHandler};
+
+    /// A client that never reads: every write waits forever. Reads wait too.
+    struct Stuck;
+
+    impl embedded_io::ErrorType for Stuck {
+        type Error = core::convert::Infallible;
+    }
+    impl embedded_io_async::Read for Stuck {
+        async fn read(&mut self, _: &mut [u8]) -> Result<usize, Self::Error> {
+            core::future::pending().await
+        }
+    }
+    impl embedded_io_async::Write for Stuck {
+        async fn write(&mut self, _: &[u8]) -> Result<usize, Self::Error> {
+            core::future::pending().await
+        }
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+    impl Transport for Stuck {
+        async fn readable(&mut self) -> Result<(), Self::Error> {
+            core::future::pending().await
+        }
+    }
+
+    #[derive(Default)]
+    struct TokioEnv {
+        timeouts: RefCell<Vec<TimeoutPhase>>,
+    }
+
+    impl Env for TokioEnv {
+        fn now(&self) -> Millis {
+            0
+        }
+        async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
+            tokio::time::timeout(std::time::Duration::from_millis(ms), fut)
+                .await
+                .map_err(|_| TimedOut)
+        }
+        fn state(&self, _: ConnState) {}
+        fn touch(&self) {}
+        fn request_done(&self) {}
+        fn timed_out(&self, phase: TimeoutPhase) {
+            self.timeouts.borrow_mut().push(phase);
+        }
+        async fn sleep(&self, ms: Millis) {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await
+        }
+    }
+
+    struct NoBuffers;
+    impl Buffers for NoBuffers {
+        type Lease<'a> = &'a mut [u8];
+        async fn acquire(&self) -> Option<Self::Lease<'_>> {
+            None
+        }
+    }
+
+    /// Greets on open; counts how often it was allowed to send.
+    struct Greeter(Cell<u32>);
+
+    impl WsHandler for Greeter {
+        async fn opened<T: Transport, E: Env>(
+            &mut self,
+            out: &mut Sender<'_, T, E>,
+        ) -> Result<(), SendError<T::Error>> {
+            self.0.set(self.0.get() + 1);
+            let r = out.text("hello").await;
+            assert!(matches!(r, Err(SendError::Timeout)));
+            // Once a write missed its deadline, nothing more is tried.
+            assert!(matches!(out.text("again").await, Err(SendError::Timeout)));
+            r
+        }
+        async fn message<T: Transport, E: Env>(
+            &mut self,
+            _: Message<'_>,
+            _: &mut Sender<'_, T, E>,
+        ) -> Result<(), SendError<T::Error>> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_is_cut_at_the_send_deadline() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let cfg = ServerConfig {
+            timeouts: Timeouts {
+                send_ms: 20,
+                ..Timeouts::const_default()
+            },
+            ..ServerConfig::const_default()
+        };
+        let env = TokioEnv::default();
+        let mut h = Greeter(Cell::new(0));
+        let end = rt.block_on(run(
+            &mut h,
+            &mut Stuck,
+            &env,
+            &cfg,
+            &NoBuffers,
+            &WsConfig::default(),
+        ));
+        assert_eq!(end, End::Gone);
+        assert_eq!(h.0.get(), 1);
+        assert_eq!(*env.timeouts.borrow(), [TimeoutPhase::Send]);
+    }
+}
