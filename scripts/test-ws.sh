@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Tests of the portico-ws WebSocket client: unit and loopback tests, tests against an
-# independent Python server, and the Autobahn conformance run (cases 1-10, and 12-13
-# for permessage-deflate at five message shapes; via kosoku).
+# Tests of the portico-ws WebSocket client and server endpoint: unit and loopback tests,
+# tests against an independent Python server, and the Autobahn conformance runs (client:
+# cases 1-10, and 12-13 for permessage-deflate at five message shapes; server: cases
+# 1-10; both via kosoku).
 #
 # Idempotent and self-contained: creates a Python venv with pinned packages under the
 # cargo target directory on first use. Does not set CARGO_TARGET_DIR: the caller does.
@@ -53,11 +54,21 @@ autobahn() {
     crates/portico-ws/autobahn/expected.json --out "$TARGET_DIR/autobahn-results.json"
 }
 
+# The server endpoint (portico_ws::server) under Autobahn's fuzzing client: cases 1-10,
+# every one must pass (~16 s with a debug build).
+autobahn_server() {
+  local server="$TARGET_DIR/debug/examples/autobahn_server"
+  cargo build --quiet -p portico-ws --example autobahn_server || return 1
+  timeout 240 "$PY" crates/portico-ws/autobahn/run_server.py "$server" \
+    --out "$TARGET_DIR/autobahn-server-results.json"
+}
+
 step "python venv (websockets $WEBSOCKETS_VERSION, kosoku $KOSOKU_VERSION)" setup_venv
 step "cargo test -p portico-ws" timeout 600 cargo test -p portico-ws
 step "python-server tests" env WS_PYTHON="$PY" timeout 300 \
   cargo test -p portico-ws --features python-tests --test python_server
 step "autobahn cases 1-10, 12-13 (permessage-deflate) vs baseline" autobahn
+step "autobahn cases 1-10 against the server endpoint (fuzzing client)" autobahn_server
 no_std_builds() {
   local f
   for f in "" embassy embassy-dns embassy,deflate; do

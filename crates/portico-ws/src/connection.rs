@@ -66,6 +66,8 @@ pub enum ProtocolError {
     Frame(frame::DecodeError),
     /// A masked frame from the server.
     MaskedFrame,
+    /// An unmasked frame from a client (the server's side, RFC 6455 §5.1).
+    UnmaskedFrame,
     /// A continuation without a message, or a new message inside a fragmented one.
     BadContinuation,
     /// Invalid UTF-8 in a text message or close reason.
@@ -97,6 +99,7 @@ impl fmt::Display for ProtocolError {
         match self {
             ProtocolError::Frame(e) => write!(f, "bad frame: {e}"),
             ProtocolError::MaskedFrame => f.write_str("masked frame from server"),
+            ProtocolError::UnmaskedFrame => f.write_str("unmasked frame from client"),
             ProtocolError::BadContinuation => f.write_str("bad fragment sequence"),
             ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8"),
             ProtocolError::BadClose(e) => write!(f, "bad close frame: {e}"),

@@ -21,6 +21,7 @@ pub mod frame;
 pub mod handshake;
 pub mod lifecycle;
 pub mod mask;
+pub mod server;
 pub mod settings;
 pub mod stats;
 pub mod url;

@@ -8,6 +8,7 @@
 //! - [`guard`]: who may talk to the device — `Host` allowlist, cross-site refusal,
 //!   password hash, signed tokens, login rate limit.
 //! - [`pool`] and [`placement`]: fixed buffer pool and region-aware memory placement.
+//! - [`hub`]: live updates — an event hub with a replay ring for server-sent events.
 //! - [`server`]: the request/response loop over any `embedded-io-async` byte stream,
 //!   driven by a port (tokio on the host, embassy-net on the device).
 //! - [`web`]: the application API on that loop — routes, typed bodies, JSON answers,
@@ -27,6 +28,7 @@ pub mod assets;
 pub mod conn;
 pub mod guard;
 pub mod http;
+pub mod hub;
 pub mod placement;
 pub mod pool;
 pub mod server;
