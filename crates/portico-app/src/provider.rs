@@ -6,7 +6,7 @@ use core::cell::RefCell;
 use portico::assets::{lookup, Asset};
 use portico::conn::ConnId;
 use portico::http::{HeadWriter, HeaderError, Method, Route, Status};
-use portico::server::{serve_asset, Exchange, ResponseLength, ServeError, ServerConfig};
+use portico::server::{serve_asset, Buffers, Exchange, ResponseLength, ServeError, ServerConfig};
 use portico::web::{send_error, Env, Error, Flow, Outcome, Reply, Request, Service, Transport};
 
 use crate::answer::{self, Answer};
@@ -296,12 +296,13 @@ impl<D: Device> Service for Provider<D> {
         Ok(Reply::Done)
     }
 
-    async fn stream<T: Transport, E: Env>(
+    async fn stream<T: Transport, E: Env, B: Buffers>(
         &self,
         _: Events,
         io: &mut T,
         env: &E,
         cfg: &ServerConfig,
+        _: &B,
     ) {
         crate::events::run(self, io, env, cfg).await
     }

@@ -22,7 +22,7 @@ use portico::http::Status;
 use portico::placement::{MemoryRegions, Placement, Region};
 use portico::pool::PoolConfig;
 use portico::server::{
-    Env, Exchange, Handler, NoStreams, Reply, ServeError, ServerConfig, Streams, Timeouts,
+    Buffers, Env, Exchange, Handler, NoStreams, Reply, ServeError, ServerConfig, Streams, Timeouts,
     Transport,
 };
 use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
@@ -55,8 +55,15 @@ impl Handler for Fixed {
 }
 
 impl Streams<()> for Fixed {
-    async fn run<T: Transport, E: Env>(&self, u: (), io: &mut T, env: &E, cfg: &ServerConfig) {
-        NoStreams.run(u, io, env, cfg).await
+    async fn run<T: Transport, E: Env, B: Buffers>(
+        &self,
+        u: (),
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+        buffers: &B,
+    ) {
+        NoStreams.run(u, io, env, cfg, buffers).await
     }
 }
 

@@ -16,7 +16,7 @@ use portico::hub::{last_event_id, sse, Hub, Subscriber};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
 use portico::server::{
-    Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
+    Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
 };
 use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,7 +30,6 @@ type AppHub = Hub<NoopRawMutex, RING, SLOT, 4>;
 const OP_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct App {
-    shared: Rc<Shared>,
     hub: Rc<AppHub>,
 }
 
@@ -55,15 +54,15 @@ impl Handler for App {
 }
 
 impl Streams<Subscriber> for App {
-    async fn run<T: Transport, E: Env>(
+    async fn run<T: Transport, E: Env, B: Buffers>(
         &self,
         sub: Subscriber,
         io: &mut T,
         env: &E,
         cfg: &ServerConfig,
+        buffers: &B,
     ) {
-        let pool = &self.shared.pool;
-        sse::run(&*self.hub, sub, io, env, cfg, pool, sse::KEEPALIVE_MS).await
+        sse::run(&*self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
     }
 }
 
@@ -90,7 +89,7 @@ async fn start() -> (SocketAddr, Rc<AppHub>, Rc<Shared>) {
     let listener = portico_tokio::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let h = hub.clone();
-    let server = Server::new(options(), move |shared| App { shared, hub: h });
+    let server = Server::new(options(), move |_| App { hub: h });
     let shared = server.shared().clone();
     tokio::task::spawn_local(server.run(listener));
     (addr, hub, shared)

@@ -8,15 +8,14 @@
 //! largest message is a lease less its receive space); a device would use the default
 //! 4 KiB buffers and refuse such messages with 1009.
 
-use std::rc::Rc;
 
 use portico::conn::{Budget, Policy};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
 use portico::server::{
-    Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Timeouts, Transport,
+    Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Timeouts, Transport,
 };
-use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
+use portico_tokio::{BufferStrategy, Server, ServerOptions, CONN_STATE_BYTES};
 use portico_ws::server::{self, Message, SendError, Sender, WsConfig, WsHandler};
 
 struct Echo;
@@ -34,7 +33,7 @@ impl WsHandler for Echo {
     }
 }
 
-struct App(Rc<Shared>);
+struct App;
 
 impl Handler for App {
     type Upgrade = ();
@@ -56,8 +55,15 @@ const WS: WsConfig = WsConfig {
 };
 
 impl Streams<()> for App {
-    async fn run<T: Transport, E: Env>(&self, _: (), io: &mut T, env: &E, cfg: &ServerConfig) {
-        server::run(&mut Echo, io, env, cfg, &self.0.pool, &WS).await;
+    async fn run<T: Transport, E: Env, B: Buffers>(
+        &self,
+        _: (),
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+        buffers: &B,
+    ) {
+        server::run(&mut Echo, io, env, cfg, buffers, &WS).await;
     }
 }
 
@@ -94,7 +100,7 @@ fn main() {
     tokio::task::LocalSet::new().block_on(&rt, async move {
         let listener = portico_tokio::listen(addr.parse().unwrap()).unwrap();
         println!("{}", listener.local_addr().unwrap());
-        let server = Server::new(options, App);
+        let server = Server::new(options, |_| App);
         server.run(listener).await;
     });
 }

@@ -17,7 +17,7 @@ use portico::hub::{Hub, Next, Subscriber};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
 use portico::server::{
-    Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
+    Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
 };
 use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
 use portico_ws::close::CloseCode;
@@ -89,7 +89,6 @@ impl WsHandler for Feed {
 }
 
 struct App {
-    shared: Rc<Shared>,
     ends: Rc<RefCell<Vec<End>>>,
     ws: WsConfig,
     hub: Rc<FeedHub>,
@@ -114,12 +113,19 @@ impl Handler for App {
 }
 
 impl Streams<()> for App {
-    async fn run<T: Transport, E: Env>(&self, _: (), io: &mut T, env: &E, cfg: &ServerConfig) {
+    async fn run<T: Transport, E: Env, B: Buffers>(
+        &self,
+        _: (),
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+        buffers: &B,
+    ) {
         let mut feed = Feed {
             hub: self.hub.clone(),
             sub: self.hub.subscribe(None),
         };
-        let end = server::run(&mut feed, io, env, cfg, &self.shared.pool, &self.ws).await;
+        let end = server::run(&mut feed, io, env, cfg, buffers, &self.ws).await;
         self.ends.borrow_mut().push(end);
     }
 }
@@ -153,8 +159,7 @@ async fn start_with(
     let addr = listener.local_addr().unwrap();
     let ends = Rc::new(RefCell::new(Vec::new()));
     let e = ends.clone();
-    let server = Server::new(options(), move |shared| App {
-        shared,
+    let server = Server::new(options(), move |_| App {
         ends: e,
         ws,
         hub,

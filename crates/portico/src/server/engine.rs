@@ -71,8 +71,17 @@ where
 #[allow(async_fn_in_trait)] // See `Env`.
 pub trait Streams<U> {
     /// Runs the stream on `io` until it ends. The table sees the connection as
-    /// [`ConnState::Stream`]; writes count as activity.
-    async fn run<T: Transport, E: Env>(&self, upgrade: U, io: &mut T, env: &E, cfg: &ServerConfig);
+    /// [`ConnState::Stream`]; writes count as activity. A stream holds no request
+    /// buffer at rest: it leases one from `buffers` (the port's pool) for each write
+    /// that needs one.
+    async fn run<T: Transport, E: Env, B: Buffers>(
+        &self,
+        upgrade: U,
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+        buffers: &B,
+    );
 }
 
 /// For applications without streams: an upgrade just closes.
@@ -80,7 +89,15 @@ pub trait Streams<U> {
 pub struct NoStreams;
 
 impl<U> Streams<U> for NoStreams {
-    async fn run<T: Transport, E: Env>(&self, _: U, _: &mut T, _: &E, _: &ServerConfig) {}
+    async fn run<T: Transport, E: Env, B: Buffers>(
+        &self,
+        _: U,
+        _: &mut T,
+        _: &E,
+        _: &ServerConfig,
+        _: &B,
+    ) {
+    }
 }
 
 /// How a connection comes to [`Engine::drive`].
@@ -199,7 +216,7 @@ where
                 }
                 Ok(Outcome::Upgrade(u)) => {
                     env.state(ConnState::Stream);
-                    self.streams.run(u, io, env, cfg).await;
+                    self.streams.run(u, io, env, cfg, self.buffers).await;
                     return End::Close;
                 }
                 Ok(Outcome::Close) | Err(_) => return End::Close,

@@ -18,7 +18,8 @@ use crate::http::{
     BodyFraming, HeadWriter, HeaderError, Method, Resolution, Route, Router, Status,
 };
 use crate::server::{
-    serve_asset, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
+    serve_asset, Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams,
+    Transport,
 };
 
 /// What [`Service::before`] decided.
@@ -81,14 +82,15 @@ pub trait Service {
 
     /// Runs a stream a handler started (returned [`Reply::Upgrade`]) until it ends. The
     /// connection table sees it as a stream: evicted last.
-    async fn stream<T: Transport, E: Env>(
+    async fn stream<T: Transport, E: Env, B: Buffers>(
         &self,
         stream: Self::Stream,
         io: &mut T,
         env: &E,
         cfg: &ServerConfig,
+        buffers: &B,
     ) {
-        let _ = (stream, io, env, cfg);
+        let _ = (stream, io, env, cfg, buffers);
     }
 
     /// Runs before routing, on every request: the place for checks that apply to all
@@ -191,14 +193,15 @@ impl<S: Service> Handler for S {
 }
 
 impl<S: Service> Streams<S::Stream> for S {
-    async fn run<T: Transport, E: Env>(
+    async fn run<T: Transport, E: Env, B: Buffers>(
         &self,
         stream: S::Stream,
         io: &mut T,
         env: &E,
         cfg: &ServerConfig,
+        buffers: &B,
     ) {
-        self.stream(stream, io, env, cfg).await
+        self.stream(stream, io, env, cfg, buffers).await
     }
 }
 
