@@ -146,6 +146,7 @@ impl Embed {
                 etag: format!("\"{:016x}\"", fnv1a(&identity)),
                 etag_gzip: format!("\"{:016x}-gz\"", fnv1a(&gz)),
                 keep_identity: !(keep_gzip && self.identity == Identity::OnlyWhenSmaller),
+                gzip_len: gz.len(),
                 gzip: keep_gzip.then_some(gz),
                 immutable: (self.immutable)(&url),
                 fallback: self.spa_fallback && url == "/index.html",
@@ -210,6 +211,8 @@ pub struct File {
     pub keep_identity: bool,
     /// The gzip form, when embedded.
     pub gzip: Option<Vec<u8>>,
+    /// The length of the gzip form, embedded or not.
+    pub gzip_len: usize,
     /// Strong validator of the bytes as is, quoted.
     pub etag: String,
     /// Strong validator of the gzip form, quoted.
@@ -261,11 +264,18 @@ impl Embedded {
             .collect();
         largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         largest.truncate(5);
+        // What the least flash would be, when that is not already the choice.
+        let smallest: usize = self
+            .files
+            .iter()
+            .map(|f| f.gzip_len.min(f.identity.len()))
+            .sum();
         Err(Error::OverBudget {
             dir: self.dir.clone(),
             budget,
             total,
             largest,
+            gzip_only: (smallest < total).then_some(smallest),
         })
     }
 
@@ -337,13 +347,18 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(),
         source,
     };
     for entry in fs::read_dir(dir).map_err(io)? {
-        let p = entry.map_err(io)?.path();
+        let entry = entry.map_err(io)?;
+        let p = entry.path();
         let name = p.file_name().and_then(|n| n.to_str());
-        if name.is_some_and(|n| n.starts_with('.')) {
+        if name.is_some_and(|n| n.starts_with('.')) || precompressed_copy(&p) {
+            continue;
+        }
+        // A symlinked directory is not followed: a link to `..` would never end.
+        if entry.file_type().map_err(io)?.is_dir() {
+            walk(root, &p, out)?;
             continue;
         }
         if p.is_dir() {
-            walk(root, &p, out)?;
             continue;
         }
         let rel = p.strip_prefix(root).unwrap_or(&p);
@@ -357,6 +372,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(),
         out.push((url, p));
     }
     Ok(())
+}
+
+/// `x.js.gz` or `x.js.br` beside `x.js` (from a bundler's compression plugin): left
+/// out, since the gzip form is made here and brotli is not served.
+fn precompressed_copy(p: &Path) -> bool {
+    let Some(ext) = p.extension() else {
+        return false;
+    };
+    (ext == "gz" || ext == "br") && p.with_extension("").is_file()
 }
 
 /// Characters a request path carries unencoded, that the server compares as is.

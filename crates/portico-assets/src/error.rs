@@ -26,6 +26,10 @@ pub enum Error {
         total: usize,
         /// The largest files, largest first (at most five): URL path and bytes.
         largest: Vec<(String, usize)>,
+        /// What the files would take with
+        /// [`Identity::OnlyWhenSmaller`](crate::Identity::OnlyWhenSmaller), when that
+        /// is less.
+        gzip_only: Option<usize>,
     },
     /// [`Embed::spa_fallback`](crate::Embed::spa_fallback) is on but there is no
     /// `/index.html` to fall back to.
@@ -79,6 +83,7 @@ impl fmt::Display for Error {
                 budget,
                 total,
                 largest,
+                gzip_only,
             } => {
                 write!(
                     f,
@@ -91,6 +96,13 @@ impl fmt::Display for Error {
                 for (i, (path, bytes)) in largest.iter().enumerate() {
                     let sep = if i == 0 { " " } else { ", " };
                     write!(f, "{sep}{path} {} B", grouped(*bytes))?;
+                }
+                if let Some(n) = gzip_only {
+                    write!(
+                        f,
+                        "; gzip only where smaller (Identity::OnlyWhenSmaller) would take {} B",
+                        grouped(*n)
+                    )?;
                 }
                 Ok(())
             }

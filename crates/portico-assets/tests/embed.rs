@@ -160,12 +160,14 @@ fn over_budget_is_an_error_naming_budget_total_and_largest_files() {
         budget,
         total: t,
         ref largest,
+        gzip_only,
         ..
     } = err
     else {
         panic!("{err}")
     };
     assert_eq!((budget, t), (total - 1, total));
+    assert!(gzip_only.is_some_and(|n| n < total));
     assert_eq!(largest[0].0, "/assets/index-DigXP85U.js");
     assert!(largest.windows(2).all(|w| w[0].1 >= w[1].1), "{largest:?}");
     let text = err.to_string();
@@ -178,6 +180,26 @@ fn over_budget_is_an_error_naming_budget_total_and_largest_files() {
     ] {
         assert!(text.contains(&needle), "{needle:?} not in {text:?}");
     }
+    // The way to the least flash is named, with its figure.
+    let smallest = Embed::new(fixture())
+        .identity(Identity::OnlyWhenSmaller)
+        .collect()
+        .unwrap()
+        .total();
+    let hint = format!(
+        "gzip only where smaller (Identity::OnlyWhenSmaller) would take {} B",
+        grouped(smallest)
+    );
+    assert!(text.ends_with(&hint), "{text}");
+    let already = Embed::new(fixture())
+        .identity(Identity::OnlyWhenSmaller)
+        .budget(smallest - 1)
+        .collect()
+        .unwrap_err();
+    assert!(
+        !already.to_string().contains("OnlyWhenSmaller"),
+        "{already}"
+    );
     // What the build script prints: one cargo error line.
     let line = err.cargo_error();
     assert_eq!(line, format!("cargo::error={text}"));
@@ -285,4 +307,27 @@ fn the_core_serves_what_was_embedded() {
     request(&format!("GET /settings/wifi HTTP/1.1\r\n{nav}"), |h| {
         assert!(resolve(plain, h).is_none())
     });
+}
+
+#[test]
+fn precompressed_copies_are_left_out() {
+    let dir = out_dir("precompressed");
+    std::fs::write(dir.join("index.html"), "<p>x</p>").unwrap();
+    std::fs::write(dir.join("index.html.gz"), "not ours").unwrap();
+    std::fs::write(dir.join("index.html.br"), "not served").unwrap();
+    std::fs::write(dir.join("data.gz"), "a file in its own right").unwrap();
+    let e = Embed::new(&dir).collect().unwrap();
+    assert_eq!(urls(&e), ["/data.gz", "/index.html"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_directory_is_not_followed() {
+    let dir = out_dir("symlink-loop");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("index.html"), "x").unwrap();
+    std::fs::write(dir.join("sub/a.txt"), "a").unwrap();
+    std::os::unix::fs::symlink("..", dir.join("sub/up")).unwrap();
+    let e = Embed::new(&dir).collect().unwrap();
+    assert_eq!(urls(&e), ["/index.html", "/sub/a.txt"]);
 }
