@@ -8,11 +8,14 @@ mod content_type;
 mod embed;
 mod error;
 mod hashed;
+mod table;
+mod walk;
 
 pub use content_type::content_type;
-pub use embed::{Embed, Embedded, File, Identity};
+pub use embed::{Embed, Identity};
 pub use error::Error;
 pub use hashed::is_content_hashed;
+pub use table::{Embedded, File};
 
 /// FNV-1a: a stable 64-bit content hash for strong `ETag`s (a validator, not security:
 /// what matters is that a changed file gets a new one).
