@@ -31,9 +31,12 @@ fn main() {
         build_web(&web);
     }
 
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    portico_assets::embed(&dist, &out, portico_assets::Identity::Always, PLACEHOLDER)
-        .expect("embedding web/dist");
+    // No SPA fallback: the dashboard routes with `#/…`, so the server never sees its
+    // routes, and a mistyped path stays a 404.
+    portico_assets::Embed::new(&dist)
+        .placeholder(PLACEHOLDER)
+        .write()
+        .unwrap_or_else(|e| e.fail_build());
 }
 
 const PLACEHOLDER: &str =

@@ -651,12 +651,12 @@ fn oversized_head_uri_and_body_get_431_414_413() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    // A target right at the limit is not refused.
+    // A target right at the limit is not refused: looked up, and not found.
     let at_limit = format!("/{}", "a".repeat(1023));
     assert_eq!(
         get(p.addr, &at_limit).unwrap().status,
-        200,
-        "1024-byte target (index fallback)"
+        404,
+        "1024-byte target"
     );
     assert_eq!(get(p.addr, "/api/status").unwrap().status, 200);
 }

@@ -3,7 +3,7 @@
 
 use core::cell::RefCell;
 
-use portico::assets::{lookup, Asset};
+use portico::assets::{resolve, Asset};
 use portico::conn::ConnId;
 use portico::http::{HeadWriter, HeaderError, Method, Route, Status};
 use portico::server::{serve_asset, Buffers, Exchange, ResponseLength, ServeError, ServerConfig};
@@ -225,7 +225,7 @@ impl<D: Device> Service for Provider<D> {
         // The policy goes on pages only: it means nothing on other responses, and the
         // response head of a JSON document must stay small.
         let page = !is_api(path)
-            && lookup(self.assets, path).is_some_and(|a| a.content_type.starts_with("text/html"));
+            && resolve(self.assets, &head).is_some_and(|a| a.content_type.starts_with("text/html"));
         if page {
             ex.set_headers(PAGE_HEADERS);
         }

@@ -8,7 +8,7 @@ use embassy_net::{IpEndpoint, Stack};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_time::{with_timeout, Duration};
 use embedded_io_async::Write;
-use portico::assets::Asset;
+use portico::assets::{Asset, Caching};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::SimHeap;
 use portico_app::embassy::{LinkReport, Network, PortDevice};
@@ -33,7 +33,8 @@ pub static SITE: &[Asset] = &[Asset {
     gzip: None,
     etag: "\"sim-index\"",
     etag_gzip: "\"sim-index-gz\"",
-    immutable: false,
+    caching: Caching::Revalidate,
+    fallback: false,
 }];
 
 /// Starts the device running the provider application with `N` sockets of `RX`/`TX`

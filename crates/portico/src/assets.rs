@@ -7,6 +7,9 @@
 use crate::http::RequestHead;
 
 /// One embedded file.
+///
+/// Tables of these are generated at build time by `portico-assets` (`Embed`), so that
+/// every field is a `'static` constant in flash and the table itself can be a `static`.
 #[derive(Debug, Clone, Copy)]
 pub struct Asset {
     /// URL path, e.g. `/assets/index-3f2a.js`.
@@ -21,8 +24,33 @@ pub struct Asset {
     pub etag: &'static str,
     /// Strong validator of the gzip bytes, quoted.
     pub etag_gzip: &'static str,
-    /// Content-hashed name: may be cached forever.
-    pub immutable: bool,
+    /// How long a client may reuse it without asking again.
+    pub caching: Caching,
+    /// Answers `GET`/`HEAD` for page paths no file has (the single-page-app fallback,
+    /// see [`resolve`]). At most one asset of a table should have it; the first wins.
+    pub fallback: bool,
+}
+
+/// The `Cache-Control` class of an asset, decided at build time from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caching {
+    /// The name changes whenever the content does (a content-hashed name such as
+    /// Vite's `assets/index-BdH3kQ9x.js`): a client keeps it a year and never asks
+    /// again, so a page load costs no request for it at all.
+    Immutable,
+    /// The name stays while the content changes (`index.html`, `favicon.ico`): a client
+    /// asks on every use, with its `ETag`, and an unchanged file costs a bodiless `304`.
+    Revalidate,
+}
+
+impl Caching {
+    /// The `Cache-Control` value.
+    pub const fn cache_control(self) -> &'static str {
+        match self {
+            Caching::Immutable => "public, max-age=31536000, immutable",
+            Caching::Revalidate => "no-cache",
+        }
+    }
 }
 
 /// Which representation to send.
@@ -75,18 +103,50 @@ pub enum Selection {
     },
 }
 
-/// Finds the asset for `path`: exact match, `/` → `/index.html`, and for paths that are
-/// not API calls and have no file extension, `index.html` (client-side routes).
+/// Finds the asset for `path` by path alone: the file of that name (a path ending in
+/// `/` names its `index.html`), else, for a page path (see [`resolve`]), the table's
+/// fallback page if it has one.
+///
+/// [`resolve`] is the serving decision; this is the question "which page could this
+/// be?" asked before the request's other headers matter (e.g. to choose page headers).
 pub fn lookup<'a>(assets: &'a [Asset], path: &str) -> Option<&'a Asset> {
-    let want = if path == "/" { "/index.html" } else { path };
-    if let Some(a) = assets.iter().find(|a| a.path == want) {
-        return Some(a);
+    file(assets, path).or_else(|| fallback_for(assets, path))
+}
+
+/// The asset that answers this request: the file its path names (a path ending in `/`
+/// names its `index.html`), else the single-page-app fallback — the table's asset
+/// marked [`Asset::fallback`] — when all of these hold:
+/// - the path is a page path: not `/api` or under `/api/` (a mistyped API call gets a
+///   `404` a script can understand, not a page), and its last segment has no `.` (a
+///   missing `/logo.png` or `/assets/x.js` is a `404`, not HTML the browser would try to
+///   run as a script);
+/// - the request's `Accept` names `text/html` with a non-zero `q`: a browser's
+///   navigation does, while `fetch()`, `curl` and a stale script tag send `*/*` or
+///   nothing and get their `404`.
+pub fn resolve<'a>(assets: &'a [Asset], head: &RequestHead<'_>) -> Option<&'a Asset> {
+    file(assets, head.path)
+        .or_else(|| fallback_for(assets, head.path).filter(|_| accepts_html(head)))
+}
+
+/// The file `path` names: an exact match, or for `…/` the `…/index.html`.
+pub(crate) fn file<'a>(assets: &'a [Asset], path: &str) -> Option<&'a Asset> {
+    if path.ends_with('/') {
+        assets
+            .iter()
+            .find(|a| a.path.strip_suffix("index.html") == Some(path))
+    } else {
+        assets.iter().find(|a| a.path == path)
     }
-    let last = want.rsplit('/').next().unwrap_or("");
-    if want.starts_with("/api/") || want == "/api" || last.contains('.') {
+}
+
+/// The fallback page, if `path` is a page path and the table has one.
+pub(crate) fn fallback_for<'a>(assets: &'a [Asset], path: &str) -> Option<&'a Asset> {
+    let last = path.rsplit('/').next().unwrap_or("");
+    let api = path == "/api" || path.starts_with("/api/");
+    if api || last.contains('.') {
         return None;
     }
-    assets.iter().find(|a| a.path == "/index.html")
+    assets.iter().find(|a| a.fallback)
 }
 
 /// Chooses representation and status from the request's headers.
@@ -152,31 +212,48 @@ fn other_representation(asset: &Asset, selected: Encoding) -> Option<(&'static s
 /// Whether `Accept-Encoding` allows gzip (`q=0` refuses it).
 pub fn accepts_gzip(head: &RequestHead<'_>) -> bool {
     let mut star = false;
-    for (name, value) in head.headers() {
-        if !name.eq_ignore_ascii_case("accept-encoding") {
-            continue;
+    for (coding, refused) in list_items(head, "accept-encoding") {
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            return !refused;
         }
-        for item in value.split(',') {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let q_zero = parts.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .or_else(|| p.strip_prefix("Q="))
-                    .is_some_and(|q| {
-                        q.trim().trim_end_matches('0').trim_end_matches('.') == "0"
-                            || q.trim() == "0"
-                    })
-            });
-            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-                return !q_zero;
-            }
-            if coding == "*" {
-                star = !q_zero;
-            }
+        if coding == "*" {
+            star = !refused;
         }
     }
     star
+}
+
+/// Whether `Accept` names `text/html` (with a non-zero `q`). Wildcards do not count:
+/// this tells a browser's navigation from a script's request (see [`resolve`]).
+pub fn accepts_html(head: &RequestHead<'_>) -> bool {
+    list_items(head, "accept").any(|(t, refused)| t.eq_ignore_ascii_case("text/html") && !refused)
+}
+
+/// The items of every `name` header (a comma-separated list with `;` parameters): each
+/// item's value and whether its `q` is zero.
+fn list_items<'b>(
+    head: &RequestHead<'b>,
+    name: &'static str,
+) -> impl Iterator<Item = (&'b str, bool)> + 'b {
+    head.headers()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, value)| value.split(','))
+        .map(|item| {
+            let mut parts = item.split(';');
+            let value = parts.next().unwrap_or("").trim();
+            (value, parts.any(is_q_zero))
+        })
+}
+
+/// Whether one `;` parameter is `q=0` (however many zeros follow the point).
+fn is_q_zero(param: &str) -> bool {
+    let p = param.trim();
+    p.strip_prefix("q=")
+        .or_else(|| p.strip_prefix("Q="))
+        .is_some_and(|q| {
+            let q = q.trim();
+            q == "0" || q.trim_end_matches('0').trim_end_matches('.') == "0"
+        })
 }
 
 /// Weak comparison of an `If-None-Match` list against a strong validator.
@@ -265,7 +342,8 @@ mod tests {
         gzip: Some(b"GZ"),
         etag: "\"abc\"",
         etag_gzip: "\"abc-gz\"",
-        immutable: true,
+        caching: Caching::Immutable,
+        fallback: false,
     };
     const INDEX: Asset = Asset {
         path: "/index.html",
@@ -274,7 +352,8 @@ mod tests {
         gzip: None,
         etag: "\"i\"",
         etag_gzip: "\"i\"",
-        immutable: false,
+        caching: Caching::Revalidate,
+        fallback: true,
     };
 
     fn with(headers: &str, f: impl FnOnce(Selection)) {
@@ -285,6 +364,14 @@ mod tests {
         f(select(&A, &h))
     }
 
+    fn head(raw: &str, f: impl FnOnce(&RequestHead<'_>)) {
+        let raw = std::format!("{raw}\r\n");
+        let h = RequestHead::parse(raw.as_bytes(), &HeadLimits::default())
+            .unwrap()
+            .unwrap();
+        f(&h)
+    }
+
     #[test]
     fn lookup_and_fallback() {
         let set = [A, INDEX];
@@ -293,6 +380,7 @@ mod tests {
         assert_eq!(lookup(&set, "/connections").unwrap().path, "/index.html");
         assert!(lookup(&set, "/missing.js").is_none());
         assert!(lookup(&set, "/api/nope").is_none());
+        assert!(lookup(&set, "/api").is_none());
         // Traversal can only ever reach the embedded set: at worst the SPA fallback.
         for evil in [
             "/../etc/passwd",
@@ -305,6 +393,98 @@ mod tests {
                 "{evil}"
             );
         }
+    }
+
+    #[test]
+    fn no_fallback_unless_the_table_has_one() {
+        let plain = Asset {
+            fallback: false,
+            ..INDEX
+        };
+        let set = [A, plain];
+        assert_eq!(lookup(&set, "/").unwrap().path, "/index.html");
+        assert!(lookup(&set, "/connections").is_none());
+        head(
+            "GET /connections HTTP/1.1\r\nHost: a\r\nAccept: text/html\r\n",
+            |h| assert!(resolve(&set, h).is_none()),
+        );
+    }
+
+    #[test]
+    fn a_directory_path_names_its_index() {
+        const DOCS: Asset = Asset {
+            path: "/docs/index.html",
+            fallback: false,
+            ..INDEX
+        };
+        let set = [A, DOCS];
+        assert_eq!(lookup(&set, "/docs/").unwrap().path, "/docs/index.html");
+        assert!(lookup(&set, "/").is_none(), "no /index.html in this table");
+        assert!(lookup(&set, "/other/").is_none());
+        assert!(lookup(&set, "/docs").is_none(), "no redirect, no guess");
+    }
+
+    #[test]
+    fn the_fallback_answers_page_navigations_only() {
+        let set = [A, INDEX];
+        let navigation = "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n";
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            // A browser navigating to a client-side route gets the page.
+            ("/settings/wifi", navigation, Some("/index.html")),
+            ("/settings/", navigation, Some("/index.html")),
+            // Files are found whatever the request accepts.
+            ("/app.js", "", Some("/app.js")),
+            ("/", "Accept: */*\r\n", Some("/index.html")),
+            // Scripts, `fetch()` and `curl` get their 404.
+            ("/settings/wifi", "", None),
+            ("/settings/wifi", "Accept: */*\r\n", None),
+            ("/settings/wifi", "Accept: application/json\r\n", None),
+            ("/settings/wifi", "Accept: text/html;q=0, */*\r\n", None),
+            ("/settings/wifi", "Accept: text/*\r\n", None),
+            // Asset-looking and API paths never fall back.
+            ("/assets/index-0a1b2c3d.js", navigation, None),
+            ("/logo.png", navigation, None),
+            ("/api/status", navigation, None),
+            ("/api", navigation, None),
+        ];
+        for (path, headers, want) in cases {
+            head(
+                &std::format!("GET {path} HTTP/1.1\r\nHost: a\r\n{headers}"),
+                |h| {
+                    assert_eq!(
+                        resolve(&set, h).map(|a| a.path),
+                        *want,
+                        "{path} {headers:?}"
+                    );
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn accept_lists() {
+        for (headers, html) in [
+            ("Accept: text/html\r\n", true),
+            ("Accept: TEXT/HTML; q=0.5\r\n", true),
+            ("Accept: image/png\r\nAccept: text/html\r\n", true),
+            ("Accept: text/html;q=0.000\r\n", false),
+            ("Accept: text/htmlx\r\n", false),
+            ("", false),
+        ] {
+            head(
+                &std::format!("GET / HTTP/1.1\r\nHost: a\r\n{headers}"),
+                |h| assert_eq!(accepts_html(h), html, "{headers:?}"),
+            );
+        }
+    }
+
+    #[test]
+    fn cache_control_by_class() {
+        assert_eq!(
+            Caching::Immutable.cache_control(),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(Caching::Revalidate.cache_control(), "no-cache");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Static asset lookup and representation selection.
 
-use portico::assets::{accepts_gzip, lookup, select, Asset, Encoding, Selection};
+use portico::assets::{
+    accepts_gzip, accepts_html, lookup, resolve, select, Asset, Caching, Encoding, Selection,
+};
 use portico::http::{HeadLimits, RequestHead};
 
 use crate::Knobs;
@@ -19,7 +21,8 @@ const fn asset(
         gzip,
         etag,
         etag_gzip,
-        immutable: false,
+        caching: Caching::Revalidate,
+        fallback: false,
     }
 }
 
@@ -29,13 +32,16 @@ const CSS: &[u8] = b"body{margin:0;padding:0;font-family:sans-serif}main{display
 /// A set like the provider's: an index page, hashed assets with and without gzip, an
 /// empty file (ranges over zero bytes), a nested path.
 const SET: &[Asset] = &[
-    asset(
-        "/index.html",
-        b"<!doctype html><title>x</title>",
-        None,
-        "\"i\"",
-        "\"i\"",
-    ),
+    Asset {
+        fallback: true,
+        ..asset(
+            "/index.html",
+            b"<!doctype html><title>x</title>",
+            None,
+            "\"i\"",
+            "\"i\"",
+        )
+    },
     asset("/app.js", b"0123456789", Some(b"GZ"), "\"a\"", "\"a-gz\""),
     asset("/empty.txt", b"", None, "\"e\"", "\"e\""),
     asset(
@@ -50,6 +56,17 @@ const SET: &[Asset] = &[
 
 /// The same set without an index page: nothing may fall back.
 const NO_INDEX: &[Asset] = &[SET[1], SET[2], SET[3]];
+
+/// The same set with the index page but no fallback: only `/` reaches the page.
+const NO_FALLBACK: &[Asset] = &[
+    Asset {
+        fallback: false,
+        ..SET[0]
+    },
+    SET[1],
+    SET[2],
+    SET[3],
+];
 
 fn in_set<'a>(set: &'a [Asset], a: &Asset) -> bool {
     set.iter().any(|x| core::ptr::eq(x, a))
@@ -67,11 +84,12 @@ fn is_subslice(outer: &[u8], inner: &[u8]) -> bool {
 fn check_lookup(set: &'static [Asset], path: &str) {
     let Some(a) = lookup(set, path) else { return };
     assert!(in_set(set, a), "lookup returned an asset outside the set");
-    if a.path == path || (path == "/" && a.path == "/index.html") {
+    let dir_index = path.ends_with('/') && a.path.strip_suffix("index.html") == Some(path);
+    if a.path == path || dir_index {
         return;
     }
     // Anything else may only be the client-side-routing fallback.
-    assert_eq!(a.path, "/index.html", "{path:?} served {:?}", a.path);
+    assert!(a.fallback, "{path:?} served {:?}, not the fallback", a.path);
     let last = path.rsplit('/').next().unwrap_or("");
     assert!(
         !path.starts_with("/api/") && path != "/api",
@@ -81,6 +99,23 @@ fn check_lookup(set: &'static [Asset], path: &str) {
         !last.contains('.'),
         "file-like path {path:?} fell back to the page"
     );
+}
+
+/// `resolve` is `lookup` with the fallback kept for requests that accept HTML.
+fn check_resolve(set: &'static [Asset], head: &RequestHead<'_>) {
+    let found = resolve(set, head);
+    let by_path = lookup(set, head.path);
+    match (found, by_path) {
+        (Some(a), Some(b)) => assert!(core::ptr::eq(a, b), "resolve and lookup disagree"),
+        (Some(a), None) => panic!("resolve found {:?} where lookup found nothing", a.path),
+        (None, Some(b)) => assert!(
+            b.fallback && b.path != head.path && !accepts_html(head),
+            "resolve refused {:?} for {:?}",
+            b.path,
+            head.path
+        ),
+        (None, None) => {}
+    }
 }
 
 fn check_select(a: &Asset, head: &RequestHead<'_>) {
@@ -168,6 +203,7 @@ pub fn assets(data: &[u8]) {
     let path = String::from_utf8_lossy(path);
     check_lookup(SET, &path);
     check_lookup(NO_INDEX, &path);
+    check_lookup(NO_FALLBACK, &path);
 
     // A request whose path is the fuzzed one when it parses, with the fuzzed headers.
     let mut raw = Vec::with_capacity(64 + data.len());
@@ -199,6 +235,9 @@ pub fn assets(data: &[u8]) {
         return;
     };
     check_lookup(SET, head.path);
+    for set in [SET, NO_INDEX, NO_FALLBACK] {
+        check_resolve(set, &head);
+    }
     for a in SET {
         check_select(a, &head);
     }
