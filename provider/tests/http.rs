@@ -48,7 +48,7 @@ fn reqwest_status_keep_alive_and_reuse() {
             .await
             .unwrap();
         assert_eq!(r.status(), 405);
-        assert_eq!(r.headers()["allow"], "GET, HEAD");
+        assert_eq!(r.headers()["allow"], "GET, HEAD, OPTIONS");
         let r = client
             .get(format!("http://{}/api/nothing", p.addr))
             .send()

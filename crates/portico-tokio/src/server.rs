@@ -50,12 +50,19 @@ where
         .await?
         .next()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address"))?;
-    let listener = listen(addr)?;
+    serve_on(listen(addr)?, app).await;
+    Ok(())
+}
+
+/// [`serve`] on a listener the caller made (port 0, to learn the port first).
+pub async fn serve_on<A>(listener: TcpListener, app: A)
+where
+    A: Handler + Streams<A::Upgrade> + 'static,
+{
     let server = Server::new(ServerOptions::default(), |_| app);
     tokio::task::LocalSet::new()
         .run_until(server.run(listener))
-        .await;
-    Ok(())
+        .await
 }
 
 /// The host server.
