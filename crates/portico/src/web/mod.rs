@@ -22,6 +22,31 @@ pub use error::{Error, Failure, Lost, FIELD_CAP};
 pub use request::{Form, Outcome, Request};
 pub use service::{send_error, Flow, Service};
 
+/// `GET` (and `HEAD`) at `pattern`: [`Route::get`].
+pub const fn get<T>(pattern: &'static str, target: T) -> Route<T> {
+    Route::get(pattern, target)
+}
+
+/// `POST` at `pattern`: [`Route::post`].
+pub const fn post<T>(pattern: &'static str, target: T) -> Route<T> {
+    Route::post(pattern, target)
+}
+
+/// `PUT` at `pattern`: [`Route::put`].
+pub const fn put<T>(pattern: &'static str, target: T) -> Route<T> {
+    Route::put(pattern, target)
+}
+
+/// `PATCH` at `pattern`: [`Route::patch`].
+pub const fn patch<T>(pattern: &'static str, target: T) -> Route<T> {
+    Route::patch(pattern, target)
+}
+
+/// `DELETE` at `pattern`: [`Route::delete`].
+pub const fn delete<T>(pattern: &'static str, target: T) -> Route<T> {
+    Route::delete(pattern, target)
+}
+
 // What a handler's signature and route table name, in one `use`.
 pub use crate::http::{Method, Route, Status};
 pub use crate::server::{Env, Reply, Transport};
