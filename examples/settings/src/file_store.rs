@@ -21,8 +21,8 @@ impl FileStore {
 
 impl Store for FileStore {
     async fn load(&mut self) -> Option<Settings> {
-        let mut doc = std::fs::read(&self.path).ok()?;
-        let s: Settings = portico::web::json::from_json(&mut doc, &mut [0; 256]).ok()?;
+        let doc = std::fs::read(&self.path).ok()?;
+        let s: Settings = portico::web::json::from_json(&doc, &mut [0; 256]).ok()?;
         s.validate().ok()?;
         Some(s)
     }
