@@ -3,7 +3,7 @@
 //! port: a `Provider<PortDevice<…>>` is both the handler and the stream driver of the
 //! port's `portico::server::Engine`.
 
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, SocketAddr};
 
 use crate::json::Text;
 use crate::{Config, Device, JsonWriter, LinkStatus};
@@ -88,7 +88,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
         let port = self.sockets.config();
         let pool = self.buffers.config();
         Config {
-            bind: "0.0.0.0:80",
+            bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port.port)),
             max_sockets: port.cap,
             stack_sockets: self.stack_sockets,
             // Sockets beyond the cap listen: the device's backlog.
