@@ -16,11 +16,11 @@ use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, Stats};
 use portico_ws::{Event, State};
 
 use crate::clock;
-use crate::device::DEVICE_IP;
+use crate::device::{spawn_stack, DEVICE_IP};
 use crate::executor::{Executor, RunEnd};
 use crate::net::{LinkConfig, Network};
 use crate::rng::Rng;
-use crate::upstream::{spawn_stack, spawn_upstream, spawn_upstream_tls, Upstream, UPSTREAM_IP};
+use crate::upstream::{spawn_upstream, spawn_upstream_tls, Upstream, UPSTREAM_IP};
 
 /// What a test's event handler does besides recording: gets each event's text form (as
 /// [`describe`] writes it) and the client's handle.

@@ -6,14 +6,14 @@ use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
-use embassy_net::{IpEndpoint, Stack, StackResources};
+use embassy_net::{IpEndpoint, Stack};
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
 use portico_embassy::PortConfig;
 use portico_sim::app::{get, read_events, spawn_app_device, Response};
 use portico_sim::clock;
-use portico_sim::device::{static_config, DEVICE_IP};
+use portico_sim::device::{spawn_stack, DEVICE_IP};
 use portico_sim::executor::{Executor, RunEnd, Spawner};
 use portico_sim::net::{LinkConfig, Network};
 use serde_json::Value;
@@ -38,10 +38,7 @@ fn world_on(seed: u64, heap: SimHeap, config: PortConfig) -> World {
     let port = config.port;
     spawn_app_device::<SOCKETS, RX, TX>(&spawner, &net, config, seed, heap.clone());
     let ip = Ipv4Addr::new(10, 0, 0, 10);
-    let resources: &'static mut StackResources<8> = Box::leak(Box::new(StackResources::new()));
-    let (client, mut runner) =
-        embassy_net::new(net.attach(ip), static_config(ip), resources, seed ^ 1);
-    spawner.spawn(async move { runner.run().await });
+    let client = spawn_stack(&spawner, &net, ip, seed ^ 1);
     World {
         exec,
         spawner,
