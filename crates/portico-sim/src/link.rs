@@ -162,6 +162,14 @@ impl LinkSim {
         self.exec.run_until(limit, || done(&view))
     }
 
+    /// Starts the client and runs until it is connected; panics with the report if ten
+    /// seconds of virtual time are not enough.
+    pub fn start_and_connect(&mut self) {
+        self.handle().start();
+        let end = self.run_until(10_000, connected);
+        assert_eq!(end, RunEnd::Done, "{}", self.report());
+    }
+
     /// Runs `ms` of virtual time.
     pub fn run_for(&mut self, ms: u64) {
         self.run_until(ms, |_| false);
