@@ -8,7 +8,6 @@
 //! largest message is a lease less its receive space); a device would use the default
 //! 4 KiB buffers and refuse such messages with 1009.
 
-
 use portico::conn::{Budget, Policy};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;

@@ -159,11 +159,7 @@ async fn start_with(
     let addr = listener.local_addr().unwrap();
     let ends = Rc::new(RefCell::new(Vec::new()));
     let e = ends.clone();
-    let server = Server::new(options(), move |_| App {
-        ends: e,
-        ws,
-        hub,
-    });
+    let server = Server::new(options(), move |_| App { ends: e, ws, hub });
     let shared = server.shared().clone();
     tokio::task::spawn_local(server.run(listener));
     (addr, shared, ends)
