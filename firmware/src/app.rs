@@ -3,8 +3,8 @@
 //! `app`) makes it the stream driver too, with the live-updates loop on `embassy-time`.
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use portico_app::embassy::{PortDevice, PortResources};
 use portico_app::Provider;
-use portico_app::embassy::PortDevice;
 use portico_embassy::profile::{self, Profile};
 
 use crate::memory::EspRegions;
@@ -30,8 +30,11 @@ pub const TX: usize = PROFILE.tx;
 /// Request buffers leased at once (the pool's slots, sized in its type).
 pub const CHUNKS: usize = PROFILE.chunks;
 
+/// The port's sockets, request buffers and memory regions, sized for the chip.
+pub type EspResources = PortResources<'static, SOCKETS, EspRegions, NoopRawMutex, CHUNKS, 32>;
+
 /// The port as the application sees it.
-pub type EspDevice = PortDevice<'static, SOCKETS, EspRegions, NoopRawMutex, CHUNKS, 32>;
+pub type EspDevice = PortDevice<'static, EspResources>;
 
 /// The provider application with the embedded dashboard.
 pub type App = Provider<EspDevice>;

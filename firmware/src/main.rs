@@ -34,7 +34,7 @@ use static_cell::StaticCell;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::pool::Pool;
 
-use crate::app::{App, EspDevice, CHUNKS, PROFILE, RX, SOCKETS, TX};
+use crate::app::{App, EspDevice, EspResources, CHUNKS, PROFILE, RX, SOCKETS, TX};
 use crate::memory::EspRegions;
 
 /// Request buffers: leased only while a request is in flight.
@@ -127,14 +127,15 @@ async fn main(spawner: Spawner) -> ! {
     // Every response, the core's own 4xx/5xx and 503 included, carries the application's
     // security headers. No `Date` until SNTP exists.
     port.server.headers = portico_app::security::HEADERS;
-    let sockets =
-        POOL.init(SocketPool::gated(stack, port, &LISTEN_GATE).expect("port config"));
+    let sockets = POOL.init(SocketPool::gated(stack, port, &LISTEN_GATE).expect("port config"));
     let buffers = BUFFERS.init(Buffers::new(EspRegions, PROFILE.pool_config()));
     let upstream = link::start(&spawner, stack);
     let app = APP.init(app::new(EspDevice {
-        sockets,
-        buffers,
-        memory: EspRegions,
+        resources: EspResources {
+            sockets,
+            buffers,
+            memory: EspRegions,
+        },
         platform: PROFILE.name,
         network: Network { mode, address },
         stack_sockets: STACK_SOCKETS,

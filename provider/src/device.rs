@@ -20,7 +20,6 @@ use crate::security::HostSecurity;
 pub struct HostDevice {
     shared: Rc<Shared>,
     settings: Settings,
-    bind: String,
     link: Option<Rc<Link>>,
     security: Rc<HostSecurity>,
 }
@@ -34,7 +33,6 @@ impl HostDevice {
     ) -> Self {
         HostDevice {
             security,
-            bind: settings.bind.to_string(),
             shared,
             settings,
             link: link.map(Rc::new),
@@ -53,7 +51,7 @@ impl Device for HostDevice {
     fn config(&self) -> Config<'_> {
         let o = &self.shared.options;
         Config {
-            bind: &self.bind,
+            bind: self.settings.bind,
             max_sockets: o.budget.max_sockets,
             stack_sockets: o.budget.stack_sockets,
             backlog: o.budget.backlog,

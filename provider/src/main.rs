@@ -48,7 +48,11 @@ fn main() -> std::process::ExitCode {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let settings = cli.settings();
+        let mut settings = cli.settings();
+        // `/api/status` reports where the server really listens (`--bind …:0` picks a port).
+        if let Ok(bound) = listener.local_addr() {
+            settings.bind = bound;
+        }
         let mut link_error = None;
         let mut link_handle = None;
         let server = Server::new(options, |shared| {

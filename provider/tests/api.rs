@@ -94,3 +94,11 @@ fn head_of_the_event_stream_is_the_head_alone() {
     assert!(out.ends_with("\r\n\r\n"), "{out}");
     assert!(!out.contains("event:"), "{out}");
 }
+
+#[test]
+fn status_reports_the_address_the_server_listens_on() {
+    // Started with `--bind 127.0.0.1:0`: the port is the one the system picked.
+    let p = Provider::start(&[]);
+    let status = json(p.addr, "/api/status");
+    assert_eq!(status["config"]["bind"], p.addr.to_string(), "{status}");
+}

@@ -8,6 +8,8 @@
 //!
 //! [`Pool`]: portico::pool::Pool
 
+use core::net::SocketAddr;
+
 use portico::conn::{ConnId, ConnInfo, ConnState, Counters, Eviction, Stale, Table};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{Placement, Region, RegionStats};
@@ -83,8 +85,10 @@ pub trait Device {
 /// The settings `/api/status` reports. Field names are the JSON's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config<'a> {
-    /// Where the server listens (`"0.0.0.0:80"`).
-    pub bind: &'a str,
+    /// Where the server listens: the host's `--bind`, or on the device every address of
+    /// its stack and the port's TCP port (`0.0.0.0:80`). An address, not text, so that
+    /// a port cannot report a port it does not listen on.
+    pub bind: SocketAddr,
     /// HTTP connections admitted at once.
     pub max_sockets: usize,
     /// Sockets in the TCP stack.

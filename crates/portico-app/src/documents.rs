@@ -58,7 +58,7 @@ fn status<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
         .field("uptime_ms", d.now_ms());
     w.key("config")
         .begin_object()
-        .field("bind", c.bind)
+        .field("bind", Text(c.bind))
         .field("max_sockets", c.max_sockets)
         .field("stack_sockets", c.stack_sockets)
         .field("backlog", c.backlog)

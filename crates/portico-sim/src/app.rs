@@ -11,7 +11,7 @@ use embedded_io_async::Write;
 use portico::assets::{Asset, Caching};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::SimHeap;
-use portico_app::embassy::{LinkReport, Network, PortDevice};
+use portico_app::embassy::{LinkReport, Network, PortDevice, PortResources};
 use portico_app::Provider;
 use portico_embassy::{PortConfig, SocketPool};
 
@@ -19,8 +19,11 @@ use crate::device::{serve_with, spawn_device_stack, DeviceStack, SimPool, DEVICE
 use crate::executor::Spawner;
 use crate::net::Network as SimNetwork;
 
+/// The simulated device's sockets, request buffers (16 at once) and heap.
+pub type SimResources<const N: usize> = PortResources<'static, N, SimHeap, NoopRawMutex, 16, 64>;
+
 /// The port as the application sees it in the simulation.
-pub type SimDevice<const N: usize> = PortDevice<'static, N, SimHeap, NoopRawMutex, 16, 64>;
+pub type SimDevice<const N: usize> = PortDevice<'static, SimResources<N>>;
 
 /// The application on the simulated device: handler and stream driver in one.
 pub type SimApp<const N: usize> = Provider<SimDevice<N>>;
@@ -94,9 +97,11 @@ fn device<const N: usize>(
     link: Option<(&'static str, &'static dyn LinkReport)>,
 ) -> SimDevice<N> {
     PortDevice {
-        sockets,
-        buffers,
-        memory,
+        resources: PortResources {
+            sockets,
+            buffers,
+            memory,
+        },
         platform: "sim",
         network: Network {
             mode: "simulated",

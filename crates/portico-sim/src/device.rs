@@ -189,3 +189,12 @@ pub fn static_config(ip: Ipv4Addr) -> Config {
         dns_servers: Default::default(),
     })
 }
+
+/// Starts an embassy-net stack for another node at `ip` (the upstream server, a browser;
+/// a socket table of 16) and its runner.
+pub fn spawn_stack(spawner: &Spawner, net: &Network, ip: Ipv4Addr, seed: u64) -> Stack<'static> {
+    let slots: &'static mut StackResources<16> = Box::leak(Box::new(StackResources::new()));
+    let (stack, mut runner) = embassy_net::new(net.attach(ip), static_config(ip), slots, seed);
+    spawner.spawn(async move { runner.run().await });
+    stack
+}

@@ -16,11 +16,11 @@ use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, Stats};
 use portico_ws::{Event, State};
 
 use crate::clock;
-use crate::device::DEVICE_IP;
+use crate::device::{spawn_stack, DEVICE_IP};
 use crate::executor::{Executor, RunEnd};
 use crate::net::{LinkConfig, Network};
 use crate::rng::Rng;
-use crate::upstream::{spawn_stack, spawn_upstream, spawn_upstream_tls, Upstream, UPSTREAM_IP};
+use crate::upstream::{spawn_upstream, spawn_upstream_tls, Upstream, UPSTREAM_IP};
 
 /// What a test's event handler does besides recording: gets each event's text form (as
 /// [`describe`] writes it) and the client's handle.
@@ -160,6 +160,14 @@ impl LinkSim {
         let limit = clock::now() + clock::ms(ms);
         let view = self.view.clone();
         self.exec.run_until(limit, || done(&view))
+    }
+
+    /// Starts the client and runs until it is connected; panics with the report if ten
+    /// seconds of virtual time are not enough.
+    pub fn start_and_connect(&mut self) {
+        self.handle().start();
+        let end = self.run_until(10_000, connected);
+        assert_eq!(end, RunEnd::Done, "{}", self.report());
     }
 
     /// Runs `ms` of virtual time.

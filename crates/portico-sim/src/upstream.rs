@@ -18,7 +18,7 @@ use std::task::{Poll, Waker};
 
 use embassy_futures::select::{select, Either};
 use embassy_net::tcp::TcpSocket;
-use embassy_net::{Stack, StackResources};
+use embassy_net::Stack;
 use embassy_time::{with_timeout, Duration, Instant, Timer};
 use tungstenite::handshake::HandshakeError;
 use tungstenite::{Message, WebSocket};
@@ -27,7 +27,7 @@ use tungstenite::{Message, WebSocket};
 /// with the host's TLS tests.
 pub use portico_testkit::tls_cert::TestPki;
 
-use crate::device::static_config;
+use crate::device::spawn_stack;
 use crate::executor::Spawner;
 use crate::net::Network;
 
@@ -36,14 +36,6 @@ pub const UPSTREAM_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 200);
 
 /// Its port.
 pub const UPSTREAM_PORT: u16 = 8080;
-
-/// Starts an embassy-net stack for a node at `ip` (socket table of 16) and its runner.
-pub fn spawn_stack(spawner: &Spawner, net: &Network, ip: Ipv4Addr, seed: u64) -> Stack<'static> {
-    let slots: &'static mut StackResources<16> = Box::leak(Box::new(StackResources::new()));
-    let (stack, mut runner) = embassy_net::new(net.attach(ip), static_config(ip), slots, seed);
-    spawner.spawn(async move { runner.run().await });
-    stack
-}
 
 /// What the server saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,13 +6,14 @@ use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
-use embassy_net::{IpEndpoint, Stack, StackResources};
+use embassy_net::{IpEndpoint, Stack};
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
+use portico_embassy::PortConfig;
 use portico_sim::app::{get, read_events, spawn_app_device, Response};
 use portico_sim::clock;
-use portico_sim::device::{static_config, DEVICE_IP};
+use portico_sim::device::{spawn_stack, DEVICE_IP};
 use portico_sim::executor::{Executor, RunEnd, Spawner};
 use portico_sim::net::{LinkConfig, Network};
 use serde_json::Value;
@@ -26,20 +27,23 @@ struct World {
 }
 
 fn world(seed: u64, heap: SimHeap) -> World {
+    world_on(seed, heap, profile::config())
+}
+
+/// [`world`] with the port's settings given (its TCP port, say).
+fn world_on(seed: u64, heap: SimHeap, config: PortConfig) -> World {
     let exec = Executor::new();
     let spawner = exec.spawner();
     let net = Network::new(LinkConfig::lan(), seed);
-    spawn_app_device::<SOCKETS, RX, TX>(&spawner, &net, profile::config(), seed, heap.clone());
+    let port = config.port;
+    spawn_app_device::<SOCKETS, RX, TX>(&spawner, &net, config, seed, heap.clone());
     let ip = Ipv4Addr::new(10, 0, 0, 10);
-    let resources: &'static mut StackResources<8> = Box::leak(Box::new(StackResources::new()));
-    let (client, mut runner) =
-        embassy_net::new(net.attach(ip), static_config(ip), resources, seed ^ 1);
-    spawner.spawn(async move { runner.run().await });
+    let client = spawn_stack(&spawner, &net, ip, seed ^ 1);
     World {
         exec,
         spawner,
         client,
-        server: IpEndpoint::new(DEVICE_IP.into(), 80),
+        server: IpEndpoint::new(DEVICE_IP.into(), port),
         heap,
     }
 }
@@ -209,6 +213,23 @@ fn the_device_serves_the_providers_documents() {
     assert_eq!(page.status, 200);
     assert!(String::from_utf8_lossy(&page.body).contains("<h1>Portico</h1>"));
     assert_eq!(w.get("/api/nope").status, 404);
+}
+
+#[test]
+fn status_reports_the_port_the_device_listens_on() {
+    for port in [80, 8080] {
+        let config = PortConfig {
+            port,
+            ..profile::config()
+        };
+        let mut w = world_on(4, SimHeap::new(320 * 1024, 0), config);
+        let status = w.json("/api/status");
+        assert_eq!(
+            status["config"]["bind"],
+            format!("0.0.0.0:{port}"),
+            "{status}"
+        );
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
-use embassy_net::{IpEndpoint, StackResources};
+use embassy_net::IpEndpoint;
 use embassy_time::Duration;
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
@@ -16,7 +16,7 @@ use portico_embassy::place_socket_buffer;
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
 use portico_sim::app::{get, serve_app};
 use portico_sim::clock;
-use portico_sim::device::{spawn_device_stack, static_config, DEVICE_IP};
+use portico_sim::device::{spawn_device_stack, spawn_stack, DEVICE_IP};
 use portico_sim::executor::{Executor, RunEnd};
 use portico_sim::net::{LinkConfig, Network};
 use portico_sim::rng::Rng;
@@ -106,9 +106,7 @@ fn the_link(url: &'static str, tls: Option<TestPki>) {
 
     // A browser on the LAN.
     let ip = Ipv4Addr::new(10, 0, 0, 10);
-    let res: &'static mut StackResources<8> = Box::leak(Box::new(StackResources::new()));
-    let (browser, mut runner) = embassy_net::new(net.attach(ip), static_config(ip), res, seed ^ 7);
-    spawner.spawn(async move { runner.run().await });
+    let browser = spawn_stack(&spawner, &net, ip, seed ^ 7);
     let server = IpEndpoint::new(DEVICE_IP.into(), 80);
     let fetch = |exec: &mut Executor, path: &'static str, after_ms: u64| -> Value {
         let out: Rc<RefCell<Option<Value>>> = Rc::default();

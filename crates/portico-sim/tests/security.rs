@@ -8,13 +8,13 @@ use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
-use embassy_net::{IpEndpoint, Stack, StackResources};
+use embassy_net::{IpEndpoint, Stack};
 use portico::guard::{PasswordHash, Secrets, SessionKey};
 use portico::placement::sim::SimHeap;
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
 use portico_sim::app::{request, serve_app_with, Response};
 use portico_sim::clock;
-use portico_sim::device::{spawn_device_stack, static_config, DEVICE_IP};
+use portico_sim::device::{spawn_device_stack, spawn_stack, DEVICE_IP};
 use portico_sim::executor::{Executor, RunEnd, Spawner};
 use portico_sim::net::{LinkConfig, Network};
 
@@ -44,10 +44,7 @@ fn world(seed: u64, password: bool) -> World {
     let heap = SimHeap::new(256 * 1024, 0);
     serve_app_with::<SOCKETS, RX, TX>(&spawner, stack, profile::config(), heap, None, secrets);
     let ip = Ipv4Addr::new(10, 0, 0, 10);
-    let resources: &'static mut StackResources<8> = Box::leak(Box::new(StackResources::new()));
-    let (client, mut runner) =
-        embassy_net::new(net.attach(ip), static_config(ip), resources, seed ^ 1);
-    spawner.spawn(async move { runner.run().await });
+    let client = spawn_stack(&spawner, &net, ip, seed ^ 1);
     World {
         exec,
         spawner,

@@ -46,9 +46,7 @@ fn sim(seed: u64, link: LinkConfig, heap: SimHeap, react: React) -> Sim {
 fn connected_sim(seed: u64, link: LinkConfig, heap: SimHeap, react: React) -> Sim {
     let mut s = sim(seed, link, heap, react);
     assert_eq!((s.heap_used(), s.stats().state), (0, State::Stopped));
-    s.handle().start();
-    let end = s.run_until(10_000, connected);
-    assert_eq!(end, RunEnd::Done, "{}", s.report());
+    s.start_and_connect();
     s
 }
 

@@ -149,13 +149,7 @@ fn wss_reconnects_after_the_server_drops_and_holds_no_tls_memory_in_between() {
     let pki = pki(HOST);
     let heap = SimHeap::new(320 * 1024, 8 << 20);
     let mut s = sim(3, heap, &pki.ca, pki.server.clone());
-    s.handle().start();
-    assert_eq!(
-        s.run_until(10_000, connected),
-        RunEnd::Done,
-        "{}",
-        s.report()
-    );
+    s.start_and_connect();
     assert_eq!(s.used(Region::External), WS_BYTES + TLS_BYTES);
     s.server.drop_all();
     // In backoff: the TLS session and every block are gone.
@@ -287,12 +281,6 @@ fn settings_set_while_stopped_are_used_at_the_next_start() {
         ..LinkSettings::default()
     });
     assert_eq!(s.stats().state, State::Stopped);
-    s.handle().start();
-    assert_eq!(
-        s.run_until(10_000, connected),
-        RunEnd::Done,
-        "{}",
-        s.report()
-    );
+    s.start_and_connect();
     assert_eq!(s.stats().connects, 1);
 }

@@ -12,7 +12,7 @@ use portico::assets::Asset;
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::{SimCharge, SimHeap};
 use portico::pool::Pool;
-use portico_app::embassy::{serve_app, Network, PortDevice};
+use portico_app::embassy::{serve_app, Network, PortDevice, PortResources};
 use portico_app::Provider;
 use portico_embassy::profile::{Profile, ESP32C3, ESP32S3};
 use portico_embassy::{ListenGate, SocketBuffers, SocketPool, SynGate};
@@ -111,7 +111,7 @@ pub fn run(
 /// The device's state for the application: as the firmware's, on a simulated heap with
 /// the profile's internal SRAM and PSRAM.
 type TapDevice<const N: usize, const P: usize> =
-    PortDevice<'static, N, SimHeap, NoopRawMutex, P, 64>;
+    PortDevice<'static, PortResources<'static, N, SimHeap, NoopRawMutex, P, 64>>;
 
 fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const P: usize>(
     options: &Options,
@@ -154,9 +154,11 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
         Box::leak(Box::new(Pool::new(heap.clone(), profile.pool_config())));
     let app: &'static Provider<TapDevice<N, P>> = Box::leak(Box::new(Provider::new(
         PortDevice {
-            sockets,
-            buffers: pool,
-            memory: heap,
+            resources: PortResources {
+                sockets,
+                buffers: pool,
+                memory: heap,
+            },
             platform: PLATFORM,
             network: Network {
                 mode: "tap",

@@ -9,10 +9,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{eventually, has, Log};
+use common::{debug, eventually, has, start_logged, Log};
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
-use portico_ws::tokio::{Client, Config, Control, Handle};
+use portico_ws::tokio::{Config, Handle};
 use portico_ws::{BufferSizes, CloseCode, Event, Reconnect, State};
 
 struct Server {
@@ -65,8 +65,6 @@ fn start(url: String, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
 }
 
 fn start_with(mut c: Config, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
-    let log: Log = Default::default();
-    let l = log.clone();
     c.settings.reconnect = reconnect;
     c.settings.buffers = BufferSizes {
         rx: 512,
@@ -75,16 +73,12 @@ fn start_with(mut c: Config, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
         max_message: 1 << 20,
     };
     let heap = SimHeap::new(1 << 20, 1 << 20);
-    let h = Client::start(c, heap.clone(), move |ev: Event<'_>, _: &Control| {
-        let s = match ev {
-            Event::Data {
-                opcode, payload, ..
-            } => format!("data {opcode:?} {payload:?}"),
-            other => format!("{other:?}"),
-        };
-        l.lock().unwrap().push(s);
-    })
-    .unwrap();
+    let (h, log) = start_logged(c, heap.clone(), |ev| match ev {
+        Event::Data {
+            opcode, payload, ..
+        } => format!("data {opcode:?} {payload:?}"),
+        other => format!("{other:?}"),
+    });
     (h, log, heap)
 }
 
@@ -220,19 +214,10 @@ async fn fragmented_messages_are_reassembled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_ping_is_answered_and_client_ping_measures_rtt() {
     let srv = spawn_server(0);
-    let log: Log = Default::default();
-    let l = log.clone();
     let mut c = Config::new(format!("ws://127.0.0.1:{}/ping", srv.port));
     c.settings.ping_interval_ms = Some(50);
     c.settings.reconnect = Reconnect::disabled();
-    let h = Client::start(
-        c,
-        SimHeap::new(1 << 20, 0),
-        move |ev: Event<'_>, _: &Control| {
-            l.lock().unwrap().push(format!("{ev:?}"));
-        },
-    )
-    .unwrap();
+    let (h, log) = start_logged(c, SimHeap::new(1 << 20, 0), debug);
     assert!(
         eventually(10, || has(&log, &bytes("pong-ok"))).await,
         "{:?}",

@@ -6,10 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, has, Log};
+use common::{debug, eventually, has, start_logged, Log};
 use portico::placement::sim::SimHeap;
 use portico_testkit::tls_echo;
-use portico_ws::tokio::{Client, Config, Control, TlsConfig};
+use portico_ws::tokio::{Config, TlsConfig};
 use portico_ws::{ConnectError, ErrorKind, Event, Reconnect, State};
 
 /// Starts the echo server for `localhost`; returns its port and the CA's PEM.
@@ -19,20 +19,10 @@ async fn tls_echo_server() -> (u16, String) {
 }
 
 fn start(url: String, tls: TlsConfig) -> (portico_ws::tokio::Handle, Log) {
-    let log: Log = Default::default();
-    let l = log.clone();
     let mut c = Config::new(url);
     c.tls = tls;
     c.settings.reconnect = Reconnect::disabled();
-    let h = Client::start(
-        c,
-        SimHeap::new(1 << 20, 0),
-        move |ev: Event<'_>, _: &Control| {
-            l.lock().unwrap().push(format!("{ev:?}"));
-        },
-    )
-    .unwrap();
-    (h, log)
+    start_logged(c, SimHeap::new(1 << 20, 0), debug)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

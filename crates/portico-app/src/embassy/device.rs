@@ -3,7 +3,7 @@
 //! port: a `Provider<PortDevice<…>>` is both the handler and the stream driver of the
 //! port's `portico::server::Engine`.
 
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, SocketAddr};
 
 use crate::json::Text;
 use crate::{Config, Device, JsonWriter, LinkStatus};
@@ -36,9 +36,15 @@ pub trait LinkReport {
     fn restart(&self);
 }
 
-/// The port's state for the application: the socket pool, the request buffer pool, the
-/// memory regions behind it, and what the board adds.
-pub struct PortDevice<
+/// What the port's application runs on, sized in its type and supplied by the caller
+/// (`static`s on the firmware): the socket pool, the request buffer pool, and the memory
+/// regions behind them.
+///
+/// As embassy-net's `StackResources<N>`, the capacities live here, named once where
+/// the caller allocates, and [`PortDevice`] takes this one type instead of each count:
+/// `PortDevice<'static, PortResources<'static, 8, EspRegions, NoopRawMutex, 6, 32>>`
+/// behind an alias the caller names.
+pub struct PortResources<
     'a,
     const N: usize,
     M: MemoryRegions,
@@ -46,12 +52,19 @@ pub struct PortDevice<
     const P: usize,
     const W: usize,
 > {
-    /// The socket pool (connection table and port counters).
+    /// The socket pool (connection table and port counters), `N` sockets.
     pub sockets: &'a SocketPool<'a, N>,
-    /// The request buffer pool.
+    /// The request buffer pool: `P` buffers leased at once, `W` words of bookkeeping.
     pub buffers: &'a Pool<M, R, P, W>,
     /// The memory regions (statistics, and blocks for large reports).
     pub memory: M,
+}
+
+/// The port's state for the application: its resources ([`PortResources`]) and what the
+/// board adds.
+pub struct PortDevice<'a, S> {
+    /// The sockets, request buffers and memory the caller set aside.
+    pub resources: S,
     /// The chip (`"esp32c3"`, `"sim"`).
     pub platform: &'static str,
     /// The network link.
@@ -75,7 +88,7 @@ pub struct PortDevice<
 }
 
 impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
-    for PortDevice<'_, N, M, R, P, W>
+    for PortDevice<'_, PortResources<'_, N, M, R, P, W>>
 {
     type Table = Table<N>;
     type Block = M::Block;
@@ -85,10 +98,10 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     }
 
     fn config(&self) -> Config<'_> {
-        let port = self.sockets.config();
-        let pool = self.buffers.config();
+        let port = self.resources.sockets.config();
+        let pool = self.resources.buffers.config();
         Config {
-            bind: "0.0.0.0:80",
+            bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port.port)),
             max_sockets: port.cap,
             stack_sockets: self.stack_sockets,
             // Sockets beyond the cap listen: the device's backlog.
@@ -99,8 +112,8 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             per_peer_cap: port.policy.per_peer_cap,
             pool_buffers: pool.chunks,
             pool_chunk: pool.chunk_size,
-            internal_ram: self.memory.stats(Region::Internal).capacity,
-            psram: self.memory.stats(Region::External).capacity,
+            internal_ram: self.resources.memory.stats(Region::Internal).capacity,
+            psram: self.resources.memory.stats(Region::External).capacity,
             upstream: self.upstream,
             api_delay_ms: self.api_delay_ms,
             head_timeout_ms: port.server.timeouts.head_ms,
@@ -110,7 +123,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     }
 
     fn with_table<T>(&self, f: impl FnOnce(&Table<N>) -> T) -> T {
-        self.sockets.with_table(f)
+        self.resources.sockets.with_table(f)
     }
 
     fn allowed_hosts(&self) -> HostPolicy<'_> {
@@ -122,7 +135,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     }
 
     fn close_connection(&self, id: ConnId) -> Result<(), Stale> {
-        self.sockets.close_connection(id)
+        self.resources.sockets.close_connection(id)
     }
 
     fn restart_link(&self) -> bool {
@@ -130,11 +143,14 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     }
 
     fn pool(&self) -> (PoolStats, Placement) {
-        (self.buffers.stats(), self.buffers.config().placement)
+        (
+            self.resources.buffers.stats(),
+            self.resources.buffers.config().placement,
+        )
     }
 
     fn region(&self, region: Region) -> RegionStats {
-        self.memory.stats(region)
+        self.resources.memory.stats(region)
     }
 
     fn with_link<T>(&self, f: impl FnOnce(Option<&LinkStatus<'_>>) -> T) -> T {
@@ -159,7 +175,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     /// The device's own members: chip, network, the sockets by phase and the port's
     /// counters (listening sockets, held newcomers, listen gaps).
     fn status_extra(&self, w: &mut JsonWriter<'_>) {
-        let p = self.sockets.snapshot();
+        let p = self.resources.sockets.snapshot();
         w.field("platform", self.platform);
         w.key("network")
             .begin_object()
@@ -169,7 +185,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
         w.key("sockets")
             .begin_object()
             .field("pool", N)
-            .field("cap", self.sockets.config().cap)
+            .field("cap", self.resources.sockets.config().cap)
             .field("listening", p.listening)
             .field("handshake", p.handshake)
             .field("held", p.held)
@@ -192,7 +208,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     /// Reports too large for the connection buffer are transient: external RAM first
     /// where there is some, so internal RAM stays for the network.
     fn alloc(&self, size: usize) -> Option<M::Block> {
-        place(&self.memory, Placement::PreferExternal, size)
+        place(&self.resources.memory, Placement::PreferExternal, size)
             .ok()
             .map(|p| p.block)
     }
@@ -210,14 +226,14 @@ pub async fn serve_app<
     const RX: usize,
     const TX: usize,
 >(
-    app: &Provider<PortDevice<'_, N, M, R, P, W>>,
+    app: &Provider<PortDevice<'_, PortResources<'_, N, M, R, P, W>>>,
     buffers: &mut SocketBuffers<N, RX, TX>,
 ) -> ! {
-    let device = app.device();
+    let resources = &app.device().resources;
     let engine = Engine {
         handler: app,
         streams: app,
-        buffers: device.buffers,
+        buffers: resources.buffers,
     };
-    device.sockets.run(buffers, &engine).await
+    resources.sockets.run(buffers, &engine).await
 }

@@ -6,6 +6,6 @@ mod device;
 #[cfg(feature = "embassy-ws")]
 mod link;
 
-pub use device::{serve_app, LinkReport, Network, PortDevice};
+pub use device::{serve_app, LinkReport, Network, PortDevice, PortResources};
 #[cfg(feature = "embassy-ws")]
 pub use link::{report_status, WsLink};

@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use portico::placement::sim::SimHeap;
+use portico_ws::tokio::{Client, Config, Control, Handle};
+use portico_ws::Event;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -79,6 +82,26 @@ pub async fn server(mode: Mode) -> (String, Arc<Seen>) {
 
 /// Every event a client's handler got, in the text form its test chose.
 pub type Log = Arc<Mutex<Vec<String>>>;
+
+/// Starts a client on `heap` whose handler records every event as `describe` writes it.
+pub fn start_logged(
+    config: Config,
+    heap: SimHeap,
+    describe: fn(&Event<'_>) -> String,
+) -> (Handle, Log) {
+    let log: Log = Default::default();
+    let l = log.clone();
+    let h = Client::start(config, heap, move |ev: Event<'_>, _: &Control| {
+        l.lock().unwrap().push(describe(&ev));
+    })
+    .unwrap();
+    (h, log)
+}
+
+/// An event's `Debug` form, for [`start_logged`].
+pub fn debug(ev: &Event<'_>) -> String {
+    format!("{ev:?}")
+}
 
 /// Whether any line of `log` contains `needle`.
 pub fn has(log: &Log, needle: &str) -> bool {
