@@ -130,6 +130,17 @@ for profile in esp32s3 esp32c3; do
   run "behavioural suite on the device stack ($profile, crowd $crowd)" \
     suite "$profile" "$crowd" --profile "$profile"
 done
+# The device's mDNS name (issue 17): portico.local resolves to the device from its
+# network, both as a one-shot resolver and as an mDNS querier asks, and is served.
+mdns() {
+  start_provider "$OUT/device-mdns.log" --profile esp32c3 || return 1
+  in_ns python3 scripts/check-mdns.py "$DEVICE" 10.42.0.1 portico.local
+  local rc=$?
+  stop_provider
+  return $rc
+}
+run "mDNS: portico.local answered and served (esp32c3)" mdns
+
 PROFILE_SKIPS=()
 for t in "${KNOWN_FAILING_WIFI[@]}"; do PROFILE_SKIPS+=(--skip "$t"); done
 # A Wi-Fi-like link: ~20 Mbit/s, 3 ms each way, 1 % loss in each direction.

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use embassy_futures::select::{select, Either};
+use embassy_futures::select::{select3, Either3};
 use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -14,6 +14,7 @@ use portico::placement::sim::{SimCharge, SimHeap};
 use portico::pool::Pool;
 use portico_app::embassy::{serve_app, Network, PortDevice};
 use portico_app::Provider;
+use portico_embassy::mdns::{self, MdnsBuffers};
 use portico_embassy::profile::{Profile, ESP32C3, ESP32S3};
 use portico_embassy::{ListenGate, SocketBuffers, SocketPool, SynGate};
 
@@ -93,6 +94,7 @@ pub fn run(
     match options.profile.name {
         n if n == ESP32C3.name => serve::<
             { ESP32C3.stack_sockets },
+            { ESP32C3.stack_sockets + UDP_SOCKETS },
             { ESP32C3.sockets },
             { ESP32C3.rx },
             { ESP32C3.tx },
@@ -100,6 +102,7 @@ pub fn run(
         >(options, device, assets, ready),
         _ => serve::<
             { ESP32S3.stack_sockets },
+            { ESP32S3.stack_sockets + UDP_SOCKETS },
             { ESP32S3.sockets },
             { ESP32S3.rx },
             { ESP32S3.tx },
@@ -113,7 +116,22 @@ pub fn run(
 type TapDevice<const N: usize, const P: usize> =
     PortDevice<'static, N, SimHeap, NoopRawMutex, P, 64>;
 
-fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const P: usize>(
+/// Sockets the stack has besides the profile's TCP ones: the mDNS responder's.
+const UDP_SOCKETS: usize = 1;
+
+/// The name the device answers to by mDNS: `portico.local`, one of the `Host` names the
+/// allowlist takes by default.
+pub const MDNS_NAME: &str = "portico";
+
+/// `S` TCP sockets in the stack (the profile's), `R` in all (`S` + [`UDP_SOCKETS`]).
+fn serve<
+    const S: usize,
+    const R: usize,
+    const N: usize,
+    const RX: usize,
+    const TX: usize,
+    const P: usize,
+>(
     options: &Options,
     device: Emulated<TunTapDevice>,
     assets: &'static [Asset],
@@ -126,7 +144,7 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
         dns_servers: Default::default(),
     });
     // Everything below lives as long as the process: `static` on the firmware.
-    let resources: &'static mut StackResources<S> = Box::leak(Box::new(StackResources::new()));
+    let resources: &'static mut StackResources<R> = Box::leak(Box::new(StackResources::new()));
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
@@ -176,9 +194,16 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
     // wakes the stack when the TAP has a frame.
     // Both futures are `-> !`: the match only turns the uninhabited result into the
     // return type, and the lint sees code after a diverging call.
+    let mdns_buffers: &'static mut MdnsBuffers = Box::leak(Box::new(MdnsBuffers::new()));
+    let mdns = async {
+        // The dashboard still answers at its address without a name.
+        let Err(e) = mdns::respond(stack, MDNS_NAME, mdns_buffers).await;
+        eprintln!("warning: no mDNS name: {e}");
+        core::future::pending().await
+    };
     #[allow(unreachable_code)]
-    match async_io::block_on(select(runner.run(), serve_app(app, buffers))) {
-        Either::First(never) | Either::Second(never) => never,
+    match async_io::block_on(select3(runner.run(), serve_app(app, buffers), mdns)) {
+        Either3::First(never) | Either3::Second(never) | Either3::Third(never) => never,
     }
 }
 
