@@ -130,16 +130,20 @@ for profile in esp32s3 esp32c3; do
   run "behavioural suite on the device stack ($profile, crowd $crowd)" \
     suite "$profile" "$crowd" --profile "$profile"
 done
-# The device's mDNS name (issue 17): portico.local resolves to the device from its
-# network, both as a one-shot resolver and as an mDNS querier asks, and is served.
-mdns() {
-  start_provider "$OUT/device-mdns.log" --profile esp32c3 || return 1
-  in_ns python3 scripts/check-mdns.py "$DEVICE" 10.42.0.1 portico.local
+# The device's mDNS name and its login (issue 17): portico.local resolves to the device
+# from its network, both as a one-shot resolver and as an mDNS querier asks, is served,
+# and with --password-file the API needs the login, as on the firmware with a password.
+name_and_login() {
+  local pw; pw=$(mktemp); echo "portico device stack $RANDOM" > "$pw"
+  start_provider "$OUT/device-mdns.log" --profile esp32c3 --password-file "$pw" || return 1
+  in_ns python3 scripts/check-device.py "$DEVICE" 10.42.0.1 portico.local "$(head -1 "$pw")"
   local rc=$?
   stop_provider
+  rm -f "$pw"
   return $rc
 }
-run "mDNS: portico.local answered and served (esp32c3)" mdns
+run "mDNS name and login: portico.local answered and served, API behind the password (esp32c3)" \
+  name_and_login
 
 PROFILE_SKIPS=()
 for t in "${KNOWN_FAILING_WIFI[@]}"; do PROFILE_SKIPS+=(--skip "$t"); done

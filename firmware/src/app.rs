@@ -3,8 +3,8 @@
 //! `app`) makes it the stream driver too, with the live-updates loop on `embassy-time`.
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use portico_app::Provider;
 use portico_app::embassy::PortDevice;
+use portico_app::Provider;
 use portico_embassy::profile::{self, Profile};
 
 use crate::memory::EspRegions;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The device's mDNS name, checked from its network (run inside the test's namespace).
+"""The device's name and login, checked from its network (run inside the test's
+namespace).
 
-Usage: check-mdns.py DEVICE_ADDR LOCAL_ADDR NAME
+Usage: check-device.py DEVICE_ADDR LOCAL_ADDR NAME [PASSWORD]
 
 Asks for NAME (e.g. portico.local) over mDNS (RFC 6762) the two ways a client does: as
 a one-shot "legacy" resolver from an ephemeral port (the answer comes back unicast, with
@@ -9,9 +10,13 @@ the query's id) and as a full mDNS querier on port 5353 (the answer is multicast
 224.0.0.251). Each must give DEVICE_ADDR. Then fetches http://NAME/ with the device
 reached at its address: the Host allowlist must answer 200, and 421 for a name that is
 not the device's. LOCAL_ADDR is this side's address on the link (the interface the
-multicast query leaves by). Exits non-zero with the reason on any failure.
+multicast query leaves by). With PASSWORD (the device started with it), through NAME:
+/api/status answers 401 without a session, POST /api/login 401 for a wrong password and
+200 with a session cookie for the right one, and /api/status 200 with that cookie.
+Exits non-zero with the reason on any failure.
 """
 import http.client
+import json
 import random
 import socket
 import struct
@@ -101,8 +106,32 @@ def status(addr, host):
     return r.status
 
 
+def request(addr, method, path, headers, body=None):
+    c = http.client.HTTPConnection(addr, 80, timeout=10)
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    r.read()
+    return r.status, r.getheader("Set-Cookie")
+
+
+def login_checks(device, name, password):
+    """(what, got, want) for each step of a login through the mDNS name."""
+    host = {"Host": name}
+    post = dict(host, Origin=f"http://{name}", **{"Content-Type": "application/json"})
+    out = [("GET /api/status without a session", request(device, "GET", "/api/status", host)[0], 401)]
+    wrong = json.dumps({"password": password + "x"})
+    out.append(("POST /api/login, wrong password", request(device, "POST", "/api/login", post, wrong)[0], 401))
+    status, cookie = request(device, "POST", "/api/login", post, json.dumps({"password": password}))
+    out.append(("POST /api/login", status, 200))
+    session = (cookie or "").split(";")[0]
+    got = request(device, "GET", "/api/status", dict(host, Cookie=session))[0]
+    out.append(("GET /api/status with the session cookie", got, 200))
+    return out
+
+
 def main():
     device, local, name = sys.argv[1:4]
+    password = sys.argv[4] if len(sys.argv) > 4 else None
     failed = False
     for how, port in (("legacy query from an ephemeral port (unicast answer)", 0),
                       ("mDNS querier on port 5353 (multicast answer)", PORT)):
@@ -115,6 +144,10 @@ def main():
         ok = got == want
         failed |= not ok
         print(f"{'ok' if ok else 'FAIL'}: GET / with Host: {host} -> {got} (want {want})")
+    for what, got, want in login_checks(device, name, password) if password else []:
+        ok = got == want
+        failed |= not ok
+        print(f"{'ok' if ok else 'FAIL'}: {what} -> {got} (want {want})")
     sys.exit(1 if failed else 0)
 
 
