@@ -7,6 +7,8 @@ pub mod pages;
 pub mod percentile;
 pub mod read;
 pub mod response;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use browser::{retry, Connection};
 pub use pages::page_paths;
