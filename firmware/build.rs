@@ -28,9 +28,10 @@ fn main() {
     .expect("embedding web/dist");
 }
 
-/// The CA a `wss://` upstream is checked against (feature `tls`): the DER or PEM file
-/// named by `PORTICO_UPSTREAM_CA`, written as DER to `upstream_ca.der` (empty without
-/// one: the link then refuses `wss://`, it never trusts blindly).
+/// The CAs a `wss://` upstream is checked against (feature `tls`): the DER or PEM file
+/// named by `PORTICO_UPSTREAM_CA` (a PEM bundle may hold several), written as DER to
+/// `upstream_ca.der` (empty without one: the link then refuses `wss://`, it never trusts
+/// blindly).
 fn upstream_ca(out: &std::path::Path) {
     let der = match std::env::var("PORTICO_UPSTREAM_CA") {
         Ok(path) if !path.is_empty() => {
@@ -96,17 +97,18 @@ fn identity(out: &std::path::Path) {
     std::fs::write(out.join("identity.rs"), rs).expect("writing identity.rs");
 }
 
-/// The first certificate of a PEM file, or `None` if `bytes` is not PEM.
+/// Every certificate of a PEM file, DER, one after the other (a bundle: the device's
+/// verifier tries each), or `None` if `bytes` is not PEM.
 fn pem_to_der(bytes: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let text = std::str::from_utf8(bytes).ok()?;
-    let body = text
-        .split("-----BEGIN CERTIFICATE-----")
-        .nth(1)?
-        .split("-----END CERTIFICATE-----")
-        .next()?;
-    let b64: String = body.split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+    let mut der = Vec::new();
+    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
+        let body = block.split("-----END CERTIFICATE-----").next()?;
+        let b64: String = body.split_whitespace().collect();
+        der.extend(base64::engine::general_purpose::STANDARD.decode(b64).ok()?);
+    }
+    (!der.is_empty()).then_some(der)
 }
 
 const PLACEHOLDER: &str =

@@ -181,7 +181,12 @@ impl Cli {
         }
         self.check_upstream_url()?;
         let upstream_ca = self.upstream_ca_der()?;
-        if upstream_ca.is_none() && self.upstream.as_deref().is_some_and(|u| u.starts_with("wss://")) {
+        if upstream_ca.is_none()
+            && self
+                .upstream
+                .as_deref()
+                .is_some_and(|u| u.starts_with("wss://"))
+        {
             return Err(
                 "--upstream wss://… on --stack device needs --upstream-ca FILE: the device carries no root store"
                     .into(),
@@ -314,7 +319,8 @@ impl Cli {
         let path = self.upstream_ca.as_ref().map(|p| p.display());
         let mut der = Vec::new();
         for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| format!("--upstream-ca {}: {e}", path.as_ref().unwrap()))?;
+            let cert =
+                cert.map_err(|e| format!("--upstream-ca {}: {e}", path.as_ref().unwrap()))?;
             der.extend_from_slice(&cert);
         }
         Ok(Some(der))

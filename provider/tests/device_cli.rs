@@ -29,6 +29,9 @@ fn bad_device_settings_are_refused_with_a_reason() {
     let empty = std::env::temp_dir().join(format!("portico-no-cert-{}", std::process::id()));
     std::fs::write(&empty, "not a certificate\n").unwrap();
     let empty = empty.to_str().unwrap();
-    refused(&["--upstream", "wss://192.0.2.1/x", "--upstream-ca", empty], "malformed or empty");
+    refused(
+        &["--upstream", "wss://192.0.2.1/x", "--upstream-ca", empty],
+        "malformed or empty",
+    );
     refused(&["--upstream-ca", empty], "--upstream");
 }

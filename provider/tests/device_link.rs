@@ -61,7 +61,10 @@ impl Device {
         };
         let t0 = Instant::now();
         while d.get("/api/status").is_none() {
-            assert!(t0.elapsed() < Duration::from_secs(15), "the device stack never answered");
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "the device stack never answered"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         d
@@ -71,7 +74,11 @@ impl Device {
         let mut s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         let ip = self.addr.ip();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: {ip}\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {ip}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let r = read_response(&mut s, &mut Vec::new(), false).ok()?;
         (r.status == 200).then(|| serde_json::from_slice(&r.body).ok())?
     }
@@ -111,7 +118,10 @@ fn assert_connected_and_echoing(
     assert_eq!(v["state"], "connected", "{v}");
     assert_eq!(v["url"], url);
     assert!(v["last_error"].is_null(), "{v}");
-    assert!(v["messages_in"].as_u64() >= Some(2), "greeting and an echo: {v}");
+    assert!(
+        v["messages_in"].as_u64() >= Some(2),
+        "greeting and an echo: {v}"
+    );
     assert!(echo.echoed() > echoed, "the server echoed nothing");
     let blocks: Vec<(String, String)> = v["memory"]
         .as_array()
@@ -124,10 +134,22 @@ fn assert_connected_and_echoing(
             )
         })
         .collect();
-    for name in ["socket_rx", "socket_tx", "rx", "tx", "tls_rx", "tls_tx", "tls_session"] {
+    for name in [
+        "socket_rx",
+        "socket_tx",
+        "rx",
+        "tx",
+        "tls_rx",
+        "tls_tx",
+        "tls_session",
+    ] {
         let found = blocks.iter().find(|(b, _)| b == name);
         let (_, r) = found.unwrap_or_else(|| panic!("no {name} block in {v}"));
-        let want = if name == "tls_session" { "heap" } else { region };
+        let want = if name == "tls_session" {
+            "heap"
+        } else {
+            region
+        };
         assert_eq!(r, want, "{name}: {v}");
     }
     blocks
@@ -136,7 +158,9 @@ fn assert_connected_and_echoing(
 #[test]
 fn the_device_link_runs_wss_with_the_given_ca_and_refuses_another() {
     let Some(net) = net() else {
-        eprintln!("device_link: not in the device-stack namespace (scripts/test-device-stack.sh runs it)");
+        eprintln!(
+            "device_link: not in the device-stack namespace (scripts/test-device-stack.sh runs it)"
+        );
         return;
     };
     let pki = TestPki::new(&net.upstream, "portico test CA");
@@ -168,13 +192,21 @@ fn the_device_link_runs_wss_with_the_given_ca_and_refuses_another() {
         let handshakes = echo.handshakes();
         let d = Device::start(&net, "esp32s3", &url, &wrong);
         let v = d.link_when(Duration::from_secs(20), |v| v["last_error"].is_string());
-        let err = v["last_error"].as_str().unwrap_or_else(|| panic!("no last_error: {v}"));
+        let err = v["last_error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no last_error: {v}"));
         assert!(err.contains("certificate refused"), "{v}");
         assert_ne!(v["state"], "connected", "{v}");
-        assert_eq!(echo.handshakes(), handshakes, "a WebSocket handshake over a refused TLS session");
-        let tls_blocks = v["memory"].as_array().unwrap().iter().filter(|b| {
-            b["block"].as_str().is_some_and(|n| n.starts_with("tls"))
-        });
+        assert_eq!(
+            echo.handshakes(),
+            handshakes,
+            "a WebSocket handshake over a refused TLS session"
+        );
+        let tls_blocks = v["memory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["block"].as_str().is_some_and(|n| n.starts_with("tls")));
         assert_eq!(tls_blocks.count(), 0, "TLS memory held while down: {v}");
         println!("another CA: refused, last_error {err:?}");
     }

@@ -3,67 +3,18 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{json, Provider};
-use futures_util::{SinkExt, StreamExt};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use portico_testkit::tls::{spawn_echo, TestPki};
 
-/// Starts a TLS WebSocket server for `localhost` on its own thread; returns its port and
-/// the CA's PEM.
-fn tls_upstream() -> (u16, String) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(l.local_addr().unwrap().port()).unwrap();
-            loop {
-                let (s, _) = l.accept().await.unwrap();
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(s).await else {
-                        return;
-                    };
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
-                        return;
-                    };
-                    let _ = ws.send("hello device".into()).await;
-                    while let Some(Ok(m)) = ws.next().await {
-                        if m.is_text() || m.is_binary() {
-                            let _ = ws.send(m).await;
-                        }
-                    }
-                });
-            }
-        });
-    });
-    (rx.recv().unwrap(), ca.pem())
+/// Starts a TLS WebSocket echo server for `localhost` (the test kit's, shared with the
+/// device stack's test); returns its port, the CA's PEM and another CA's PEM.
+fn tls_upstream() -> (u16, String, String) {
+    let pki = TestPki::new("localhost", "portico test CA");
+    let echo = spawn_echo("127.0.0.1:0".parse().unwrap(), pki.server.clone());
+    let stranger = TestPki::new("localhost", "another CA");
+    (echo.addr.port(), pki.ca_pem, stranger.ca_pem)
 }
 
 /// A file of its own under the temporary directory, removed on drop.
@@ -103,7 +54,7 @@ fn wait_for(
 
 #[test]
 fn wss_upstream_with_its_ca_connects() {
-    let (port, ca) = tls_upstream();
+    let (port, ca, _) = tls_upstream();
     let ca = TempFile::new("ca.pem", &ca);
     let url = format!("wss://localhost:{port}/device");
     let p = Provider::start(&["--upstream", &url, "--upstream-ca", ca.path()]);
@@ -117,7 +68,7 @@ fn wss_upstream_with_its_ca_connects() {
 
 #[test]
 fn wss_upstream_without_its_ca_is_refused() {
-    let (port, _) = tls_upstream();
+    let (port, _, _) = tls_upstream();
     let url = format!("wss://localhost:{port}/device");
     let p = Provider::start(&["--upstream", &url]);
     let v = wait_for(p.addr, |v| v["last_error"].is_string());
@@ -125,6 +76,16 @@ fn wss_upstream_without_its_ca_is_refused() {
     assert_eq!(v["connects"], 0, "{v}");
     let err = v["last_error"].as_str().unwrap();
     assert!(err.contains("TLS"), "{v}");
+}
+
+#[test]
+fn wss_upstream_with_its_ca_second_in_a_bundle_connects() {
+    let (port, ca, other) = tls_upstream();
+    let bundle = TempFile::new("bundle.pem", &format!("{other}{ca}"));
+    let url = format!("wss://localhost:{port}/device");
+    let p = Provider::start(&["--upstream", &url, "--upstream-ca", bundle.path()]);
+    let v = wait_for(p.addr, |v| v["state"] == "connected");
+    assert_eq!(v["state"], "connected", "{v}");
 }
 
 #[test]

@@ -185,7 +185,12 @@ fn serve<
         Box::leak(Box::new(Pool::new(heap.clone(), profile.pool_config())));
     let url: &'static str = options.upstream.clone().map_or("", |u| u.leak());
     let link = match &options.upstream {
-        Some(_) => Some(upstream::setup(stack, &heap, url, options.upstream_ca.clone())?),
+        Some(_) => Some(upstream::setup(
+            stack,
+            &heap,
+            url,
+            options.upstream_ca.clone(),
+        )?),
         None => None,
     };
     let app: &'static Provider<TapDevice<N, P>> = Box::leak(Box::new(Provider::new(
