@@ -130,6 +130,36 @@ for profile in esp32s3 esp32c3; do
   run "behavioural suite on the device stack ($profile, crowd $crowd)" \
     suite "$profile" "$crowd" --profile "$profile"
 done
+# The device's mDNS name and its login (issue 17): portico.local resolves to the device
+# from its network, both as a one-shot resolver and as an mDNS querier asks, is served,
+# and with --password-file the API needs the login, as on the firmware with a password.
+name_and_login() {
+  local pw; pw=$(mktemp); echo "portico device stack $RANDOM" > "$pw"
+  start_provider "$OUT/device-mdns.log" --profile esp32c3 --password-file "$pw" || return 1
+  in_ns python3 scripts/check-device.py "$DEVICE" 10.42.0.1 portico.local "$(head -1 "$pw")"
+  local rc=$?
+  stop_provider
+  rm -f "$pw"
+  return $rc
+}
+run "mDNS name and login: portico.local answered and served, API behind the password (esp32c3)" \
+  name_and_login
+
+# The device's own upstream link over TLS (issue 19): provider/tests/device_link.rs starts
+# a TLS WebSocket echo server on this side of the TAP and the device stack with
+# --upstream wss://… --upstream-ca: connected and echoing with the CA alone (esp32s3) and
+# second in a bundle (esp32c3), each block's region reported, another CA refused.
+DEVICE_LINK=$(cargo test -p provider --test device_link --no-run 2>&1 |
+  sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+DEVICE_LINK=$(realpath "$DEVICE_LINK" 2>/dev/null)
+device_link() {
+  [ -x "$DEVICE_LINK" ] || { echo "device_link test binary not found"; return 1; }
+  in_ns env PORTICO_DEVICE_TAP="$TAP" PORTICO_DEVICE_ADDR="$DEVICE" \
+    PORTICO_UPSTREAM_ADDR=10.42.0.1 "$DEVICE_LINK" --nocapture
+}
+run "upstream link: wss:// from the device stack, CA alone and in a bundle, another CA refused" \
+  device_link
+
 PROFILE_SKIPS=()
 for t in "${KNOWN_FAILING_WIFI[@]}"; do PROFILE_SKIPS+=(--skip "$t"); done
 # A Wi-Fi-like link: ~20 Mbit/s, 3 ms each way, 1 % loss in each direction.

@@ -101,8 +101,17 @@ ca_dir=$(mktemp -d)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$ca_dir/key.pem" -out "$ca_dir/ca.pem" -days 30 -subj "/CN=portico build CA" \
     >/dev/null 2>&1
-PORTICO_UPSTREAM_CA="$ca_dir/ca.pem" firmware "the same with TLS for wss://" "$FLASH_BUDGET_TLS" \
-    wss://192.0.2.1:8443/device --features tls
+# Also the login (`auth`), with a password given at build time: `build.rs` hashes it, and
+# the image must not hold its text.
+password="portico-build-check-$RANDOM$RANDOM"
+PORTICO_PASSWORD="$password" PORTICO_UPSTREAM_CA="$ca_dir/ca.pem" \
+    firmware "the same with TLS for wss:// and a login" "$FLASH_BUDGET_TLS" \
+    wss://192.0.2.1:8443/device --features tls,auth
 rm -rf "$ca_dir"
+if grep -q "$password" "firmware/target/$TARGET/release/portico-firmware"; then
+    echo "FAIL: the firmware image holds PORTICO_PASSWORD's text" >&2
+    exit 1
+fi
+echo "PORTICO_PASSWORD: only its hash is in the image"
 
 step "done in $(( $(date +%s) - start ))s"

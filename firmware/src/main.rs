@@ -9,13 +9,14 @@
 #![no_main]
 
 mod app;
+mod identity;
 mod link;
 mod memory;
 
 use core::net::Ipv4Addr;
 
 use embassy_executor::Spawner;
-use embassy_net::{Ipv4Cidr, Runner, StackResources, StaticConfigV4};
+use embassy_net::{Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
 use embassy_time::{with_timeout, Duration, Timer};
 use esp_backtrace as _;
 use esp_hal::clock::CpuClock;
@@ -28,6 +29,7 @@ use esp_radio::wifi::{
 };
 use log::{info, warn};
 use portico_app::embassy::{serve_app, Network};
+use portico_embassy::mdns::{self, MdnsBuffers};
 use portico_embassy::{ListenGate, SocketBuffers, SocketPool, SynGate};
 use static_cell::StaticCell;
 
@@ -55,8 +57,8 @@ const AP_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 168, 4, 1);
 const STATION_ATTEMPTS: u32 = 3;
 
 /// Sockets in the stack: the profile's (the HTTP pool, DHCP and DNS) plus the upstream
-/// link's and a spare.
-const STACK_SOCKETS: usize = PROFILE.stack_sockets + 2;
+/// link's, a spare, and the mDNS responder's.
+const STACK_SOCKETS: usize = PROFILE.stack_sockets + 3;
 
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
@@ -64,6 +66,13 @@ static POOL: StaticCell<SocketPool<'static, SOCKETS>> = StaticCell::new();
 static LISTEN_GATE: ListenGate = ListenGate::new(80);
 static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 static APP: StaticCell<App> = StaticCell::new();
+static MDNS_BUFFERS: StaticCell<MdnsBuffers> = StaticCell::new();
+/// The password's hash from the build (`identity.rs`), and the token key drawn at boot:
+/// a restart ends every session.
+#[cfg(feature = "auth")]
+static PASSWORD_HASH: Option<portico::guard::PasswordHash> = identity::PASSWORD;
+#[cfg(feature = "auth")]
+static SESSION_KEY: StaticCell<portico::guard::SessionKey> = StaticCell::new();
 
 #[esp_rtos::main]
 async fn main(spawner: Spawner) -> ! {
@@ -122,6 +131,11 @@ async fn main(spawner: Spawner) -> ! {
         .map(|c| c.address.address())
         .unwrap_or(AP_ADDRESS);
     info!("portico: serving http://{address}/ ({mode})");
+    spawner.spawn(mdns_task(stack).expect("mdns task"));
+    info!(
+        "portico: also at http://{}.local/ (mDNS)",
+        identity::MDNS_NAME
+    );
 
     let mut port = PROFILE.config();
     // Every response, the core's own 4xx/5xx and 503 included, carries the application's
@@ -142,10 +156,9 @@ async fn main(spawner: Spawner) -> ! {
         upstream: link::UPSTREAM,
         link: upstream.map(|l| l as &dyn portico_app::embassy::LinkReport),
         api_delay_ms: 0,
-        // `portico.local`, `localhost` and IP literals (the mDNS responder is to come).
-        allowed_hosts: portico::guard::HostPolicy::default(),
-        // No password until the settings flow can provision one (stored hashed).
-        secrets: None,
+        // The mDNS name, `localhost` and IP literals.
+        allowed_hosts: portico::guard::HostPolicy::Names(identity::HOST_NAMES),
+        secrets: secrets(&rng),
     }));
     if upstream.is_some() {
         link::start_heartbeat(&spawner, app);
@@ -209,6 +222,37 @@ async fn keep_station(mut controller: WifiController<'static>) {
         Timer::after(Duration::from_secs(2)).await;
         let _ = controller.connect_async().await;
     }
+}
+
+/// The password's hash given at build time and a key for this boot's tokens; `None`
+/// (an open dashboard) without `PORTICO_PASSWORD`.
+#[cfg(feature = "auth")]
+fn secrets(rng: &Rng) -> Option<portico::guard::Secrets<'static>> {
+    let password = PASSWORD_HASH.as_ref()?;
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_mut(4) {
+        chunk.copy_from_slice(&rng.random().to_le_bytes());
+    }
+    let key = SESSION_KEY.init(portico::guard::SessionKey(key));
+    info!("portico: login required (password set at build time)");
+    Some(portico::guard::Secrets { password, key })
+}
+
+#[cfg(not(feature = "auth"))]
+fn secrets(_: &Rng) -> Option<portico::guard::Secrets<'static>> {
+    None
+}
+
+/// Answers `NAME.local` on the network (`identity::MDNS_NAME`).
+#[embassy_executor::task]
+async fn mdns_task(stack: Stack<'static>) {
+    let Err(e) = mdns::respond(
+        stack,
+        identity::MDNS_NAME,
+        MDNS_BUFFERS.init(MdnsBuffers::new()),
+    )
+    .await;
+    warn!("portico: no mDNS name: {e}");
 }
 
 #[embassy_executor::task]

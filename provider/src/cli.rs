@@ -77,7 +77,8 @@ pub struct Cli {
     #[arg(long)]
     pub upstream: Option<String>,
     /// PEM file of a CA to trust for a wss:// upstream (a private server, a test CA), in
-    /// addition to the bundled Mozilla roots.
+    /// addition to the bundled Mozilla roots; several certificates (a bundle) are each
+    /// trusted. With --stack device it is the only trust (the device has no root store).
     #[arg(long, value_name = "FILE")]
     pub upstream_ca: Option<std::path::PathBuf>,
     /// Delay every /api/* answer by this many milliseconds (demos, UI tests).
@@ -176,8 +177,18 @@ impl Cli {
                 self.link_loss
             ));
         }
-        if self.upstream.is_some() {
-            return Err("--upstream is not available on --stack device yet".into());
+        self.check_upstream_url()?;
+        let upstream_ca = self.upstream_ca_der()?;
+        if upstream_ca.is_none()
+            && self
+                .upstream
+                .as_deref()
+                .is_some_and(|u| u.starts_with("wss://"))
+        {
+            return Err(
+                "--upstream wss://… on --stack device needs --upstream-ca FILE: the device carries no root store"
+                    .into(),
+            );
         }
         let profile = match self.profile {
             ProfileName::Esp32s3 => portico_tap::profile::ESP32S3,
@@ -195,6 +206,8 @@ impl Cli {
                 seed: std::process::id().into(),
             },
             api_delay_ms: self.api_delay_ms,
+            upstream: self.upstream.clone(),
+            upstream_ca,
             allowed_hosts: portico::guard::HostPolicy::default(),
             secrets: None,
         })
@@ -244,13 +257,7 @@ impl Cli {
         if !(1024..=65536).contains(&self.pool_chunk) {
             return Err("--pool-chunk must be between 1024 and 65536 bytes".into());
         }
-        if let Some(u) = &self.upstream {
-            if !(u.starts_with("ws://") || u.starts_with("wss://")) {
-                return Err(format!(
-                    "--upstream must be a ws:// or wss:// URL, got {u:?}"
-                ));
-            }
-        }
+        self.check_upstream_url()?;
         self.upstream_ca_pem()?;
         let policy = Policy {
             lru_purge: !self.no_lru_purge,
@@ -288,6 +295,33 @@ impl Cli {
                 Buffers::PerRequest => portico_tokio::BufferStrategy::PerRequest,
             },
         })
+    }
+
+    fn check_upstream_url(&self) -> Result<(), String> {
+        match &self.upstream {
+            Some(u) if !(u.starts_with("ws://") || u.starts_with("wss://")) => Err(format!(
+                "--upstream must be a ws:// or wss:// URL, got {u:?}"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The `--upstream-ca` file for the device stack: every certificate in it (a bundle
+    /// may hold several), DER, one after the other — what the device's verifier tries
+    /// in turn.
+    pub fn upstream_ca_der(&self) -> Result<Option<Vec<u8>>, String> {
+        use rustls_pki_types::pem::PemObject;
+        let Some(pem) = self.upstream_ca_pem()? else {
+            return Ok(None);
+        };
+        let path = self.upstream_ca.as_ref().map(|p| p.display());
+        let mut der = Vec::new();
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let cert =
+                cert.map_err(|e| format!("--upstream-ca {}: {e}", path.as_ref().unwrap()))?;
+            der.extend_from_slice(&cert);
+        }
+        Ok(Some(der))
     }
 
     /// The `--upstream-ca` file, read and parsed up front so that a wrong path or a

@@ -23,5 +23,15 @@ fn bad_device_settings_are_refused_with_a_reason() {
     refused(&["--bind", "192.0.2.1:8080"], "--bind");
     refused(&["--bind", "10.42.0.2:0"], "fixed port");
     refused(&["--profile", "esp8266"], "esp8266");
-    refused(&["--upstream", "ws://192.0.2.1/x"], "--upstream");
+    refused(&["--upstream", "http://192.0.2.1/x"], "--upstream");
+    // The device carries no root store: a `wss://` upstream needs its CA named.
+    refused(&["--upstream", "wss://192.0.2.1/x"], "--upstream-ca");
+    let empty = std::env::temp_dir().join(format!("portico-no-cert-{}", std::process::id()));
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let empty = empty.to_str().unwrap();
+    refused(
+        &["--upstream", "wss://192.0.2.1/x", "--upstream-ca", empty],
+        "malformed or empty",
+    );
+    refused(&["--upstream-ca", empty], "--upstream");
 }

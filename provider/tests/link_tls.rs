@@ -4,16 +4,20 @@
 mod common;
 
 use common::{link_when, Provider};
+use portico_testkit::tls_cert::TestPki;
 use portico_testkit::tls_echo;
 
 /// Starts the TLS echo server for `localhost` on its own thread; it greets each client
-/// so the link counts a message in. Returns its port and the CA's PEM.
-fn tls_upstream() -> (u16, String) {
-    let echo = tls_echo::start_on_thread(tls_echo::Options {
-        greeting: Some("hello device".to_string()),
-        ..Default::default()
-    });
-    (echo.port(), echo.ca_pem)
+/// so the link counts a message in. Returns its port, the CA's PEM and another CA's PEM.
+fn tls_upstream() -> (u16, String, String) {
+    let pki = TestPki::new("localhost");
+    let echo = tls_echo::serve_on_thread(
+        "127.0.0.1:0".parse().unwrap(),
+        pki.server.clone(),
+        Some("hello device".to_string()),
+    );
+    let stranger = TestPki::with_ca_name("localhost", "another CA");
+    (echo.port(), pki.ca_pem, stranger.ca_pem)
 }
 
 /// A file of its own under the temporary directory, removed on drop.
@@ -39,7 +43,7 @@ impl Drop for TempFile {
 
 #[test]
 fn wss_upstream_with_its_ca_connects() {
-    let (port, ca) = tls_upstream();
+    let (port, ca, _) = tls_upstream();
     let ca = TempFile::new("ca.pem", &ca);
     let url = format!("wss://localhost:{port}/device");
     let p = Provider::start(&["--upstream", &url, "--upstream-ca", ca.path()]);
@@ -53,7 +57,7 @@ fn wss_upstream_with_its_ca_connects() {
 
 #[test]
 fn wss_upstream_without_its_ca_is_refused() {
-    let (port, _) = tls_upstream();
+    let (port, _, _) = tls_upstream();
     let url = format!("wss://localhost:{port}/device");
     let p = Provider::start(&["--upstream", &url]);
     let v = link_when(p.addr, |v| v["last_error"].is_string());
@@ -61,6 +65,16 @@ fn wss_upstream_without_its_ca_is_refused() {
     assert_eq!(v["connects"], 0, "{v}");
     let err = v["last_error"].as_str().unwrap();
     assert!(err.contains("TLS"), "{v}");
+}
+
+#[test]
+fn wss_upstream_with_its_ca_second_in_a_bundle_connects() {
+    let (port, ca, other) = tls_upstream();
+    let bundle = TempFile::new("bundle.pem", &format!("{other}{ca}"));
+    let url = format!("wss://localhost:{port}/device");
+    let p = Provider::start(&["--upstream", &url, "--upstream-ca", bundle.path()]);
+    let v = link_when(p.addr, |v| v["state"] == "connected");
+    assert_eq!(v["state"], "connected", "{v}");
 }
 
 #[test]

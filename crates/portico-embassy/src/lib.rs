@@ -34,6 +34,8 @@ mod connection;
 mod http;
 #[cfg(feature = "ws")]
 mod link;
+#[cfg(feature = "mdns")]
+pub mod mdns;
 pub mod profile;
 mod server;
 mod shared;

@@ -4,6 +4,7 @@
 mod clock;
 pub mod link;
 mod run;
+mod upstream;
 
 pub use embassy_net::Ipv4Cidr;
 pub use link::LinkConfig;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use embassy_futures::select::{select, Either};
+use embassy_futures::select::{select4, Either4};
 use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -12,12 +12,14 @@ use portico::assets::Asset;
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::{SimCharge, SimHeap};
 use portico::pool::Pool;
-use portico_app::embassy::{serve_app, Network, PortDevice, PortResources};
+use portico_app::embassy::{serve_app, LinkReport, Network, PortDevice, PortResources};
 use portico_app::Provider;
+use portico_embassy::mdns::{self, MdnsBuffers};
 use portico_embassy::profile::{Profile, ESP32C3, ESP32S3};
 use portico_embassy::{ListenGate, SocketBuffers, SocketPool, SynGate};
 
 use crate::link::{Emulated, LinkConfig};
+use crate::upstream;
 
 /// What `/api/status` reports as the platform: the device port on a PC, not a chip.
 pub const PLATFORM: &str = "pc-device-stack";
@@ -42,6 +44,12 @@ pub struct Options {
     /// The password hash and token key (`--password-file`), as the device would store
     /// them; `None` leaves the dashboard open.
     pub secrets: Option<Secrets<'static>>,
+    /// The upstream WebSocket link's URL (`--upstream`): `ws://` or `wss://`, with an IP
+    /// address (the device stack has no DNS server to ask).
+    pub upstream: Option<String>,
+    /// The CA certificates a `wss://` upstream is checked against (`--upstream-ca`),
+    /// DER, one after the other; the verifier tries each. `None` refuses `wss://`.
+    pub upstream_ca: Option<Vec<u8>>,
 }
 
 impl Options {
@@ -61,6 +69,8 @@ pub enum StartError {
     Tap(String, std::io::Error),
     /// The profile's socket buffers fit in no region of its memory.
     SocketMemory(usize),
+    /// The upstream link's socket buffers fit in no region of its memory.
+    LinkMemory,
 }
 
 impl fmt::Display for StartError {
@@ -72,6 +82,9 @@ impl fmt::Display for StartError {
             ),
             StartError::SocketMemory(n) => {
                 write!(f, "{n} bytes of socket buffers fit in no memory region")
+            }
+            StartError::LinkMemory => {
+                f.write_str("the upstream link's socket buffers fit in no memory region")
             }
         }
     }
@@ -93,6 +106,7 @@ pub fn run(
     match options.profile.name {
         n if n == ESP32C3.name => serve::<
             { ESP32C3.stack_sockets },
+            { ESP32C3.stack_sockets + EXTRA_SOCKETS },
             { ESP32C3.sockets },
             { ESP32C3.rx },
             { ESP32C3.tx },
@@ -100,6 +114,7 @@ pub fn run(
         >(options, device, assets, ready),
         _ => serve::<
             { ESP32S3.stack_sockets },
+            { ESP32S3.stack_sockets + EXTRA_SOCKETS },
             { ESP32S3.sockets },
             { ESP32S3.rx },
             { ESP32S3.tx },
@@ -113,7 +128,23 @@ pub fn run(
 type TapDevice<const N: usize, const P: usize> =
     PortDevice<'static, PortResources<'static, N, SimHeap, NoopRawMutex, P, 64>>;
 
-fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const P: usize>(
+/// Sockets the stack has besides the profile's: the mDNS responder's (UDP) and the
+/// upstream link's (TCP), as the firmware adds them.
+const EXTRA_SOCKETS: usize = 2;
+
+/// The name the device answers to by mDNS: `portico.local`, one of the `Host` names the
+/// allowlist takes by default.
+pub const MDNS_NAME: &str = "portico";
+
+/// `S` TCP sockets in the stack (the profile's), `R` in all (`S` + [`EXTRA_SOCKETS`]).
+fn serve<
+    const S: usize,
+    const R: usize,
+    const N: usize,
+    const RX: usize,
+    const TX: usize,
+    const P: usize,
+>(
     options: &Options,
     device: Emulated<TunTapDevice>,
     assets: &'static [Asset],
@@ -126,7 +157,7 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
         dns_servers: Default::default(),
     });
     // Everything below lives as long as the process: `static` on the firmware.
-    let resources: &'static mut StackResources<S> = Box::leak(Box::new(StackResources::new()));
+    let resources: &'static mut StackResources<R> = Box::leak(Box::new(StackResources::new()));
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
@@ -152,12 +183,22 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
     ));
     let pool: &'static Pool<SimHeap, NoopRawMutex, P, 64> =
         Box::leak(Box::new(Pool::new(heap.clone(), profile.pool_config())));
+    let url: &'static str = options.upstream.clone().map_or("", |u| u.leak());
+    let link = match &options.upstream {
+        Some(_) => Some(upstream::setup(
+            stack,
+            &heap,
+            url,
+            options.upstream_ca.clone(),
+        )?),
+        None => None,
+    };
     let app: &'static Provider<TapDevice<N, P>> = Box::leak(Box::new(Provider::new(
         PortDevice {
             resources: PortResources {
                 sockets,
                 buffers: pool,
-                memory: heap,
+                memory: heap.clone(),
             },
             platform: PLATFORM,
             network: Network {
@@ -165,8 +206,8 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
                 address: Ipv4Addr::from(options.address.address().octets()),
             },
             stack_sockets: S,
-            upstream: None,
-            link: None,
+            upstream: link.map(|_| url),
+            link: link.map(|l| l.link as &dyn LinkReport),
             api_delay_ms: options.api_delay_ms,
             allowed_hosts: options.allowed_hosts,
             secrets: options.secrets,
@@ -178,9 +219,30 @@ fn serve<const S: usize, const N: usize, const RX: usize, const TX: usize, const
     // wakes the stack when the TAP has a frame.
     // Both futures are `-> !`: the match only turns the uninhabited result into the
     // return type, and the lint sees code after a diverging call.
+    let upstream_link = async {
+        if let Some(l) = link {
+            upstream::run(l, app, heap.clone()).await;
+        }
+        core::future::pending().await
+    };
+    let mdns_buffers: &'static mut MdnsBuffers = Box::leak(Box::new(MdnsBuffers::new()));
+    let mdns = async {
+        // The dashboard still answers at its address without a name.
+        let Err(e) = mdns::respond(stack, MDNS_NAME, mdns_buffers).await;
+        eprintln!("warning: no mDNS name: {e}");
+        core::future::pending().await
+    };
     #[allow(unreachable_code)]
-    match async_io::block_on(select(runner.run(), serve_app(app, buffers))) {
-        Either::First(never) | Either::Second(never) => never,
+    match async_io::block_on(select4(
+        runner.run(),
+        serve_app(app, buffers),
+        mdns,
+        upstream_link,
+    )) {
+        Either4::First(never)
+        | Either4::Second(never)
+        | Either4::Third(never)
+        | Either4::Fourth(never) => never,
     }
 }
 
@@ -247,6 +309,8 @@ mod tests {
             api_delay_ms: 0,
             allowed_hosts: HostPolicy::default(),
             secrets: None,
+            upstream: None,
+            upstream_ca: None,
         };
         assert_eq!(o.url(), "http://10.42.0.2/");
         o.port = 8080;

@@ -26,12 +26,18 @@ impl TestPki {
     /// common name (even an IP address such as `10.0.0.200`: embedded-tls compares the
     /// URL's host as text), with fresh P-256 keys (rcgen's default).
     pub fn new(name: &str) -> TestPki {
+        Self::with_ca_name(name, "portico test CA")
+    }
+
+    /// As [`TestPki::new`], with the CA named `ca_name`: two of them with different
+    /// names make a bundle whose right CA a verifier must pick by issuer.
+    pub fn with_ca_name(name: &str, ca_name: &str) -> TestPki {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
             .distinguished_name
-            .push(DnType::CommonName, "portico test CA");
+            .push(DnType::CommonName, ca_name);
         let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
         let key = KeyPair::generate().expect("server key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");

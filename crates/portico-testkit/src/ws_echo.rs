@@ -7,6 +7,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -41,7 +43,7 @@ pub async fn start(options: Options) -> SocketAddr {
             // Each echo goes out at once: the benches time round trips, which Nagle's
             // algorithm against the peer's delayed ACK would stretch.
             let _ = tcp.set_nodelay(true);
-            tokio::spawn(echo(tcp, greeting.clone()));
+            tokio::spawn(echo(tcp, greeting.clone(), Arc::default()));
         }
     });
     addr
@@ -70,20 +72,48 @@ pub(crate) fn on_thread<T: Send + 'static>(start: impl Future<Output = T> + Send
     rx.recv().expect("the server's thread started")
 }
 
+/// What an echo server has done, for tests that check the server's side of a link.
+#[derive(Debug, Default)]
+pub struct EchoStats {
+    handshakes: AtomicU64,
+    echoed: AtomicU64,
+}
+
+impl EchoStats {
+    /// WebSocket handshakes completed.
+    pub fn handshakes(&self) -> u64 {
+        self.handshakes.load(Ordering::Relaxed)
+    }
+
+    /// Text and binary messages sent back.
+    pub fn echoed(&self) -> u64 {
+        self.echoed.load(Ordering::Relaxed)
+    }
+}
+
 /// The server's side of one connection: the WebSocket handshake over `stream`, the
-/// greeting if any, then every data message sent back until either side stops.
-pub async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S, greeting: Option<String>) {
+/// greeting if any, then every data message sent back until either side stops; counted
+/// in `stats`.
+pub async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    greeting: Option<String>,
+    stats: Arc<EchoStats>,
+) {
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
+    stats.handshakes.fetch_add(1, Ordering::Relaxed);
     if let Some(g) = greeting {
         if ws.send(g.into()).await.is_err() {
             return;
         }
     }
     while let Some(Ok(m)) = ws.next().await {
-        if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
-            return;
+        if m.is_text() || m.is_binary() {
+            if ws.send(m).await.is_err() {
+                return;
+            }
+            stats.echoed.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -26,6 +26,8 @@
 //! Anywhere else: `LINK.handle().try_send_text("...")`, `.stop()`, `.start()`,
 //! `.stats()` (for `/api/link`).
 
+#[cfg(feature = "embassy-tls")]
+mod anchors;
 mod client;
 #[cfg(feature = "embassy-settings")]
 mod link_settings;

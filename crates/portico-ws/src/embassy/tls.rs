@@ -13,20 +13,19 @@
 //! - Its reads are cancel-safe (the record reader keeps partial records in its own
 //!   buffer), which the driver's `select` on read needs.
 //!
-//! What it checks: the server's chain up to the configured CA certificate (DER), the
-//! certificate's signature over the handshake, and the host name of the URL against the
-//! certificate's DNS names (subjectAltName, or the common name). What it does not:
-//! TLS 1.2 (the crate speaks 1.3 only), validity dates (the device has no trusted clock
-//! before it is online), several CAs at once (one CA, or the server's own self-signed
-//! certificate pinned as its CA), RSA server keys (ECDSA P-256 only in this build).
+//! What it checks: the server's chain up to a configured CA certificate (DER; several,
+//! one after the other, make a bundle: the one whose name the chain's issuer gives is
+//! used, `anchors.rs`), the certificate's signature over the handshake, and the host name
+//! of the URL against the certificate's DNS names (subjectAltName, or the common name).
+//! What it does not: TLS 1.2 (the crate speaks 1.3 only), validity dates (the device has
+//! no trusted clock before it is online), RSA server keys (ECDSA P-256 only in this
+//! build).
 
 use alloc::boxed::Box;
 
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
-use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
-    Aes128GcmSha256, Certificate, CryptoProvider, NoClock, TlsConfig, TlsConnection, TlsContext,
-    TlsError, TlsVerifier,
+    Aes128GcmSha256, CryptoProvider, TlsConfig, TlsConnection, TlsContext, TlsError, TlsVerifier,
 };
 use portico::placement::{place, MemoryRegions, Placed, Placement};
 
@@ -34,6 +33,8 @@ use crate::buffers::MemoryBlock;
 use crate::driver::Port;
 use crate::event::ConnectError;
 use crate::url::WsUrl;
+
+use super::anchors::{self, BundleVerifier};
 
 /// The cipher suite: `TLS_AES_128_GCM_SHA256`, the one every TLS 1.3 server must offer
 /// (RFC 8446 §9.1).
@@ -50,9 +51,11 @@ pub const MAX_RECORD: usize = 16_384 + 256;
 /// TLS settings of the device link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// The trust anchor: the DER certificate of the CA that signed the server's
-    /// certificate (or the server's own self-signed certificate, pinned). `None` refuses
-    /// every `wss://` connection: there is no "trust anything" default.
+    /// The trust anchors: the DER certificate of the CA that signed the server's
+    /// certificate (or the server's own self-signed certificate, pinned), or several
+    /// DER certificates one after the other (a bundle; each is tried). `None`, or bytes
+    /// that hold no certificate, refuse every `wss://` connection: there is no "trust
+    /// anything" default.
     pub ca: Option<&'static [u8]>,
     /// Receive record buffer. Below [`MAX_RECORD`] a server sending full-size records
     /// fails the connection.
@@ -154,7 +157,10 @@ impl<'a, P: Port, R: MemoryRegions> Port for TlsPort<'a, P, R> {
         }
         // Checked before anything is opened or placed: a link without a trust anchor
         // must not even try.
-        let ca = self.ca.ok_or(ConnectError::TlsNoTrustAnchor)?;
+        let ca = self
+            .ca
+            .filter(|b| anchors::certificates(b).next().is_some())
+            .ok_or(ConnectError::TlsNoTrustAnchor)?;
         // The TCP port sees a plain URL: the TLS is this layer's.
         let plain = WsUrl {
             secure: false,
@@ -195,13 +201,9 @@ impl<'a, P: Port, R: MemoryRegions> Port for TlsPort<'a, P, R> {
         let host = url.host;
         let random = PortRandom(self.tcp);
         Box::pin(async {
-            let mut verifier =
-                CertVerifier::<Suite, NoClock, CERT_BYTES>::new(Certificate::X509(ca));
             // The host is always checked against the certificate, also for an IP
             // literal, which RFC 6066 keeps out of SNI.
-            verifier
-                .set_hostname_verification(host)
-                .map_err(|_| ConnectError::Tls)?;
+            let verifier = BundleVerifier::<Suite, CERT_BYTES>::new(ca, host);
             let mut config = TlsConfig::new();
             if host.parse::<core::net::IpAddr>().is_err() {
                 config = config.with_server_name(host);
