@@ -23,7 +23,7 @@ LAYERS = [
     ("application", ["portico-app"]),
     ("harnesses: device simulation, the device stack on a PC, fuzz bodies", ["portico-sim", "portico-tap", "portico-fuzz-harness"]),
     ("binaries, benches, fuzz targets",
-     ["provider", "portico-firmware", "portico-bench", "portico-fuzz", "hello"]),
+     ["provider", "portico-firmware", "portico-bench", "portico-fuzz", "hello", "settings"]),
 ]
 WORKSPACES = [".", "firmware", "fuzz"]
 
