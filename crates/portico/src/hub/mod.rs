@@ -18,9 +18,10 @@
 //!   ([`sse::run`]), leasing a buffer only while it writes, each write under the send
 //!   deadline.
 //!
-//! Memory is fixed by the type: `Hub<R, N, SLOT, W>` is `N × (SLOT + 32)` bytes of ring
-//! (on a 32-bit target; `+ 40` on 64-bit) plus `W` wakers (two words each) and a few
-//! counters. A subscriber costs its stream's future; it holds a pool buffer only while
+//! Memory is fixed by the type: `Hub<R, N, SLOT, W>` is a ring of `N` slots of
+//! `SLOT + 20` bytes each on a 32-bit target, rounded up to 8 (`SLOT + 32` on 64-bit),
+//! plus `W` wakers (two words each) and a few counters ([`Ring::BYTES`] is the ring's
+//! exact size on the target built for). A subscriber costs its stream's future; it holds a pool buffer only while
 //! events are being written.
 //!
 //! ```

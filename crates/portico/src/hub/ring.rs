@@ -1,7 +1,8 @@
 //! The replay ring: the last `N` events, each serialized once into a fixed slot.
 //!
 //! Why fixed slots and not a byte ring: every event costs the same, so the memory is
-//! known from the type alone (`N × (SLOT + 32)` bytes on a 32-bit target), nothing ever
+//! known from the type alone ([`Ring::BYTES`]: `N × (SLOT + 20)` bytes on a 32-bit target,
+//! each slot rounded up to 8), nothing ever
 //! needs compacting, and event `id` is found by arithmetic (`(id - 1) % N`). An event is
 //! rendered once, however many subscribers send it.
 
@@ -82,6 +83,10 @@ impl<const N: usize, const SLOT: usize> Default for Ring<N, SLOT> {
 
 impl<const N: usize, const SLOT: usize> Ring<N, SLOT> {
     const NONEMPTY: () = assert!(N > 0, "a hub's ring needs at least one slot");
+
+    /// The ring's size in bytes on this target: `N` slots (an id, the name, a length
+    /// and `SLOT` bytes) and two ids.
+    pub const BYTES: usize = core::mem::size_of::<Self>();
 
     /// An empty ring; the first event gets id 1.
     pub const fn new() -> Self {
@@ -209,6 +214,14 @@ mod tests {
         assert_eq!(push(&mut r, "d"), Ok(4));
         assert_eq!((r.first_id(), r.len()), (2, 3));
         assert_eq!(r.get(2).unwrap().data, b"b");
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn memory_is_what_the_docs_say() {
+        // Each slot: u64 id + &str name (16) + usize length + data, rounded up to 8.
+        assert_eq!(Ring::<4, 96>::BYTES, 4 * (96 + 32) + 16);
+        assert_eq!(Ring::<4, 100>::BYTES, 4 * (104 + 32) + 16);
     }
 
     #[test]
