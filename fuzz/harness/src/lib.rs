@@ -16,6 +16,7 @@ mod head;
 mod router;
 mod serve;
 mod ws;
+mod ws_server;
 
 pub use assets::assets;
 pub use chunked::chunked;
@@ -24,6 +25,7 @@ pub use head::http_head;
 pub use router::router;
 pub use serve::{respond, serve};
 pub use ws::{ws_frame, ws_handshake};
+pub use ws_server::ws_server;
 
 /// Every target, by name: what the replay test and the script iterate over.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
@@ -34,6 +36,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("serve", serve),
     ("ws_frame", ws_frame),
     ("ws_handshake", ws_handshake),
+    ("ws_server", ws_server),
     ("cookie", cookies),
     ("authorization", authorization),
     ("query", query),

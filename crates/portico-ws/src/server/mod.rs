@@ -25,6 +25,12 @@
 //! [`WsConfig::pong_timeout_ms`]; our close waits [`WsConfig::close_ms`] for the
 //! client's.
 //!
+//! Security: the handshake is a GET, which the application's cross-site check for
+//! state-changing methods lets through, and a browser sends cookies with it from any
+//! page. Check the request's `Origin` (`portico::guard`) before [`accept`], or any site
+//! the user visits can open the device's WebSocket in their name (cross-site WebSocket
+//! hijacking).
+//!
 //! Not supported (yet): permessage-deflate on the server side (an offer is ignored, so
 //! the client goes on uncompressed), and handing frames to the application before the
 //! message is whole.

@@ -51,7 +51,7 @@ pub(crate) struct SendState {
     pub(crate) broken: bool,
 }
 
-/// Sends frames to one client. Handed to the application's [`super::Handler`] for the
+/// Sends frames to one client. Handed to the application's [`super::WsHandler`] for the
 /// length of one call.
 pub struct Sender<'a, T: Transport, E: Env> {
     pub(crate) io: &'a mut T,
@@ -98,7 +98,7 @@ impl<T: Transport, E: Env> Sender<'_, T, E> {
         self.write(fin, opcode, payload).await
     }
 
-    /// Sends a ping (the pong comes back as [`super::Handler::pong`]).
+    /// Sends a ping (the pong comes back as [`super::WsHandler::pong`]).
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), SendError<T::Error>> {
         if self.state.closing {
             return Err(SendError::Order(FrameOrderError::Closing));

@@ -18,9 +18,10 @@
 //!   ([`sse::run`]), leasing a buffer only while it writes, each write under the send
 //!   deadline.
 //!
-//! Memory is fixed by the type: `Hub<R, N, SLOT, W>` is `N × (SLOT + 32)` bytes of ring
-//! (on a 32-bit target; `+ 40` on 64-bit) plus `W` wakers (two words each) and a few
-//! counters. A subscriber costs its stream's future; it holds a pool buffer only while
+//! Memory is fixed by the type: `Hub<R, N, SLOT, W>` is a ring of `N` slots of
+//! `SLOT + 20` bytes each on a 32-bit target, rounded up to 8 (`SLOT + 32` on 64-bit),
+//! plus `W` wakers (two words each) and a few counters ([`Ring::BYTES`] is the ring's
+//! exact size on the target built for). A subscriber costs its stream's future; it holds a pool buffer only while
 //! events are being written.
 //!
 //! ```
@@ -120,17 +121,29 @@ impl<R: RawMutex, const N: usize, const SLOT: usize, const W: usize> core::fmt::
 }
 
 impl<R: RawMutex, const N: usize, const SLOT: usize, const W: usize> Hub<R, N, SLOT, W> {
-    /// An empty hub (can be a `static`).
+    /// An empty hub (can be a `static`); the first event gets id 1.
     pub const fn new() -> Self {
+        Self::starting_at(1)
+    }
+
+    /// An empty hub whose first event gets id `first_id` (at least 1). Why: ids restart
+    /// with the device, and a browser that reconnects after a reboot sends the id it saw
+    /// before. With ids from 1 again, once the new hub has passed that id the browser
+    /// would be sent only the events after it, and never the earlier ones of this boot.
+    /// Starting each boot past any earlier id (e.g. `boot_count << 32`, or the Unix time
+    /// in milliseconds once known) makes an old id older than anything this hub issued:
+    /// the browser is sent every event of this boot still held (and a gap is counted
+    /// only for events of this boot no longer held).
+    pub const fn starting_at(first_id: u64) -> Self {
         Hub {
             state: Mutex::new(RefCell::new(State {
-                ring: Ring::new(),
+                ring: Ring::starting_at(first_id),
                 wakers: MultiWakerRegistration::new(),
                 stats: HubStats {
                     published: 0,
                     refused: 0,
-                    first_id: 1,
-                    next_id: 1,
+                    first_id: 0,
+                    next_id: 0,
                     dropped: 0,
                     subscribers: 0,
                 },
@@ -185,7 +198,9 @@ impl<R: RawMutex, const N: usize, const SLOT: usize, const W: usize> Hub<R, N, S
         self.with(|s| {
             let next = s.ring.next_id();
             let next = match last_event_id {
-                Some(id) if id < next => id + 1,
+                // An id from before this hub's first (an earlier boot): everything this
+                // hub issued is new to the client.
+                Some(id) if id < next => (id + 1).max(s.ring.start_id()),
                 _ => next,
             };
             Subscriber { next, dropped: 0 }

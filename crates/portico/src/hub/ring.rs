@@ -1,7 +1,8 @@
 //! The replay ring: the last `N` events, each serialized once into a fixed slot.
 //!
 //! Why fixed slots and not a byte ring: every event costs the same, so the memory is
-//! known from the type alone (`N × (SLOT + 32)` bytes on a 32-bit target), nothing ever
+//! known from the type alone ([`Ring::BYTES`]: `N × (SLOT + 20)` bytes on a 32-bit target,
+//! each slot rounded up to 8), nothing ever
 //! needs compacting, and event `id` is found by arithmetic (`(id - 1) % N`). An event is
 //! rendered once, however many subscribers send it.
 
@@ -63,6 +64,8 @@ pub struct Ring<const N: usize, const SLOT: usize> {
     next: u64,
     /// The oldest id still held.
     first: u64,
+    /// The first id this ring issued.
+    start: u64,
 }
 
 impl<const N: usize, const SLOT: usize> fmt::Debug for Ring<N, SLOT> {
@@ -83,20 +86,36 @@ impl<const N: usize, const SLOT: usize> Default for Ring<N, SLOT> {
 impl<const N: usize, const SLOT: usize> Ring<N, SLOT> {
     const NONEMPTY: () = assert!(N > 0, "a hub's ring needs at least one slot");
 
+    /// The ring's size in bytes on this target: `N` slots (an id, the name, a length
+    /// and `SLOT` bytes) and three ids.
+    pub const BYTES: usize = core::mem::size_of::<Self>();
+
     /// An empty ring; the first event gets id 1.
     pub const fn new() -> Self {
+        Self::starting_at(1)
+    }
+
+    /// An empty ring whose first event gets id `first_id` (at least 1).
+    pub const fn starting_at(first_id: u64) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::NONEMPTY;
+        let first = if first_id == 0 { 1 } else { first_id };
         Ring {
             slots: [Slot::EMPTY; N],
-            next: 1,
-            first: 1,
+            next: first,
+            first,
+            start: first,
         }
     }
 
     /// The id the next event will get.
     pub const fn next_id(&self) -> u64 {
         self.next
+    }
+
+    /// The first id this ring issued (or will issue).
+    pub const fn start_id(&self) -> u64 {
+        self.start
     }
 
     /// The oldest id still held (equal to [`Ring::next_id`] when empty).
@@ -209,6 +228,14 @@ mod tests {
         assert_eq!(push(&mut r, "d"), Ok(4));
         assert_eq!((r.first_id(), r.len()), (2, 3));
         assert_eq!(r.get(2).unwrap().data, b"b");
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn memory_is_what_the_docs_say() {
+        // Each slot: u64 id + &str name (16) + usize length + data, rounded up to 8.
+        assert_eq!(Ring::<4, 96>::BYTES, 4 * (96 + 32) + 24);
+        assert_eq!(Ring::<4, 100>::BYTES, 4 * (104 + 32) + 24);
     }
 
     #[test]

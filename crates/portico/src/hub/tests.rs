@@ -116,6 +116,29 @@ fn a_slow_subscriber_skips_ahead_and_counts_what_it_missed() {
 }
 
 #[test]
+fn an_id_from_an_earlier_boot_gets_every_event_of_this_one() {
+    // The last boot issued ids up to 10; this boot starts at 1 << 32.
+    let start = 1u64 << 32;
+    let hub = Hub::<NoopRawMutex, N, 32, 2>::starting_at(start);
+    for i in 0..3 {
+        publish(&hub, &i.to_string());
+    }
+    let mut sub = hub.subscribe(Some(10));
+    assert_eq!(
+        drain(&hub, &mut sub),
+        (vec![start, start + 1, start + 2], vec![])
+    );
+    // This boot's events no longer held are the only gap counted.
+    for i in 0..2 * N {
+        publish(&hub, &i.to_string());
+    }
+    let mut sub = hub.subscribe(Some(10));
+    let (ids, gaps) = drain(&hub, &mut sub);
+    assert_eq!(gaps, vec![3 + 2 * N as u64 - N as u64]);
+    assert_eq!(ids.len(), N);
+}
+
+#[test]
 fn events_are_framed_as_sse() {
     let e = Event {
         id: 12,
