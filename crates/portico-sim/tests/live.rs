@@ -17,7 +17,7 @@ use portico::http::Status;
 use portico::hub::{last_event_id, sse, Hub, Subscriber};
 use portico::placement::sim::SimHeap;
 use portico::server::{
-    Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
+    Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
 };
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
 use portico_sim::clock;
@@ -35,7 +35,6 @@ enum Upgrade {
 
 struct App {
     hub: &'static LiveHub,
-    pool: &'static SimPool,
 }
 
 impl Handler for App {
@@ -79,13 +78,20 @@ impl WsHandler for Echo {
 }
 
 impl Streams<Upgrade> for App {
-    async fn run<T: Transport, E: Env>(&self, u: Upgrade, io: &mut T, env: &E, cfg: &ServerConfig) {
+    async fn run<T: Transport, E: Env, B: Buffers>(
+        &self,
+        u: Upgrade,
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+        buffers: &B,
+    ) {
         match u {
             Upgrade::Sse(sub) => {
-                sse::run(self.hub, sub, io, env, cfg, self.pool, sse::KEEPALIVE_MS).await
+                sse::run(self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
             }
             Upgrade::Ws => {
-                ws::run(&mut Echo, io, env, cfg, self.pool, &WsConfig::default()).await;
+                ws::run(&mut Echo, io, env, cfg, buffers, &WsConfig::default()).await;
             }
         }
     }
@@ -115,7 +121,7 @@ fn world(seed: u64) -> World {
         SimHeap::new(320 * 1024, 0),
         move |_, buffers| {
             *p.borrow_mut() = Some(buffers);
-            let app: &'static App = Box::leak(Box::new(App { hub, pool: buffers }));
+            let app: &'static App = Box::leak(Box::new(App { hub }));
             (app, app)
         },
     );

@@ -7,7 +7,6 @@
 //! Usage: `cargo run --release -p portico-ws --example ws_server_bench [-- ITERATIONS [ROUNDS]]`
 
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
@@ -15,9 +14,9 @@ use portico::conn::{Budget, Policy};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
 use portico::server::{
-    Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
+    Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
 };
-use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
+use portico_tokio::{BufferStrategy, Server, ServerOptions, CONN_STATE_BYTES};
 use portico_ws::server::{self, Message, SendError, Sender, WsConfig, WsHandler};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as TMessage;
@@ -37,7 +36,7 @@ impl WsHandler for Echo {
     }
 }
 
-struct App(Rc<Shared>);
+struct App;
 
 impl Handler for App {
     type Upgrade = ();
@@ -60,8 +59,15 @@ const WS: WsConfig = WsConfig {
 };
 
 impl Streams<()> for App {
-    async fn run<T: Transport, E: Env>(&self, _: (), io: &mut T, env: &E, cfg: &ServerConfig) {
-        server::run(&mut Echo, io, env, cfg, &self.0.pool, &WS).await;
+    async fn run<T: Transport, E: Env, B: Buffers>(
+        &self,
+        _: (),
+        io: &mut T,
+        env: &E,
+        cfg: &ServerConfig,
+        buffers: &B,
+    ) {
+        server::run(&mut Echo, io, env, cfg, buffers, &WS).await;
     }
 }
 
@@ -82,7 +88,7 @@ fn portico_server() -> SocketAddr {
     };
     let listener = portico_tokio::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::task::spawn_local(Server::new(options, App).run(listener));
+    tokio::task::spawn_local(Server::new(options, |_| App).run(listener));
     addr
 }
 
