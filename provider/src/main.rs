@@ -11,6 +11,8 @@ use portico_tokio::Server;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    // The stack's log on stderr (stdout carries the URL and the settings).
+    portico_tokio::init_log();
     if cli.stack == cli::Stack::Device {
         return device_stack(&cli);
     }

@@ -130,6 +130,7 @@ impl<const N: usize> Inner<N> {
     /// Closes `id` on the owner's request (not a policy eviction: not counted as one).
     fn close_by_request(&mut self, id: ConnId) -> Result<(), Stale> {
         self.table.close(id)?;
+        portico::report::closed_by_owner(id);
         if let Some(j) = self.conn.iter().position(|c| *c == Some(id)) {
             self.evict[j] = true;
             self.evict_wakers[j].wake();

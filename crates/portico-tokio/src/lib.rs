@@ -30,7 +30,7 @@ mod transport;
 pub use env::{wall_clock, ConnEnv};
 pub use options::{BufferStrategy, ServerOptions, DEFAULT_INTERNAL_RAM};
 pub use portico::placement::sim::SimHeap;
-pub use server::{listen, serve, serve_on, Server, LISTEN_BACKLOG};
+pub use server::{init_log, listen, serve, serve_on, Server, LISTEN_BACKLOG};
 pub use shared::{HostPool, Shared, POOL_CHUNKS, POOL_WAITERS, TABLE_SLOTS};
 pub use shrink::{POOL_BASELINE, POOL_IDLE_MS};
 pub use transport::TcpTransport;

@@ -41,7 +41,10 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// the future is dropped: the one-line start for an application on a PC.
 ///
 /// Runs the server on a `LocalSet` of its own (the port is single-threaded, like the
-/// device's executor), so it can be awaited from any tokio runtime.
+/// device's executor), so it can be awaited from any tokio runtime. Unless the program
+/// installed a `tracing` subscriber of its own, one is installed that prints the
+/// stack's log (evictions, `503`s, missed deadlines, the link's state) on stderr,
+/// filtered by `RUST_LOG` (`info` by default).
 pub async fn serve<A>(addr: impl tokio::net::ToSocketAddrs, app: A) -> std::io::Result<()>
 where
     A: Handler + Streams<A::Upgrade> + 'static,
@@ -59,10 +62,23 @@ pub async fn serve_on<A>(listener: TcpListener, app: A)
 where
     A: Handler + Streams<A::Upgrade> + 'static,
 {
+    init_log();
     let server = Server::new(ServerOptions::default(), |_| app);
     tokio::task::LocalSet::new()
         .run_until(server.run(listener))
         .await
+}
+
+/// Prints the log on stderr, `RUST_LOG` filtering (`info` by default): the core's `log`
+/// lines and any `tracing` events. A no-op when a subscriber is already installed.
+pub fn init_log() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// The host server.

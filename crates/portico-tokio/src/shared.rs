@@ -92,6 +92,7 @@ impl Shared {
     /// id can never close the connection that took its place.
     pub fn close_connection(&self, id: ConnId) -> Result<(), Stale> {
         self.table.borrow_mut().close(id)?;
+        portico::report::closed_by_owner(id);
         self.evict(id);
         Ok(())
     }

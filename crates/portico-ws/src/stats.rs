@@ -47,7 +47,7 @@ impl<U, const E: usize> LinkStats<U, E> {
     /// Folds one status update in.
     pub fn record(&mut self, status: Status<'_>) {
         match status {
-            Status::State(s) => self.state = s,
+            Status::State(s) => self.set_state(s),
             Status::Connected { reconnect } => {
                 self.connects += 1;
                 if reconnect {
@@ -73,8 +73,17 @@ impl<U, const E: usize> LinkStats<U, E> {
         }
     }
 
-    /// Replaces the error text with `error`'s, cut to `E` bytes.
+    /// Enters `state`; a change is logged (`portico::report`), on every port alike.
+    pub fn set_state(&mut self, state: State) {
+        if state != self.state {
+            portico::report::link_state(self.state.name(), state.name());
+        }
+        self.state = state;
+    }
+
+    /// Replaces the error text with `error`'s, cut to `E` bytes, and logs it.
     pub fn set_error(&mut self, error: impl fmt::Display) {
+        portico::report::link_error(&error);
         self.last_error = Some(short_text(error));
     }
 

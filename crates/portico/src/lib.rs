@@ -31,6 +31,7 @@ pub mod http;
 pub mod hub;
 pub mod placement;
 pub mod pool;
+pub mod report;
 pub mod server;
 // Also under `cfg(test)`, so the core's own tests (and `cargo test --workspace`) use it.
 #[cfg(any(test, feature = "testing"))]

@@ -278,7 +278,7 @@ impl<M: RawMutex, const Q: usize> Client<M, Q> {
                         Err(e) => {
                             s.life.start_failed();
                             s.stats.set_error(e);
-                            s.stats.state = State::Stopped;
+                            s.stats.set_state(State::Stopped);
                             continue;
                         }
                     }
@@ -345,7 +345,7 @@ impl<M: RawMutex, const Q: usize> Ops for Client<M, Q> {
                 // `allocate` is the run loop's job: it allocates when it begins a run.
                 s.pending += 1;
                 s.latest = generation;
-                s.stats.state = State::Connecting;
+                s.stats.set_state(State::Connecting);
             }
         });
         self.wake.signal(());

@@ -51,3 +51,15 @@ pub enum TimeoutPhase {
     /// The keep-alive connection stayed idle too long.
     Idle,
 }
+
+impl TimeoutPhase {
+    /// Lower-case name, as in the counters (`timeout_head`…).
+    pub const fn name(self) -> &'static str {
+        match self {
+            TimeoutPhase::Head => "head",
+            TimeoutPhase::Body => "body",
+            TimeoutPhase::Send => "send",
+            TimeoutPhase::Idle => "idle",
+        }
+    }
+}

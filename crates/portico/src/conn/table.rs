@@ -179,6 +179,7 @@ impl<const N: usize> Table<N> {
             EvictReason::Stream => self.counters.evicted_stream += 1,
             EvictReason::SlowHead => self.counters.evicted_slow += 1,
         }
+        crate::report::evicted(victim, victim_peer, reason);
         if let Some(p) = victim_peer {
             self.recent.write(Eviction {
                 id: victim,
@@ -219,6 +220,7 @@ impl<const N: usize> Table<N> {
 
     /// A deadline was missed (counted even if the connection is already gone).
     pub fn timed_out(&mut self, phase: TimeoutPhase) {
+        crate::report::timed_out(phase);
         match phase {
             TimeoutPhase::Head => self.counters.timeout_head += 1,
             TimeoutPhase::Body => self.counters.timeout_body += 1,
@@ -229,6 +231,7 @@ impl<const N: usize> Table<N> {
 
     /// A newcomer was answered 503.
     pub fn refused(&mut self) {
+        crate::report::refused();
         self.counters.refused_503 += 1;
     }
 

@@ -180,7 +180,7 @@ where
         };
         {
             let mut c = lock(&self.inner.counters);
-            c.state = State::Connecting;
+            c.set_state(State::Connecting);
         }
         self.inner.bump();
         let fut = self.clone().run_task(generation);
