@@ -114,4 +114,17 @@ if grep -q "$password" "firmware/target/$TARGET/release/portico-firmware"; then
 fi
 echo "PORTICO_PASSWORD: only its hash is in the image"
 
+# The settings example (examples/settings) as ESP32-C3 firmware: the same application as
+# on the PC, its settings in the flash's nvs partition (firmware/examples/settings.rs).
+step "firmware: esp32c3, release, the settings example"
+(cd firmware && env -u CARGO_TARGET_DIR cargo build --release --example settings)
+settings_elf=firmware/target/$TARGET/release/examples/settings
+settings_size=$(image_size "$settings_elf")
+printf 'firmware flash image (settings example): %d bytes (%d KiB) of %d KiB budget\n' \
+    "$settings_size" $((settings_size / 1024)) $((FLASH_BUDGET / 1024))
+if [ "$settings_size" -gt "$FLASH_BUDGET" ]; then
+    echo "FAIL: the settings example exceeds its flash budget" >&2
+    exit 1
+fi
+
 step "done in $(( $(date +%s) - start ))s"

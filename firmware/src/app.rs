@@ -7,7 +7,7 @@ use portico_app::embassy::{PortDevice, PortResources};
 use portico_app::Provider;
 use portico_embassy::profile::{self, Profile};
 
-use crate::memory::EspRegions;
+use portico_firmware::memory::EspRegions;
 
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));

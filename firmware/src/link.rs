@@ -20,7 +20,7 @@ use portico_ws::{Event, MemoryBlock};
 use static_cell::StaticCell;
 
 use crate::app::App;
-use crate::memory::{leak, EspBlock, EspRegions};
+use portico_firmware::memory::{leak, EspBlock, EspRegions};
 
 /// The URL given at build time, if any.
 pub const UPSTREAM: Option<&str> = match option_env!("PORTICO_UPSTREAM") {

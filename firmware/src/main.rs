@@ -1,43 +1,30 @@
-//! Portico on an ESP32: Wi-Fi (station, access-point fallback), embassy-net, and the
-//! device port's socket pool serving the dashboard, the API and live updates.
-//!
-//! Wi-Fi credentials come from the build environment: `PORTICO_WIFI_SSID` and
-//! `PORTICO_WIFI_PASSWORD` (empty password = open network). Without an SSID, or when
-//! the station cannot connect, the device opens its own access point `portico`
-//! (address 192.168.4.1; give the client a static address in 192.168.4.0/24).
+//! Portico on an ESP32: Wi-Fi (station, access-point fallback; `board`), embassy-net,
+//! and the device port's socket pool serving the dashboard, the API and live updates.
 #![no_std]
 #![no_main]
 
 mod app;
 mod identity;
 mod link;
-mod memory;
-
-use core::net::Ipv4Addr;
 
 use embassy_executor::Spawner;
-use embassy_net::{Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
-use embassy_time::{with_timeout, Duration, Timer};
+use embassy_net::{Stack, StackResources};
 use esp_backtrace as _;
 use esp_hal::clock::CpuClock;
 use esp_hal::rng::Rng;
 use esp_hal::timer::timg::TimerGroup;
-use esp_radio::wifi::ap::AccessPointConfig;
-use esp_radio::wifi::sta::StationConfig;
-use esp_radio::wifi::{
-    AuthenticationMethodConfig, Config, ControllerConfig, Interface, WifiController,
-};
 use log::{info, warn};
 use portico_app::embassy::{serve_app, Network};
 use portico_embassy::mdns::{self, MdnsBuffers};
-use portico_embassy::{ListenGate, SocketBuffers, SocketPool, SynGate};
+use portico_embassy::{ListenGate, SocketBuffers, SocketPool};
+use portico_firmware::board;
+use portico_firmware::memory::EspRegions;
 use static_cell::StaticCell;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::pool::Pool;
 
 use crate::app::{App, EspDevice, EspResources, CHUNKS, PROFILE, RX, SOCKETS, TX};
-use crate::memory::EspRegions;
 
 /// Request buffers: leased only while a request is in flight.
 pub type Buffers = Pool<EspRegions, NoopRawMutex, CHUNKS, 32>;
@@ -48,13 +35,6 @@ esp_bootloader_esp_idf::esp_app_desc!();
 compile_error!(
     "choose one chip: `esp32c3` (default) or `--no-default-features --features esp32s3`"
 );
-
-const SSID: Option<&str> = option_env!("PORTICO_WIFI_SSID");
-const PASSWORD: Option<&str> = option_env!("PORTICO_WIFI_PASSWORD");
-const AP_SSID: &str = "portico";
-const AP_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 168, 4, 1);
-/// Station attempts before falling back to the access point.
-const STATION_ATTEMPTS: u32 = 3;
 
 /// Sockets in the stack: the profile's (the HTTP pool, DHCP and DNS) plus the upstream
 /// link's, a spare, and the mDNS responder's.
@@ -90,46 +70,19 @@ async fn main(spawner: Spawner) -> ! {
     let timg0 = TimerGroup::new(peripherals.TIMG0);
     esp_rtos::start(timg0.timer0, peripherals.FROM_CPU_INTR0);
 
-    let mut controller =
-        WifiController::new(peripherals.WIFI, ControllerConfig::default()).expect("Wi-Fi init");
-    let station = match SSID {
-        Some(ssid) if !ssid.is_empty() => join(&mut controller, ssid).await,
-        _ => false,
-    };
-    let (device, net, mode) = if station {
-        (
-            Interface::station(),
-            embassy_net::Config::dhcpv4(Default::default()),
-            "station",
-        )
-    } else {
-        open_access_point(&mut controller);
-        let net = embassy_net::Config::ipv4_static(StaticConfigV4 {
-            address: Ipv4Cidr::new(AP_ADDRESS, 24),
-            gateway: Some(AP_ADDRESS),
-            dns_servers: Default::default(),
-        });
-        (Interface::access_point(), net, "access_point")
-    };
-
     let rng = Rng::new();
-    let seed = (u64::from(rng.random()) << 32) | u64::from(rng.random());
-    // A SYN that finds no listening socket is dropped (the browser retransmits), not reset.
-    let device = SynGate::new(device, &LISTEN_GATE);
-    let (stack, runner) =
-        embassy_net::new(device, net, RESOURCES.init(StackResources::new()), seed);
-    spawner.spawn(net_task(runner).expect("net task"));
-    if station {
-        spawner.spawn(keep_station(controller).expect("wifi task"));
-    } else {
-        core::mem::forget(controller);
-    }
-
-    stack.wait_config_up().await;
-    let address = stack
-        .config_v4()
-        .map(|c| c.address.address())
-        .unwrap_or(AP_ADDRESS);
+    let board::Network {
+        stack,
+        address,
+        mode,
+    } = board::start(
+        &spawner,
+        peripherals.WIFI,
+        RESOURCES.init(StackResources::new()),
+        &LISTEN_GATE,
+        &rng,
+    )
+    .await;
     info!("portico: serving http://{address}/ ({mode})");
     spawner.spawn(mdns_task(stack).expect("mdns task"));
     info!(
@@ -169,61 +122,6 @@ async fn main(spawner: Spawner) -> ! {
     serve_app(app, SOCKET_BUFFERS.init(SocketBuffers::new())).await
 }
 
-/// Joins the configured network; false after `STATION_ATTEMPTS` failures.
-async fn join(controller: &mut WifiController<'static>, ssid: &str) -> bool {
-    let Ok(ssid) = ssid.try_into() else {
-        warn!("PORTICO_WIFI_SSID is too long");
-        return false;
-    };
-    let auth = match PASSWORD {
-        Some(p) if !p.is_empty() => match p.try_into() {
-            Ok(p) => AuthenticationMethodConfig::Wpa2Personal(p),
-            Err(_) => {
-                warn!("PORTICO_WIFI_PASSWORD is too long");
-                return false;
-            }
-        },
-        _ => AuthenticationMethodConfig::Open,
-    };
-    let config = Config::Station(
-        StationConfig::default()
-            .with_ssid(ssid)
-            .with_authentication(auth),
-    );
-    if let Err(e) = controller.set_config(&config) {
-        warn!("station config refused: {e:?}");
-        return false;
-    }
-    for attempt in 1..=STATION_ATTEMPTS {
-        match with_timeout(Duration::from_secs(15), controller.connect_async()).await {
-            Ok(Ok(_)) => return true,
-            Ok(Err(e)) => warn!("station attempt {attempt}: {e:?}"),
-            Err(_) => warn!("station attempt {attempt}: timed out"),
-        }
-        Timer::after(Duration::from_secs(2)).await;
-    }
-    false
-}
-
-fn open_access_point(controller: &mut WifiController<'static>) {
-    let ap = AccessPointConfig::default().with_ssid(AP_SSID.try_into().expect("short SSID"));
-    if let Err(e) = controller.set_config(&Config::AccessPoint(ap)) {
-        warn!("access point config refused: {e:?}");
-    }
-    info!("portico: access point `{AP_SSID}` at {AP_ADDRESS}");
-}
-
-/// Rejoins after a disconnection.
-#[embassy_executor::task]
-async fn keep_station(mut controller: WifiController<'static>) {
-    loop {
-        let _ = controller.wait_for_disconnect_async().await;
-        warn!("station disconnected; rejoining");
-        Timer::after(Duration::from_secs(2)).await;
-        let _ = controller.connect_async().await;
-    }
-}
-
 /// The password's hash given at build time and a key for this boot's tokens; `None`
 /// (an open dashboard) without `PORTICO_PASSWORD`.
 #[cfg(feature = "auth")]
@@ -253,9 +151,4 @@ async fn mdns_task(stack: Stack<'static>) {
     )
     .await;
     warn!("portico: no mDNS name: {e}");
-}
-
-#[embassy_executor::task]
-async fn net_task(mut runner: Runner<'static, SynGate<'static, Interface>>) {
-    runner.run().await
 }
