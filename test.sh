@@ -41,12 +41,14 @@ step "cargo fmt --check" cargo fmt --all --check
 step "layering: no crate depends on its own layer or a higher one" scripts/check-layers.py
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 step "core and application build no_std for riscv32imc-unknown-none-elf" \
-  cargo build -p portico --no-default-features -p portico-app --target riscv32imc-unknown-none-elf
+  cargo build -p portico --no-default-features -p portico-app -p settings --target riscv32imc-unknown-none-elf
 step "cargo test (workspace)" cargo test --workspace
 step "web unit tests (vitest)" bash -c 'cd web && npm test'
 if [ -z "${PORTICO_QUICK:-}" ]; then
   step "dashboard e2e in Chromium against the real provider" bash -c \
     'cargo build -q -p provider && cd web && PROVIDER_BIN="$PWD/../target/debug/provider" npm run e2e'
+  step "settings example in two Chromium browsers (live changes, field errors, restart)" bash -c \
+    'cargo build -q -p settings && cd web && SETTINGS_BIN="$PWD/../target/debug/settings" node e2e/settings.mjs'
   [ -x scripts/test-ws.sh ] && step "WebSocket client: live server and Autobahn conformance" scripts/test-ws.sh
   [ -x scripts/test-device.sh ] && step "device port: simulation and ESP32-C3 firmware build" scripts/test-device.sh
   [ -x scripts/test-device-stack.sh ] && step "device stack over a TAP in a network namespace: Chromium and the behavioural suite" scripts/test-device-stack.sh
