@@ -330,6 +330,23 @@ async function main() {
       const shown = await page.locator('main').textContent();
       const raw = Object.keys(doc.counters ?? {}).filter((k) => k.includes('_') && shown.includes(k));
       check('connections view shows no raw counter key', Object.keys(doc.counters ?? {}).length > 0 && raw.length === 0, raw.length ? `raw: ${raw.join(', ')}` : `${Object.keys(doc.counters).length} counters labelled`);
+      // The owner closes one connection from the table: a keep-alive of our own.
+      const sock = net.connect({ host: HOST, port: Number(new URL(prov.url).port) });
+      await new Promise((r) => sock.once('connect', r));
+      const ended = new Promise((r) => sock.once('close', () => r(true)));
+      sock.write(`GET /api/pool HTTP/1.1\r\nHost: ${new URL(prov.url).host}\r\n\r\n`);
+      await new Promise((r) => sock.once('data', r));
+      const peer = `${sock.localAddress}:${sock.localPort}`;
+      const row = page.locator('[data-testid="connections-table"] tbody tr', { hasText: peer });
+      let closedShown = false;
+      try {
+        await row.locator('[data-testid="close-connection"]').click({ timeout: LIVE_DEADLINE_MS });
+        await row.locator('[data-testid="close-result"]', { hasText: 'closed' }).waitFor({ timeout: 5000 });
+        closedShown = true;
+      } catch {}
+      const gone = await Promise.race([ended, sleep(5000).then(() => false)]);
+      check('the Close button closes that connection', closedShown && gone, `shown=${closedShown}, socket closed=${gone}`);
+      sock.destroy();
       await ctx.close();
     }
 

@@ -112,6 +112,36 @@ export const getMemory = (opts) => getJson('/api/memory', opts);
 export const getLink = (opts) => getJson('/api/link', opts);
 
 /**
+ * An admin action: `method` on `url` with no body, through trackedFetch (the spinner
+ * counts it). Resolves to `{ ok, status, error }`; `error` is the API's JSON message.
+ */
+export function act(method, url, opts = {}) {
+  return trackedFetch(url, {
+    ...opts,
+    method,
+    headers: { Accept: 'application/json', ...(opts.headers || {}) },
+    cache: 'no-store',
+    read: async (res) => {
+      if (res.status === 401) loginRequired();
+      let error = '';
+      if (!res.ok) {
+        try {
+          error = (await res.json()).error || '';
+        } catch {
+          error = res.statusText;
+        }
+      }
+      return { ok: res.ok, status: res.status, error };
+    },
+  });
+}
+
+/** Closes one connection by its id (`slot.generation`). */
+export const closeConnection = (id, opts) => act('DELETE', `/api/connections/${encodeURIComponent(id)}`, opts);
+/** Reconnects the upstream link at once. */
+export const restartLink = (opts) => act('POST', '/api/link/restart', opts);
+
+/**
  * Fetch every endpoint in parallel. Resolves to { snapshot, errors } where
  * snapshot holds each part that answered and errors lists what failed.
  */

@@ -164,3 +164,30 @@ describe('JSON helpers', () => {
     expect(requests.pending).toBe(0);
   });
 });
+
+describe('admin actions', () => {
+  beforeEach(() => (requests.pending = 0));
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('closeConnection sends DELETE to the id and reports the API error', async () => {
+    const { closeConnection } = await import('./api.js');
+    const fetchMock = vi.fn(async () => json({ error: 'no open connection has this id', field: 'id' }, 404));
+    vi.stubGlobal('fetch', fetchMock);
+    const r = await closeConnection('3.17');
+    expect(fetchMock.mock.calls[0][0]).toBe('/api/connections/3.17');
+    expect(fetchMock.mock.calls[0][1].method).toBe('DELETE');
+    expect(r).toEqual({ ok: false, status: 404, error: 'no open connection has this id' });
+    expect(requests.pending).toBe(0);
+  });
+
+  it('restartLink POSTs and resolves ok on 204', async () => {
+    const { restartLink } = await import('./api.js');
+    const fetchMock = vi.fn(async () => new Response(null, { status: 204 }));
+    vi.stubGlobal('fetch', fetchMock);
+    const r = await restartLink();
+    expect(fetchMock.mock.calls[0][0]).toBe('/api/link/restart');
+    expect(fetchMock.mock.calls[0][1].method).toBe('POST');
+    expect(r).toEqual({ ok: true, status: 204, error: '' });
+    expect(requests.pending).toBe(0);
+  });
+});
