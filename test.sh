@@ -40,6 +40,11 @@ step "install prerequisites" install_prereqs
 step "cargo fmt --check" cargo fmt --all --check
 step "layering: no crate depends on its own layer or a higher one" scripts/check-layers.py
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+# The API docs build without a warning (broken links, missing docs); every library crate
+# packages as it would be published (its README is its crate doc, run by `cargo test`).
+step "cargo doc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
+step "cargo package (library crates)" cargo package --no-verify --allow-dirty \
+  -p portico -p portico-ws -p portico-embassy -p portico-app -p portico-assets -p portico-tokio
 step "core and application build no_std for riscv32imc-unknown-none-elf" \
   cargo build -p portico --no-default-features -p portico-app -p settings --target riscv32imc-unknown-none-elf
 step "cargo test (workspace)" cargo test --workspace

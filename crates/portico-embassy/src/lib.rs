@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! Device port: Portico's connection table and request loop on embassy-net sockets.
 //!
 //! smoltcp (under embassy-net) has a fixed set of sockets and no accept backlog: a SYN

@@ -58,11 +58,7 @@ pub trait Service {
 
 /// `N` sockets on one embassy-net stack, run by the connection table.
 ///
-/// ```ignore
-/// static BUFFERS: StaticCell<SocketBuffers<8, 1024, 2048>> = StaticCell::new();
-/// let pool = SocketPool::<8>::new(stack, PortConfig { cap: 5, ..PortConfig::const_default() })?;
-/// pool.run(BUFFERS.init(SocketBuffers::new()), &service).await
-/// ```
+/// The crate's getting-started (compiled) shows one serving an application.
 pub struct SocketPool<'d, const N: usize> {
     stack: Stack<'d>,
     config: PortConfig,

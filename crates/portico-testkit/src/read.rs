@@ -1,4 +1,4 @@
-//! The blocking read loop around [`parse_response`](crate::parse_response), for any
+//! The blocking read loop around [`crate::parse_response`], for any
 //! `std::io::Read`, and the one place that decides what an I/O error means for a
 //! request — which is what the browser's retry rule ([`crate::browser`]) turns on.
 

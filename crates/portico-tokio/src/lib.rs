@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! Host port: runs Portico's core on tokio sockets, with the device's limits enforced.
 //!
 //! Everything runs on one thread (a tokio `LocalSet`), like the device's single embassy

@@ -104,7 +104,7 @@ impl<A: Handler + Streams<A::Upgrade> + 'static> Server<A> {
     /// Accepts and serves forever. Must run inside a `tokio::task::LocalSet`.
     ///
     /// While the table is full with nothing to evict, newcomers wait here (up to
-    /// [`PENDING_MAX`], the rest in the kernel's accept queue); one still waiting at the
+    /// `PENDING_MAX`, the rest in the kernel's accept queue); one still waiting at the
     /// queue deadline gets `503` with `Retry-After`. Whoever has sent a whole request is
     /// admitted first, a head still dripping in last (`portico::conn::Arrival`).
     pub async fn run(self, listener: TcpListener) {

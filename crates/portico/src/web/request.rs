@@ -23,7 +23,7 @@ pub type Outcome<U = ()> = Result<Reply<U>, Failure>;
 ///
 /// When the connection fails under one of its methods, the method returns
 /// [`Failure::Connection`] and the request keeps the transport's own error, which the
-/// [`super::App`] hands to the port: handlers never name the transport's error type.
+/// [`super::Service`] implementation hands to the port: handlers never name the transport's error type.
 pub struct Request<'x, 'a, T: Transport, E: Env> {
     ex: &'x mut Exchange<'a, T, E>,
     params: Params<'a>,
