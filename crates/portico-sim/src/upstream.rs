@@ -166,51 +166,9 @@ pub fn spawn_upstream_tls(
     spawn(spawner, net, ip, listeners, seed, Some(tls))
 }
 
-/// A private CA and a `rustls` server configuration whose certificate it signed for
-/// `name` (as a DNS name and common name: embedded-tls matches the URL's host against
-/// those), for [`spawn_upstream_tls`].
-pub struct TestPki {
-    /// The CA certificate, DER: what the device must trust.
-    pub ca: Vec<u8>,
-    /// The server's configuration (certificate chain and key).
-    pub server: Arc<rustls::ServerConfig>,
-}
-
-impl TestPki {
-    /// Makes a CA and a server certificate for `name`, with fresh P-256 keys.
-    pub fn new(name: &str) -> TestPki {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
-        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "portico test CA");
-        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
-        let key = KeyPair::generate().expect("server key");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.subject_alt_names = vec![SanType::DnsName(name.try_into().expect("a DNS name"))];
-        let cert = params
-            .signed_by(&key, &ca, &ca_key)
-            .expect("server certificate");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let server = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone(), ca.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .expect("server configuration");
-        TestPki {
-            ca: ca.der().to_vec(),
-            server: Arc::new(server),
-        }
-    }
-}
+/// A private CA and a `rustls` server configuration whose certificate it signed, for
+/// [`spawn_upstream_tls`]: the test kit's, shared with the host and device-stack tests.
+pub use portico_testkit::tls::TestPki;
 
 fn spawn(
     spawner: &Spawner,

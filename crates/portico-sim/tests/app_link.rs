@@ -41,7 +41,7 @@ fn the_link_runs_beside_the_server_and_is_reported() {
 
 #[test]
 fn the_wss_link_runs_beside_the_server_and_reports_its_tls_blocks() {
-    the_link(URL_TLS, Some(TestPki::new("10.0.0.200")));
+    the_link(URL_TLS, Some(TestPki::new("10.0.0.200", "portico test CA")));
 }
 
 fn the_link(url: &'static str, tls: Option<TestPki>) {
@@ -50,7 +50,7 @@ fn the_link(url: &'static str, tls: Option<TestPki>) {
     let spawner = exec.spawner();
     let net = Network::new(LinkConfig::lan(), seed);
     let ca: &'static [u8] = match &tls {
-        Some(pki) => Box::leak(pki.ca.clone().into_boxed_slice()),
+        Some(pki) => Box::leak(pki.ca_der.clone().into_boxed_slice()),
         None => &[],
     };
     let upstream = match tls {

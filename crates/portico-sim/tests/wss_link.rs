@@ -41,7 +41,7 @@ const WS_BYTES: usize = 4096 + 4096 + 1024;
 const TLS_BYTES: usize = portico_ws::embassy::MAX_RECORD + 4096;
 
 fn pki(name: &str) -> TestPki {
-    TestPki::new(name)
+    TestPki::new(name, "portico test CA")
 }
 
 fn now_ms() -> u64 {
@@ -155,7 +155,7 @@ fn connected(v: &View) -> bool {
 /// start to connected.
 fn wss_echo(heap: SimHeap, region: Region) -> u64 {
     let pki = pki(HOST);
-    let mut s = Sim::new(1, heap, &pki.ca, pki.server.clone());
+    let mut s = Sim::new(1, heap, &pki.ca_der, pki.server.clone());
     s.handle().start();
     let started = now_ms();
     assert_eq!(
@@ -249,7 +249,7 @@ fn wss_with_psram_failing_falls_back_to_sram() {
 fn wss_reconnects_after_the_server_drops_and_holds_no_tls_memory_in_between() {
     let pki = pki(HOST);
     let heap = SimHeap::new(320 * 1024, 8 << 20);
-    let mut s = Sim::new(3, heap, &pki.ca, pki.server.clone());
+    let mut s = Sim::new(3, heap, &pki.ca_der, pki.server.clone());
     s.handle().start();
     assert_eq!(
         s.run_until(10_000, connected),
@@ -287,7 +287,7 @@ fn a_certificate_from_another_ca_is_refused_with_a_clear_error() {
     let served = pki(HOST);
     let trusted = pki(HOST); // same host name, a CA the server's certificate is not from
     let heap = SimHeap::new(320 * 1024, 8 << 20);
-    let mut s = Sim::new(4, heap, &trusted.ca, served.server.clone());
+    let mut s = Sim::new(4, heap, &trusted.ca_der, served.server.clone());
     s.handle().start();
     let end = s.run_until(10_000, |v| {
         v.client.handle().stats().last_error.is_some()
@@ -312,7 +312,7 @@ fn a_certificate_from_another_ca_is_refused_with_a_clear_error() {
 fn a_certificate_for_another_host_is_refused() {
     let pki = pki("other.example");
     let heap = SimHeap::new(320 * 1024, 8 << 20);
-    let mut s = Sim::new(5, heap, &pki.ca, pki.server.clone());
+    let mut s = Sim::new(5, heap, &pki.ca_der, pki.server.clone());
     s.handle().start();
     let end = s.run_until(10_000, |v| v.client.handle().stats().last_error.is_some());
     assert_eq!(end, RunEnd::Done, "{}", s.report());
@@ -331,7 +331,7 @@ fn the_ca_and_url_set_at_run_time_reconnect_the_link() {
     let other = pki(HOST);
     let heap = SimHeap::new(320 * 1024, 8 << 20);
     // Built with a CA the server's certificate is not from: refused.
-    let mut s = Sim::new(6, heap, &other.ca, served.server.clone());
+    let mut s = Sim::new(6, heap, &other.ca_der, served.server.clone());
     s.handle().start();
     let end = s.run_until(10_000, |v| v.client.handle().stats().last_error.is_some());
     assert_eq!(end, RunEnd::Done, "{}", s.report());
@@ -340,7 +340,7 @@ fn the_ca_and_url_set_at_run_time_reconnect_the_link() {
     // The application's settings bring the right CA: the link reconnects with it.
     let mut settings = LinkSettings {
         url: URL.into(),
-        ca: Some(served.ca.clone()),
+        ca: Some(served.ca_der.clone()),
         ..LinkSettings::default()
     };
     s.handle().reconfigure(settings.clone());
@@ -384,7 +384,7 @@ fn settings_set_while_stopped_are_used_at_the_next_start() {
     let mut s = Sim::new(8, heap, &[], served.server.clone());
     s.handle().reconfigure(LinkSettings {
         url: URL.into(),
-        ca: Some(served.ca.clone()),
+        ca: Some(served.ca_der.clone()),
         ..LinkSettings::default()
     });
     assert_eq!(s.stats().state, State::Stopped);
