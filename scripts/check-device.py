@@ -9,7 +9,8 @@ a one-shot "legacy" resolver from an ephemeral port (the answer comes back unica
 the query's id) and as a full mDNS querier on port 5353 (the answer is multicast to
 224.0.0.251). Each must give DEVICE_ADDR. Then fetches http://NAME/ with the device
 reached at its address: the Host allowlist must answer 200, and 421 for a name that is
-not the device's. LOCAL_ADDR is this side's address on the link (the interface the
+not the device's; a malformed head gets the core's 400 with the security headers.
+LOCAL_ADDR is this side's address on the link (the interface the
 multicast query leaves by). With PASSWORD (the device started with it), through NAME:
 /api/status answers 401 without a session, POST /api/login 401 for a wrong password and
 200 with a session cookie for the right one, and /api/status 200 with that cookie.
@@ -106,6 +107,23 @@ def status(addr, host):
     return r.status
 
 
+def malformed_answer_headers(addr):
+    """The status and header names of the device's answer to a malformed head (written by
+    the core's loop, not the application)."""
+    s = socket.create_connection((addr, 80), timeout=10)
+    s.sendall(b"GET / HTTP/1.1\r\nHost " + addr.encode() + b"\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    lines = data.split(b"\r\n\r\n")[0].decode(errors="replace").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    return status, {l.split(":")[0].strip().lower() for l in lines[1:] if ":" in l}
+
+
 def request(addr, method, path, headers, body=None):
     c = http.client.HTTPConnection(addr, 80, timeout=10)
     c.request(method, path, body=body, headers=headers)
@@ -144,6 +162,10 @@ def main():
         ok = got == want
         failed |= not ok
         print(f"{'ok' if ok else 'FAIL'}: GET / with Host: {host} -> {got} (want {want})")
+    code, names = malformed_answer_headers(device)
+    ok = code == 400 and {"x-content-type-options", "referrer-policy"} <= names
+    failed |= not ok
+    print(f"{'ok' if ok else 'FAIL'}: a malformed head -> {code} with {sorted(names)}")
     for what, got, want in login_checks(device, name, password) if password else []:
         ok = got == want
         failed |= not ok
