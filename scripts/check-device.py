@@ -132,6 +132,40 @@ def request(addr, method, path, headers, body=None):
     return r.status, r.getheader("Set-Cookie")
 
 
+def answer(addr, method, path, headers, body=None):
+    """(status, headers) of one request; the path is sent as written (no normalising)."""
+    c = http.client.HTTPConnection(addr, 80, timeout=10)
+    c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in headers.items():
+        c.putheader(k, v)
+    if body is not None:
+        c.putheader("Content-Length", str(len(body)))
+    c.endheaders(body.encode() if body is not None else None)
+    r = c.getresponse()
+    r.read()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}
+
+
+def http_checks(device, name):
+    """(what, got, want) for the shared-network rules that need no password."""
+    host = {"Host": name}
+    out = []
+    # Another site's page may not change anything: 403, and the sessions stay.
+    cross = dict(host, Origin="http://evil.example", **{"Content-Type": "application/json"})
+    out.append(("POST /api/logout from another site", answer(device, "POST", "/api/logout", cross, "")[0], 403))
+    # Paths that climb above the root are malformed.
+    for path in ("/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd"):
+        out.append((f"GET {path}", answer(device, "GET", path, host)[0], 400))
+    # A cache that holds one representation revalidates it whatever it asks for next.
+    _, plain = answer(device, "GET", "/", host)
+    _, gz = answer(device, "GET", "/", dict(host, **{"Accept-Encoding": "gzip"}))
+    for what, tag in (("identity", plain.get("etag")), ("gzip", gz.get("etag"))):
+        status, h = answer(device, "GET", "/", dict(host, **{"Accept-Encoding": "gzip", "If-None-Match": tag or '"none"'}))
+        ok = status == 304 and h.get("etag") == tag
+        out.append((f"If-None-Match with the {what} ETag {tag} (304 naming it; got ETag {h.get('etag')})", 304 if ok else status, 304))
+    return out
+
+
 def login_checks(device, name, password):
     """(what, got, want) for each step of a login through the mDNS name."""
     host = {"Host": name}
@@ -144,6 +178,16 @@ def login_checks(device, name, password):
     session = (cookie or "").split(";")[0]
     got = request(device, "GET", "/api/status", dict(host, Cookie=session))[0]
     out.append(("GET /api/status with the session cookie", got, 200))
+    # Guessing is slowed: wrong passwords soon get 429 with a Retry-After of at most a
+    # minute (the owner is never locked out for longer).
+    limited = None
+    for _ in range(30):
+        status, h = answer(device, "POST", "/api/login", post, wrong)
+        if status == 429:
+            limited = h.get("retry-after")
+            break
+    ok = limited is not None and 0 < int(limited) <= 60
+    out.append((f"repeated wrong passwords -> 429, Retry-After {limited}", 429 if ok else status, 429))
     return out
 
 
@@ -162,6 +206,10 @@ def main():
         ok = got == want
         failed |= not ok
         print(f"{'ok' if ok else 'FAIL'}: GET / with Host: {host} -> {got} (want {want})")
+    for what, got, want in http_checks(device, name):
+        ok = got == want
+        failed |= not ok
+        print(f"{'ok' if ok else 'FAIL'}: {what} -> {got} (want {want})")
     code, names = malformed_answer_headers(device)
     ok = code == 400 and {"x-content-type-options", "referrer-policy"} <= names
     failed |= not ok

@@ -133,8 +133,10 @@ for profile in esp32s3 esp32c3; do
 done
 # The device's mDNS name and its login (issue 17): portico.local resolves to the device
 # from its network, both as a one-shot resolver and as an mDNS querier asks, is served,
-# and with --password-file the API needs the login, as on the firmware with a password;
-# a malformed head gets the core's 400 with the security headers.
+# and with --password-file the API needs the login, as on the firmware with a password,
+# and repeated wrong passwords get 429; another site's POST gets 403; paths above the
+# root 400; If-None-Match with either representation's ETag 304 naming it; a malformed
+# head gets the core's 400 with the security headers.
 name_and_login() {
   local pw; pw=$(mktemp); echo "portico device stack $RANDOM" > "$pw"
   start_provider "$OUT/device-mdns.log" --profile esp32c3 --password-file "$pw" || return 1
