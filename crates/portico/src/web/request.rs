@@ -108,10 +108,14 @@ impl<'x, 'a, T: Transport, E: Env> Request<'x, 'a, T, E> {
     /// errors, which name the offending field). A `Content-Type` other than JSON is `415`.
     pub async fn json<D: DeserializeOwned>(&mut self) -> Result<D, Failure> {
         if let Some(ct) = self.header("content-type") {
-            let essence = ct.split(';').next().unwrap_or("").trim();
-            let json = essence.eq_ignore_ascii_case("application/json")
-                || (essence.len() > 5
-                    && essence[essence.len() - 5..].eq_ignore_ascii_case("+json"));
+            let essence = ct.split(';').next().unwrap_or("").trim().as_bytes();
+            // Bytes, not `str` slices: a header may carry non-ASCII bytes, and a slice
+            // that splits a character would panic.
+            let json = essence.eq_ignore_ascii_case(b"application/json")
+                || essence
+                    .len()
+                    .checked_sub(5)
+                    .is_some_and(|i| essence[i..].eq_ignore_ascii_case(b"+json"));
             if !json {
                 return Err(Error::unsupported_type("expected application/json").into());
             }

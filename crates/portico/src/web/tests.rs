@@ -248,6 +248,12 @@ fn body_limits_and_types() {
         status_and_body(&out),
         (415, r#"{"error":"expected application/json"}"#)
     );
+    // A content type ending in a multi-byte character is refused, not a panic.
+    let out = run(
+        &app,
+        &["PUT /api/settings HTTP/1.1\r\nHost: d\r\nContent-Type: text/\u{e9}1234\r\nContent-Length: 2\r\n\r\n{}".as_bytes()],
+    );
+    assert_eq!(status_and_body(&out).0, 415, "{out}");
     let out = run(
         &app,
         &[b"PUT /api/settings HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"],
