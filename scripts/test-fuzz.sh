@@ -31,7 +31,7 @@ SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 BUDGET=${FUZZ_BUDGET:-270}
 SANITIZER=${FUZZ_SANITIZER:-none}
 TOOLCHAIN=${FUZZ_TOOLCHAIN:-nightly}
-ALL_TARGETS=(http_head chunked router assets serve ws_frame ws_handshake ws_server cookie authorization query form)
+ALL_TARGETS=(http_head chunked router assets serve ws_frame ws_handshake ws_server cookie authorization query form json)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 WORK=fuzz/.work
 start=$SECONDS

@@ -13,6 +13,7 @@ mod assets;
 mod chunked;
 mod guard;
 mod head;
+mod json;
 mod router;
 mod serve;
 mod ws;
@@ -22,6 +23,7 @@ pub use assets::assets;
 pub use chunked::chunked;
 pub use guard::{authorization, cookies, form, query};
 pub use head::http_head;
+pub use json::json;
 pub use router::router;
 pub use serve::{respond, serve};
 pub use ws::{ws_frame, ws_handshake};
@@ -41,6 +43,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("authorization", authorization),
     ("query", query),
     ("form", form),
+    ("json", json),
 ];
 
 /// Deterministic knobs drawn from a prefix of the input.

@@ -56,6 +56,13 @@ pub fn from_json<T: DeserializeOwned>(body: &[u8], scratch: &mut [u8]) -> Result
 /// Turns a parse error into an answer.
 fn blame(e: &JsonError, seen: &Seen) -> Error {
     if let Some((message, name)) = &seen.member {
+        // A member may be named by the empty string; an empty `field` would read as
+        // "no field", so it is shown as `""`.
+        let name = if name.is_empty() {
+            "\"\""
+        } else {
+            name.as_str()
+        };
         return Error::invalid(name, message);
     }
     let last_key = seen.key.as_str();
@@ -425,6 +432,7 @@ mod tests {
             ),
             (r#"{"device_name":"a","#, 400, "", "malformed JSON"),
             ("not json", 400, "", "malformed JSON"),
+            (r#"{"":1}"#, 422, "\"\"", "unknown field"),
         ];
         for (body, status, field, message) in cases {
             let e = parse(body).unwrap_err();
