@@ -298,6 +298,9 @@ async fn handshake(addr: SocketAddr) -> TcpStream {
         "{head}"
     );
     assert!(head.contains("Upgrade: websocket\r\n"), "{head}");
+    // The connection is the WebSocket's now: no keep-alive timeout, no `close`.
+    assert!(!head.contains("Keep-Alive"), "{head}");
+    assert!(!head.contains("Connection: close"), "{head}");
     s
 }
 

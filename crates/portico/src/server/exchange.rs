@@ -418,7 +418,10 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
                 }
                 _ => {}
             }
-            if keep_alive {
+            if status == Status::SWITCHING_PROTOCOLS {
+                // A `101` hands the connection to another protocol: its `Connection:
+                // Upgrade` is the handler's, and a keep-alive timeout means nothing.
+            } else if keep_alive {
                 if http10 {
                     w.header("Connection", "keep-alive")?;
                 }
