@@ -41,6 +41,30 @@ pub enum BufferStrategy {
     PerRequest,
 }
 
+impl ServerOptions {
+    /// The core's plain [`ServerConfig`] (no added headers, no `Date`) around a pool of
+    /// `chunks` × `chunk_size` bytes in internal RAM, with `internal_ram` bytes to spend,
+    /// no PSRAM and 24 HTTP sockets of 32. For tests, benches and tools that need a pool
+    /// sized to their messages and nothing of the host's extras; set the other fields
+    /// with `..ServerOptions::with_pool(..)`.
+    pub fn with_pool(chunks: usize, chunk_size: usize, internal_ram: usize) -> Self {
+        ServerOptions {
+            budget: Budget::new(32, 24).expect("24 of 32 sockets leave the reserve"),
+            policy: Policy::default(),
+            server: ServerConfig::default(),
+            pool: PoolConfig {
+                chunks,
+                chunk_size,
+                placement: Placement::PreferInternal,
+            },
+            internal_ram,
+            psram: 0,
+            conn_state_bytes: crate::CONN_STATE_BYTES,
+            buffers: BufferStrategy::Pool,
+        }
+    }
+}
+
 impl Default for ServerOptions {
     /// The design's device: 24 HTTP sockets of 32, a pool of 10 × 4 KiB allocated on
     /// first use in internal RAM, 320 KiB of internal RAM, no PSRAM; `nosniff` and

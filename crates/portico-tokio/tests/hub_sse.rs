@@ -10,15 +10,13 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use portico::conn::{Budget, ConnState, Policy};
+use portico::conn::ConnState;
 use portico::http::Status;
 use portico::hub::{last_event_id, sse, Hub, Subscriber};
-use portico::placement::Placement;
-use portico::pool::PoolConfig;
 use portico::server::{
     Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
 };
-use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
+use portico_tokio::{Server, ServerOptions, Shared};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -67,20 +65,7 @@ impl Streams<Subscriber> for App {
 }
 
 fn options() -> ServerOptions {
-    ServerOptions {
-        budget: Budget::new(32, 24).unwrap(),
-        policy: Policy::default(),
-        server: ServerConfig::default(),
-        pool: PoolConfig {
-            chunks: 8,
-            chunk_size: 4096,
-            placement: Placement::PreferInternal,
-        },
-        internal_ram: 1 << 20,
-        psram: 0,
-        conn_state_bytes: CONN_STATE_BYTES,
-        buffers: BufferStrategy::Pool,
-    }
+    ServerOptions::with_pool(8, 4096, 1 << 20)
 }
 
 /// Starts the server on loopback; returns its address, the hub and the port's state.

@@ -10,47 +10,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
-use portico::conn::{Budget, Policy};
-use portico::placement::Placement;
-use portico::pool::PoolConfig;
-use portico::server::{
-    Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
-};
-use portico_tokio::{BufferStrategy, Server, ServerOptions, CONN_STATE_BYTES};
-use portico_ws::server::{self, Message, SendError, Sender, WsConfig, WsHandler};
+use portico_tokio::{Server, ServerOptions};
+use portico_ws::server::{EchoApp, WsConfig};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as TMessage;
-
-struct Echo;
-
-impl WsHandler for Echo {
-    async fn message<T: Transport, E: Env>(
-        &mut self,
-        msg: Message<'_>,
-        out: &mut Sender<'_, T, E>,
-    ) -> Result<(), SendError<T::Error>> {
-        match msg {
-            Message::Text(t) => out.text(t).await,
-            Message::Binary(b) => out.binary(b).await,
-        }
-    }
-}
-
-struct App;
-
-impl Handler for App {
-    type Upgrade = ();
-    async fn handle<T: Transport, E: Env>(
-        &self,
-        ex: &mut Exchange<'_, T, E>,
-    ) -> Result<Reply<()>, ServeError<T::Error>> {
-        Ok(if server::accept(ex, &[]).await? {
-            Reply::Upgrade(())
-        } else {
-            Reply::Done
-        })
-    }
-}
 
 /// A 16 KiB message arrives in one read and fits the reassembly space.
 const WS: WsConfig = WsConfig {
@@ -58,37 +21,11 @@ const WS: WsConfig = WsConfig {
     ..WsConfig::const_default()
 };
 
-impl Streams<()> for App {
-    async fn run<T: Transport, E: Env, B: Buffers>(
-        &self,
-        _: (),
-        io: &mut T,
-        env: &E,
-        cfg: &ServerConfig,
-        buffers: &B,
-    ) {
-        server::run(&mut Echo, io, env, cfg, buffers, &WS).await;
-    }
-}
-
 fn portico_server() -> SocketAddr {
-    let options = ServerOptions {
-        budget: Budget::new(32, 24).unwrap(),
-        policy: Policy::default(),
-        server: ServerConfig::default(),
-        pool: PoolConfig {
-            chunks: 4,
-            chunk_size: 34 * 1024,
-            placement: Placement::PreferInternal,
-        },
-        internal_ram: 4 << 20,
-        psram: 0,
-        conn_state_bytes: CONN_STATE_BYTES,
-        buffers: BufferStrategy::Pool,
-    };
+    let options = ServerOptions::with_pool(4, 34 * 1024, 4 << 20);
     let listener = portico_tokio::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::task::spawn_local(Server::new(options, |_| App).run(listener));
+    tokio::task::spawn_local(Server::new(options, |_| EchoApp { ws: WS }).run(listener));
     addr
 }
 

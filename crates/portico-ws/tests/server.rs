@@ -11,17 +11,15 @@ use std::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use futures_util::{SinkExt, StreamExt};
-use portico::conn::{Budget, ConnState, Policy};
+use portico::conn::ConnState;
 use portico::http::Status;
 use portico::hub::{Hub, Next, Subscriber};
-use portico::placement::Placement;
-use portico::pool::PoolConfig;
 use portico::server::{
     Buffers, Env, Exchange, Handler, Reply, ServeError, ServerConfig, Streams, Transport,
 };
-use portico_tokio::{BufferStrategy, Server, ServerOptions, Shared, CONN_STATE_BYTES};
+use portico_tokio::{Server, ServerOptions, Shared};
 use portico_ws::close::CloseCode;
-use portico_ws::server::{self, End, Message, SendError, Sender, WsConfig, WsHandler};
+use portico_ws::server::{self, Echo, End, Message, SendError, Sender, WsConfig, WsHandler};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode as TCode, Data, OpCode};
@@ -31,25 +29,8 @@ use tokio_tungstenite::tungstenite::Message as TMessage;
 const CHUNK: usize = 4096;
 const OP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Echoes every message; "close" closes with 4000.
-struct Echo;
-
-impl WsHandler for Echo {
-    async fn message<T: Transport, E: Env>(
-        &mut self,
-        msg: Message<'_>,
-        out: &mut Sender<'_, T, E>,
-    ) -> Result<(), SendError<T::Error>> {
-        match msg {
-            Message::Text("close") => out.close(CloseCode(4000), "asked to").await,
-            Message::Text(t) => out.text(t).await,
-            Message::Binary(b) => out.binary(b).await,
-        }
-    }
-}
-
 /// Pushes every event published on the hub to its client, unasked, as a text message
-/// `"<id> <name> <data>"`; echoes what the client sends.
+/// `"<id> <name> <data>"`; echoes what the client sends, but "close" closes with 4000.
 struct Feed {
     hub: Rc<FeedHub>,
     sub: Subscriber,
@@ -63,7 +44,10 @@ impl WsHandler for Feed {
         msg: Message<'_>,
         out: &mut Sender<'_, T, E>,
     ) -> Result<(), SendError<T::Error>> {
-        Echo.message(msg, out).await
+        match msg {
+            Message::Text("close") => out.close(CloseCode(4000), "asked to").await,
+            msg => Echo.message(msg, out).await,
+        }
     }
 
     async fn wake(&mut self) {
@@ -131,20 +115,7 @@ impl Streams<()> for App {
 }
 
 fn options() -> ServerOptions {
-    ServerOptions {
-        budget: Budget::new(32, 24).unwrap(),
-        policy: Policy::default(),
-        server: ServerConfig::default(),
-        pool: PoolConfig {
-            chunks: 4,
-            chunk_size: CHUNK,
-            placement: Placement::PreferInternal,
-        },
-        internal_ram: 1 << 20,
-        psram: 0,
-        conn_state_bytes: CONN_STATE_BYTES,
-        buffers: BufferStrategy::Pool,
-    }
+    ServerOptions::with_pool(4, CHUNK, 1 << 20)
 }
 
 async fn start() -> (SocketAddr, Rc<Shared>, Rc<RefCell<Vec<End>>>) {

@@ -35,6 +35,7 @@
 //! the client goes on uncompressed), and handing frames to the application before the
 //! message is whole.
 
+mod echo;
 mod run;
 mod sender;
 mod session;
@@ -43,6 +44,7 @@ mod upgrade;
 use portico::server::{Env, Transport};
 use portico::time::Millis;
 
+pub use echo::{Echo, EchoApp};
 pub use run::{run, End};
 pub use sender::{SendError, Sender};
 pub use session::{Session, MIN_RX};
