@@ -108,6 +108,28 @@ impl Executor {
         Some(id)
     }
 
+    /// Runs `f` as a task, alongside the others, until it completes, and returns its
+    /// output. Panics when it has not completed within `within_ms` of virtual time, or
+    /// when nothing can move any more: a simulated client that never finishes is the
+    /// failure a test reports.
+    pub fn block_on<T: 'static>(
+        &mut self,
+        within_ms: u64,
+        f: impl Future<Output = T> + 'static,
+    ) -> T {
+        let out: Rc<RefCell<Option<T>>> = Rc::default();
+        let o = out.clone();
+        self.spawner.spawn(async move {
+            let v = f.await;
+            *o.borrow_mut() = Some(v);
+        });
+        let limit = clock::now() + clock::ms(within_ms);
+        let end = self.run_until(limit, || out.borrow().is_some());
+        assert_eq!(end, RunEnd::Done, "the simulated client did not finish");
+        let v = out.borrow_mut().take().unwrap();
+        v
+    }
+
     /// Runs until `done()` holds, the virtual clock passes `limit` ticks, or nothing can
     /// ever move again.
     pub fn run_until(&mut self, limit: u64, mut done: impl FnMut() -> bool) -> RunEnd {

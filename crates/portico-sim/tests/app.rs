@@ -2,9 +2,7 @@
 //! dashboard reads, their shapes (the same public interface as the host provider's),
 //! the live-updates stream, and memory exhaustion degrading instead of failing.
 
-use std::cell::RefCell;
 use std::net::Ipv4Addr;
-use std::rc::Rc;
 
 use embassy_net::{IpEndpoint, Stack};
 use portico::placement::sim::SimHeap;
@@ -14,13 +12,12 @@ use portico_embassy::PortConfig;
 use portico_sim::app::{get, read_events, spawn_app_device, Response};
 use portico_sim::clock;
 use portico_sim::device::{spawn_stack, DEVICE_IP};
-use portico_sim::executor::{Executor, RunEnd, Spawner};
+use portico_sim::executor::Executor;
 use portico_sim::net::{LinkConfig, Network};
 use serde_json::Value;
 
 struct World {
     exec: Executor,
-    spawner: Spawner,
     client: Stack<'static>,
     server: IpEndpoint,
     heap: SimHeap,
@@ -41,7 +38,6 @@ fn world_on(seed: u64, heap: SimHeap, config: PortConfig) -> World {
     let client = spawn_stack(&spawner, &net, ip, seed ^ 1);
     World {
         exec,
-        spawner,
         client,
         server: IpEndpoint::new(DEVICE_IP.into(), port),
         heap,
@@ -51,17 +47,7 @@ fn world_on(seed: u64, heap: SimHeap, config: PortConfig) -> World {
 impl World {
     /// Runs `f` on the simulated client to completion (virtual time).
     fn run<T: 'static>(&mut self, f: impl std::future::Future<Output = T> + 'static) -> T {
-        let out: Rc<RefCell<Option<T>>> = Rc::default();
-        let o = out.clone();
-        self.spawner.spawn(async move {
-            let v = f.await;
-            *o.borrow_mut() = Some(v);
-        });
-        let limit = clock::now() + clock::ms(60_000);
-        let end = self.exec.run_until(limit, || out.borrow().is_some());
-        assert_eq!(end, RunEnd::Done, "the simulated client did not finish");
-        let v = out.borrow_mut().take().unwrap();
-        v
+        self.exec.block_on(60_000, f)
     }
 
     fn get(&mut self, path: &'static str) -> Response {

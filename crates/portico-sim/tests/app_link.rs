@@ -5,7 +5,6 @@
 
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
-use std::rc::Rc;
 
 use embassy_net::IpEndpoint;
 use embassy_time::Duration;
@@ -15,9 +14,8 @@ use portico_app::embassy::{report_status, WsLink};
 use portico_embassy::place_socket_buffer;
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
 use portico_sim::app::{get, serve_app};
-use portico_sim::clock;
 use portico_sim::device::{spawn_device_stack, spawn_stack, DEVICE_IP};
-use portico_sim::executor::{Executor, RunEnd};
+use portico_sim::executor::Executor;
 use portico_sim::net::{LinkConfig, Network};
 use portico_sim::rng::Rng;
 use portico_sim::upstream::{spawn_upstream, spawn_upstream_tls, TestPki, UPSTREAM_IP};
@@ -109,21 +107,12 @@ fn the_link(url: &'static str, tls: Option<TestPki>) {
     let browser = spawn_stack(&spawner, &net, ip, seed ^ 7);
     let server = IpEndpoint::new(DEVICE_IP.into(), 80);
     let fetch = |exec: &mut Executor, path: &'static str, after_ms: u64| -> Value {
-        let out: Rc<RefCell<Option<Value>>> = Rc::default();
-        let o = out.clone();
-        exec.spawner().spawn(async move {
+        exec.block_on(after_ms + 10_000, async move {
             embassy_time::Timer::after_millis(after_ms).await;
             let r = get(browser, server, path, 5_000).await.expect("an answer");
             assert_eq!(r.status, 200);
-            *o.borrow_mut() = Some(serde_json::from_slice(&r.body).unwrap());
-        });
-        let limit = clock::now() + clock::ms(after_ms + 10_000);
-        assert_eq!(
-            exec.run_until(limit, || out.borrow().is_some()),
-            RunEnd::Done
-        );
-        let v = out.borrow_mut().take().unwrap();
-        v
+            serde_json::from_slice::<Value>(&r.body).unwrap()
+        })
     };
 
     let l = fetch(&mut exec, "/api/link", 1_000);

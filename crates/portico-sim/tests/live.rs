@@ -22,9 +22,9 @@ use portico::server::{
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
 use portico_sim::clock;
 use portico_sim::device::{spawn_with, static_config, SimPool, DEVICE_IP};
-use portico_sim::executor::{Executor, RunEnd};
+use portico_sim::executor::Executor;
 use portico_sim::net::{LinkConfig, Network};
-use portico_ws::server::{self as ws, Message, SendError, Sender, WsConfig, WsHandler};
+use portico_ws::server::{self as ws, Echo, WsConfig};
 
 type LiveHub = Hub<NoopRawMutex, 4, 128, 4>;
 
@@ -62,21 +62,6 @@ impl Handler for App {
     }
 }
 
-struct Echo;
-
-impl WsHandler for Echo {
-    async fn message<T: Transport, E: Env>(
-        &mut self,
-        msg: Message<'_>,
-        out: &mut Sender<'_, T, E>,
-    ) -> Result<(), SendError<T::Error>> {
-        match msg {
-            Message::Text(t) => out.text(t).await,
-            Message::Binary(b) => out.binary(b).await,
-        }
-    }
-}
-
 impl Streams<Upgrade> for App {
     async fn run<T: Transport, E: Env, B: Buffers>(
         &self,
@@ -99,7 +84,6 @@ impl Streams<Upgrade> for App {
 
 struct World {
     exec: Executor,
-    spawner: portico_sim::executor::Spawner,
     client: Stack<'static>,
     server: IpEndpoint,
     hub: &'static LiveHub,
@@ -132,7 +116,6 @@ fn world(seed: u64) -> World {
     spawner.spawn(async move { runner.run().await });
     World {
         exec,
-        spawner,
         client,
         server: IpEndpoint::new(DEVICE_IP.into(), 80),
         hub,
@@ -143,17 +126,7 @@ fn world(seed: u64) -> World {
 impl World {
     /// Runs `f` on the simulated client to completion (virtual time).
     fn run<T: 'static>(&mut self, f: impl std::future::Future<Output = T> + 'static) -> T {
-        let out: Rc<RefCell<Option<T>>> = Rc::default();
-        let o = out.clone();
-        self.spawner.spawn(async move {
-            let v = f.await;
-            *o.borrow_mut() = Some(v);
-        });
-        let limit = clock::now() + clock::ms(60_000);
-        let end = self.exec.run_until(limit, || out.borrow().is_some());
-        assert_eq!(end, RunEnd::Done, "the simulated client did not finish");
-        let v = out.borrow_mut().take().unwrap();
-        v
+        self.exec.block_on(60_000, f)
     }
 }
 

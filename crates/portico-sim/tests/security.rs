@@ -4,25 +4,21 @@
 //! nothing changed, a password makes the API answer 401 until a login, tokens work,
 //! guessing gets 429; paths above the root → 400; no `Date` (no SNTP here).
 
-use std::cell::RefCell;
 use std::net::Ipv4Addr;
-use std::rc::Rc;
 
 use embassy_net::{IpEndpoint, Stack};
 use portico::guard::{PasswordHash, Secrets, SessionKey};
 use portico::placement::sim::SimHeap;
 use portico_embassy::profile::{self, RX, SOCKETS, TX};
 use portico_sim::app::{request, serve_app_with, Response};
-use portico_sim::clock;
 use portico_sim::device::{spawn_device_stack, spawn_stack, DEVICE_IP};
-use portico_sim::executor::{Executor, RunEnd, Spawner};
+use portico_sim::executor::Executor;
 use portico_sim::net::{LinkConfig, Network};
 
 const PASSWORD: &str = "device secret";
 
 struct World {
     exec: Executor,
-    spawner: Spawner,
     client: Stack<'static>,
     server: IpEndpoint,
 }
@@ -47,7 +43,6 @@ fn world(seed: u64, password: bool) -> World {
     let client = spawn_stack(&spawner, &net, ip, seed ^ 1);
     World {
         exec,
-        spawner,
         client,
         server: IpEndpoint::new(DEVICE_IP.into(), 80),
     }
@@ -60,17 +55,17 @@ impl World {
             body.len()
         );
         let (c, s) = (self.client, self.server);
-        let out: Rc<RefCell<Option<Option<Response>>>> = Rc::default();
-        let o = out.clone();
-        self.spawner.spawn(async move {
-            let r = request(c, s, req.as_bytes(), 5_000).await;
-            *o.borrow_mut() = Some(r);
-        });
-        let limit = clock::now() + clock::ms(60_000);
-        let end = self.exec.run_until(limit, || out.borrow().is_some());
-        assert_eq!(end, RunEnd::Done, "the simulated client did not finish");
-        let r = out.borrow_mut().take().unwrap();
-        r.expect("an answer")
+        self.exec
+            .block_on(
+                60_000,
+                async move { request(c, s, req.as_bytes(), 5_000).await },
+            )
+            .expect("an answer")
+    }
+
+    /// A bodiless request carrying `head` and the session `cookie` (`name=value`).
+    fn send_with_cookie(&mut self, method: &str, path: &str, head: &str, cookie: &str) -> Response {
+        self.send(method, path, &format!("{head}Cookie: {cookie}\r\n"), "")
     }
 
     fn login(&mut self, password: &str) -> Response {
@@ -113,29 +108,12 @@ fn unknown_host_gets_421_on_the_device() {
 #[test]
 fn cross_origin_post_gets_403_and_changes_nothing_on_the_device() {
     let mut w = world(12, true);
-    let cookie = {
-        let r = w.login(PASSWORD);
-        assert_eq!(r.status, 200);
-        r.header("set-cookie")
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    let r = w.send(
-        "POST",
-        "/api/logout",
-        &format!("{EVIL}Cookie: {cookie}\r\n"),
-        "",
-    );
+    let r = w.login(PASSWORD);
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").unwrap().split(';').next().unwrap();
+    let r = w.send_with_cookie("POST", "/api/logout", EVIL, cookie);
     assert_eq!(r.status, 403);
-    let r = w.send(
-        "GET",
-        "/api/status",
-        &format!("{HOST}Cookie: {cookie}\r\n"),
-        "",
-    );
+    let r = w.send_with_cookie("GET", "/api/status", HOST, cookie);
     assert_eq!(r.status, 200, "the session survived the cross-site logout");
     let r = w.send(
         "POST",
@@ -173,12 +151,7 @@ fn a_password_guards_the_api_on_the_device() {
         "{set}"
     );
     let cookie = set.split(';').next().unwrap();
-    let r = w.send(
-        "GET",
-        "/api/status",
-        &format!("{HOST}Cookie: {cookie}\r\n"),
-        "",
-    );
+    let r = w.send_with_cookie("GET", "/api/status", HOST, cookie);
     assert_eq!(r.status, 200);
     // An API token for scripts.
     let r = w.send(
@@ -197,19 +170,9 @@ fn a_password_guards_the_api_on_the_device() {
     );
     assert_eq!(r.status, 200);
     // Logout ends the browser session.
-    let r = w.send(
-        "POST",
-        "/api/logout",
-        &format!("{SAME_ORIGIN}Cookie: {cookie}\r\n"),
-        "",
-    );
+    let r = w.send_with_cookie("POST", "/api/logout", SAME_ORIGIN, cookie);
     assert_eq!(r.status, 200);
-    let r = w.send(
-        "GET",
-        "/api/status",
-        &format!("{HOST}Cookie: {cookie}\r\n"),
-        "",
-    );
+    let r = w.send_with_cookie("GET", "/api/status", HOST, cookie);
     assert_eq!(r.status, 401);
 }
 
