@@ -234,22 +234,17 @@ fn client_takeover_makes_a_repeated_document_cost_a_few_bytes() {
     let status = include_bytes!("../examples/data/status.json");
     let heap = SimHeap::new(1 << 20, 1 << 20);
     // A 4 KiB cap with takeover: two 1 KiB windows and a 2 KiB hash table.
-    let mut tx = conn_with(
-        &heap,
-        1 << 16,
-        Delivery::Messages,
-        agreed(10, true),
-        4096,
-        true,
-    );
-    let mut rx = conn_with(
-        &heap,
-        1 << 16,
-        Delivery::Messages,
-        agreed(10, true),
-        4096,
-        true,
-    );
+    let conn = || {
+        conn_with(
+            &heap,
+            1 << 16,
+            Delivery::Messages,
+            agreed(10, true),
+            4096,
+            true,
+        )
+    };
+    let (mut tx, mut rx) = (conn(), conn());
     let placed: usize = tx
         .report()
         .iter()
