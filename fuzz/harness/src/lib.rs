@@ -17,6 +17,7 @@ mod json;
 mod router;
 mod serve;
 mod ws;
+mod ws_events;
 mod ws_server;
 
 pub use assets::assets;

@@ -60,28 +60,9 @@ impl Handler for App {
                 w.write_scratch(k).await?;
                 w.finish().await?;
             }
-            "/known" => {
-                let mut w = ex
-                    .begin(Status::OK, ResponseLength::Known(4), |_| Ok(()))
-                    .await?;
-                w.write(b"ab").await?;
-                w.write(b"cd").await?;
-                w.finish().await?;
-            }
-            "/short" => {
-                let mut w = ex
-                    .begin(Status::OK, ResponseLength::Known(10), |_| Ok(()))
-                    .await?;
-                w.write(b"abc").await?;
-                w.finish().await?;
-            }
-            "/long" => {
-                let mut w = ex
-                    .begin(Status::OK, ResponseLength::Known(2), |_| Ok(()))
-                    .await?;
-                w.write(b"abc").await?;
-                w.finish().await?;
-            }
+            "/known" => known_length(ex, 4, &[b"ab", b"cd"]).await?,
+            "/short" => known_length(ex, 10, &[b"abc"]).await?,
+            "/long" => known_length(ex, 2, &[b"abc"]).await?,
             "/stream" => {
                 let mut w = ex
                     .begin(Status::OK, ResponseLength::UntilClose, |h| {
@@ -122,6 +103,22 @@ impl Handler for App {
         }
         Ok(Reply::Done)
     }
+}
+
+/// Declares a body of `len` bytes, writes `parts` (as many bytes, or on purpose fewer or
+/// more) and finishes.
+async fn known_length<T: Transport, E: Env>(
+    ex: &mut Exchange<'_, T, E>,
+    len: u64,
+    parts: &[&[u8]],
+) -> Result<(), ServeError<T::Error>> {
+    let mut w = ex
+        .begin(Status::OK, ResponseLength::Known(len), |_| Ok(()))
+        .await?;
+    for p in parts {
+        w.write(p).await?;
+    }
+    w.finish().await
 }
 
 fn block_on<F: Future>(f: F) -> F::Output {

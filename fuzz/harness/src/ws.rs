@@ -14,17 +14,8 @@ use portico_ws::frame::{
 use portico_ws::handshake::{parse_response, write_request, Key, RequestOptions};
 use portico_ws::url::WsUrl;
 
+use crate::ws_events::{assert_close_answers, assert_text_is_utf8, Ev};
 use crate::Knobs;
-
-/// What a connection reported, with data pieces joined into whole messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Ev {
-    Msg(Opcode, Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(u16, String),
-    Err(ProtocolError),
-}
 
 fn check_header(input: &[u8]) {
     match decode_header(input) {
@@ -127,10 +118,7 @@ fn run(
                 Ok(None) => break,
                 Err(e) => {
                     // The answering close is queued with the code the error maps to.
-                    let (op, payload) = c.take_control().expect("a close is queued after an error");
-                    assert_eq!(op, Opcode::Close);
-                    let code = parse_close(&payload).expect("our own close parses").code;
-                    assert_eq!(code, e.close_code(), "{e:?}");
+                    assert_close_answers(c.take_control(), &e);
                     assert!(
                         matches!(c.poll(), Ok(None)),
                         "events after a protocol error"
@@ -148,12 +136,7 @@ fn run(
                         Delivery::Messages => {
                             assert!(fin, "a partial message in Messages mode");
                             assert!(payload.len() <= sizes.max_message);
-                            if opcode == Opcode::Text {
-                                assert!(
-                                    core::str::from_utf8(payload).is_ok(),
-                                    "invalid UTF-8 delivered"
-                                );
-                            }
+                            assert_text_is_utf8(opcode, payload);
                             evs.push(Ev::Msg(opcode, payload.to_vec()));
                         }
                         Delivery::Frames => {
@@ -163,12 +146,7 @@ fn run(
                             p.1.extend_from_slice(payload);
                             if fin {
                                 let (op, bytes) = partial.take().expect("partial");
-                                if op == Opcode::Text {
-                                    assert!(
-                                        core::str::from_utf8(&bytes).is_ok(),
-                                        "invalid UTF-8 delivered"
-                                    );
-                                }
+                                assert_text_is_utf8(op, &bytes);
                                 evs.push(Ev::Msg(op, bytes));
                             }
                         }

@@ -1,21 +1,12 @@
 //! The WebSocket server endpoint's pure session (`portico_ws::server::Session`) fed with
 //! a hostile client's bytes.
 
-use portico_ws::close::parse_close;
-use portico_ws::connection::{Incoming, ProtocolError};
+use portico_ws::connection::Incoming;
 use portico_ws::frame::Opcode;
 use portico_ws::server::{Session, MIN_RX};
 
+use crate::ws_events::{assert_close_answers, assert_text_is_utf8, Ev};
 use crate::Knobs;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Ev {
-    Msg(Opcode, Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(u16, String),
-    Err(ProtocolError),
-}
 
 /// Feeds `wire` read by read (each read at most `piece()` bytes and what the receive
 /// space takes) and collects the session's events, checking each.
@@ -29,12 +20,7 @@ fn feed(wire: &[u8], rx_len: usize, max: usize, mut piece: impl FnMut() -> usize
             match s.poll(&mut rx, &mut msg) {
                 Ok(None) => break,
                 Err(e) => {
-                    let (op, payload) = s.take_control().expect("a close is queued after an error");
-                    assert_eq!(op, Opcode::Close);
-                    assert_eq!(
-                        parse_close(&payload).expect("our close parses").code,
-                        e.close_code()
-                    );
+                    assert_close_answers(s.take_control(), &e);
                     assert!(
                         matches!(s.poll(&mut rx, &mut msg), Ok(None)),
                         "events after an error"
@@ -49,12 +35,7 @@ fn feed(wire: &[u8], rx_len: usize, max: usize, mut piece: impl FnMut() -> usize
                 })) => {
                     assert!(fin && matches!(opcode, Opcode::Text | Opcode::Binary));
                     assert!(payload.len() <= max, "a message over the limit");
-                    if opcode == Opcode::Text {
-                        assert!(
-                            std::str::from_utf8(payload).is_ok(),
-                            "invalid text delivered"
-                        );
-                    }
+                    assert_text_is_utf8(opcode, payload);
                     evs.push(Ev::Msg(opcode, payload.to_vec()));
                 }
                 Ok(Some(Incoming::Ping(p))) => {
