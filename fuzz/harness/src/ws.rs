@@ -14,7 +14,7 @@ use portico_ws::frame::{
 use portico_ws::handshake::{parse_response, write_request, Key, RequestOptions};
 use portico_ws::url::WsUrl;
 
-use crate::ws_events::{assert_close_answers, assert_text_is_utf8, Ev};
+use crate::ws_events::{assert_error_ends, assert_text_is_utf8, Ev};
 use crate::Knobs;
 
 fn check_header(input: &[u8]) {
@@ -118,11 +118,7 @@ fn run(
                 Ok(None) => break,
                 Err(e) => {
                     // The answering close is queued with the code the error maps to.
-                    assert_close_answers(c.take_control(), &e);
-                    assert!(
-                        matches!(c.poll(), Ok(None)),
-                        "events after a protocol error"
-                    );
+                    assert_error_ends(c.take_control(), &e, matches!(c.poll(), Ok(None)));
                     evs.push(Ev::Err(e));
                     return evs;
                 }

@@ -16,15 +16,18 @@ pub(crate) enum Ev {
     Err(ProtocolError),
 }
 
-/// After protocol error `e`, the next control frame out is the close it maps to.
-pub(crate) fn assert_close_answers(
+/// After protocol error `e`, the next control frame out is the close it maps to, and
+/// nothing more comes in (`then_quiet`: the next poll gave no event).
+pub(crate) fn assert_error_ends(
     control: Option<(Opcode, heapless::Vec<u8, 125>)>,
     e: &ProtocolError,
+    then_quiet: bool,
 ) {
     let (op, payload) = control.expect("a close is queued after an error");
     assert_eq!(op, Opcode::Close);
     let code = parse_close(&payload).expect("our own close parses").code;
     assert_eq!(code, e.close_code(), "{e:?}");
+    assert!(then_quiet, "events after a protocol error");
 }
 
 /// A text message delivered is UTF-8.

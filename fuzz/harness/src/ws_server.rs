@@ -5,7 +5,7 @@ use portico_ws::connection::Incoming;
 use portico_ws::frame::Opcode;
 use portico_ws::server::{Session, MIN_RX};
 
-use crate::ws_events::{assert_close_answers, assert_text_is_utf8, Ev};
+use crate::ws_events::{assert_error_ends, assert_text_is_utf8, Ev};
 use crate::Knobs;
 
 /// Feeds `wire` read by read (each read at most `piece()` bytes and what the receive
@@ -20,11 +20,9 @@ fn feed(wire: &[u8], rx_len: usize, max: usize, mut piece: impl FnMut() -> usize
             match s.poll(&mut rx, &mut msg) {
                 Ok(None) => break,
                 Err(e) => {
-                    assert_close_answers(s.take_control(), &e);
-                    assert!(
-                        matches!(s.poll(&mut rx, &mut msg), Ok(None)),
-                        "events after an error"
-                    );
+                    let close = s.take_control();
+                    let quiet = matches!(s.poll(&mut rx, &mut msg), Ok(None));
+                    assert_error_ends(close, &e, quiet);
                     evs.push(Ev::Err(e));
                     return evs;
                 }
