@@ -82,6 +82,34 @@ fn start_with(mut c: Config, reconnect: Reconnect) -> (Handle, Log, SimHeap) {
     (h, log, heap)
 }
 
+/// Connects to the server's `/deflate` offering permessage-deflate under a 4 KiB cap
+/// (with client context takeover or not) and waits until the server has agreed.
+async fn start_deflate(port: u16, client_takeover: bool) -> (Handle, Log, SimHeap) {
+    let mut c = Config::new(format!("ws://127.0.0.1:{port}/deflate"));
+    c.settings.compression.max_memory = 4096;
+    c.settings.compression.client_takeover = client_takeover;
+    let (h, log, heap) = start_with(c, Reconnect::disabled());
+    assert!(
+        eventually(10, || has(
+            &log,
+            bytes("permessage-deflate").trim_end_matches(']')
+        ))
+        .await,
+        "{:?}",
+        log.lock().unwrap()
+    );
+    (h, log, heap)
+}
+
+/// Stops the client and checks that it gave back every byte it placed.
+async fn stop_and_check_freed(h: &Handle, heap: &SimHeap) {
+    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        heap.stats(Region::Internal).used + heap.stats(Region::External).used,
+        0
+    );
+}
+
 fn bytes(s: &str) -> String {
     format!("{:?}", s.as_bytes())
 }
@@ -99,11 +127,7 @@ async fn connect_and_echo() {
     h.send_text(&big).await.unwrap();
     assert!(eventually(10, || has(&log, &bytes("hello python"))).await);
     assert!(eventually(10, || has(&log, &bytes(&big))).await);
-    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(
-        heap.stats(Region::Internal).used + heap.stats(Region::External).used,
-        0
-    );
+    stop_and_check_freed(&h, &heap).await;
 }
 
 /// permessage-deflate against zlib (through `websockets`), which compresses with
@@ -112,18 +136,7 @@ async fn connect_and_echo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_echo_inside_a_4k_cap() {
     let srv = spawn_server(0);
-    let mut c = Config::new(format!("ws://127.0.0.1:{}/deflate", srv.port));
-    c.settings.compression.max_memory = 4096;
-    let (h, log, heap) = start_with(c, Reconnect::disabled());
-    assert!(
-        eventually(10, || has(
-            &log,
-            bytes("permessage-deflate").trim_end_matches(']')
-        ))
-        .await,
-        "{:?}",
-        log.lock().unwrap()
-    );
+    let (h, log, heap) = start_deflate(srv.port, false).await;
     let agreed = log
         .lock()
         .unwrap()
@@ -152,11 +165,7 @@ async fn compressed_echo_inside_a_4k_cap() {
     let bin: Vec<u8> = (0..20_000u32).map(|i| (i * i % 251) as u8).collect();
     h.send_binary(&bin).await.unwrap();
     assert!(eventually(10, || has(&log, &format!("{bin:?}"))).await);
-    h.stop_and_wait(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(
-        heap.stats(Region::Internal).used + heap.stats(Region::External).used,
-        0
-    );
+    stop_and_check_freed(&h, &heap).await;
 }
 
 /// Client context takeover against zlib: repeated documents refer back into the
@@ -164,19 +173,7 @@ async fn compressed_echo_inside_a_4k_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_echo_with_client_takeover() {
     let srv = spawn_server(0);
-    let mut c = Config::new(format!("ws://127.0.0.1:{}/deflate", srv.port));
-    c.settings.compression.max_memory = 4096;
-    c.settings.compression.client_takeover = true;
-    let (h, log, _) = start_with(c, Reconnect::disabled());
-    assert!(
-        eventually(10, || has(
-            &log,
-            bytes("permessage-deflate").trim_end_matches(']')
-        ))
-        .await,
-        "{:?}",
-        log.lock().unwrap()
-    );
+    let (h, log, _) = start_deflate(srv.port, true).await;
     let report = h.memory_report();
     assert!(
         report
