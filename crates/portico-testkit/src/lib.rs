@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod pages;
 pub mod percentile;
+pub mod process;
 pub mod read;
 pub mod response;
 #[cfg(feature = "tls-cert")]
@@ -17,5 +18,6 @@ pub mod ws_echo;
 pub use browser::{retry, Connection};
 pub use pages::page_paths;
 pub use percentile::{median, percentile};
+pub use process::spawn_announcing;
 pub use read::{read_response, Failure};
 pub use response::{parse_response, Framing, ParseError, Parsed, Response};

@@ -15,7 +15,6 @@
 
 mod bench;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,7 +22,7 @@ use std::time::Instant;
 
 use bench::{Echoing, Payload};
 use futures_util::{SinkExt, StreamExt};
-use portico_testkit::ws_echo;
+use portico_testkit::{spawn_announcing, ws_echo};
 use portico_ws::tokio::Config;
 use portico_ws::{BufferSizes, CompressionMode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -52,17 +51,9 @@ fn python_server() -> (Python, String) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ws_server.py");
     // Its stderr is dropped: it logs every connection the benchmark ends with `stop()`
     // (no closing handshake).
-    let mut child = Command::new(py)
-        .arg(script)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
+    let (child, line) =
+        spawn_announcing(Command::new(py).arg(script).stderr(Stdio::null())).unwrap();
+    let port: u16 = line.strip_prefix("PORT ").unwrap().parse().unwrap();
     (Python(child), format!("ws://127.0.0.1:{port}/echo"))
 }
 

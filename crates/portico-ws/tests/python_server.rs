@@ -5,13 +5,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::{debug, eventually, has, start_logged, Log};
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
+use portico_testkit::spawn_announcing;
 use portico_ws::tokio::{Config, Handle};
 use portico_ws::{BufferSizes, CloseCode, Event, Reconnect, State};
 
@@ -39,19 +39,14 @@ fn python() -> String {
 
 fn spawn_server(port: u16) -> Server {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ws_server.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .arg("--port")
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run WS_PYTHON={}: {e}", python()));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = spawn_announcing(
+        Command::new(python())
+            .arg(script)
+            .arg("--port")
+            .arg(port.to_string()),
+    )
+    .unwrap_or_else(|e| panic!("cannot run WS_PYTHON={}: {e}", python()));
     let port = line
-        .trim()
         .strip_prefix("PORT ")
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| {

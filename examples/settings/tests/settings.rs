@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use portico_testkit::spawn_announcing;
+
 struct Running {
     addr: SocketAddr,
     child: Child,
@@ -20,19 +22,14 @@ impl Drop for Running {
 }
 
 fn start(state: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_settings"))
-        .args(["--bind", "127.0.0.1:0", "--state-file"])
-        .arg(state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = spawn_announcing(
+        Command::new(env!("CARGO_BIN_EXE_settings"))
+            .args(["--bind", "127.0.0.1:0", "--state-file"])
+            .arg(state)
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
     let addr = line
-        .trim()
         .trim_start_matches("settings: http://")
         .trim_end_matches('/')
         .parse()
