@@ -13,7 +13,7 @@ use std::sync::Arc;
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
 use portico_ws::embassy::{Client, Config, EmbassyPort, Handle, Stats};
-use portico_ws::{Event, State};
+use portico_ws::{Event, Reconnect, Settings, State};
 
 use crate::clock;
 use crate::device::{spawn_stack, DEVICE_IP};
@@ -21,6 +21,20 @@ use crate::executor::{Executor, RunEnd};
 use crate::net::{LinkConfig, Network};
 use crate::rng::Rng;
 use crate::upstream::{spawn_upstream, spawn_upstream_tls, Upstream, UPSTREAM_IP};
+
+/// The link settings of the link simulations: keep-alive every second and quick
+/// reconnects (0.5 to 4 s), so that seconds of virtual time show several of each.
+pub const QUICK: Settings = Settings {
+    ping_interval_ms: Some(1_000),
+    pong_timeout_ms: 2_000,
+    connect_timeout_ms: 3_000,
+    reconnect: Reconnect {
+        enabled: true,
+        min_delay_ms: 500,
+        max_delay_ms: 4_000,
+    },
+    ..Settings::const_default()
+};
 
 /// What a test's event handler does besides recording: gets each event's text form (as
 /// [`describe`] writes it) and the client's handle.

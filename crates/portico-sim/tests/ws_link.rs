@@ -5,26 +5,16 @@
 use portico::placement::sim::SimHeap;
 use portico::placement::{MemoryRegions, Region};
 use portico_sim::executor::RunEnd;
-use portico_sim::link::{connected, now_ms, LinkSim, React, Setup};
+use portico_sim::link::{connected, now_ms, LinkSim, React, Setup, QUICK};
 use portico_sim::net::{LinkConfig, NetStats};
 use portico_ws::embassy::{Config, Stats};
-use portico_ws::{CloseCode, Reconnect, SendError, Settings, State};
+use portico_ws::{CloseCode, SendError, Settings, State};
 
 const URL: &str = "ws://10.0.0.200:8080/link";
 
 /// Keep-alive every second, and quick reconnects, so that seconds of virtual time show
 /// several of each.
-const SETTINGS: Settings = Settings {
-    ping_interval_ms: Some(1_000),
-    pong_timeout_ms: 2_000,
-    connect_timeout_ms: 3_000,
-    reconnect: Reconnect {
-        enabled: true,
-        min_delay_ms: 500,
-        max_delay_ms: 4_000,
-    },
-    ..Settings::const_default()
-};
+const SETTINGS: Settings = QUICK;
 
 type Sim = LinkSim;
 

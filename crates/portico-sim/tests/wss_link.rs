@@ -10,25 +10,19 @@ use std::sync::Arc;
 use portico::placement::sim::SimHeap;
 use portico::placement::Region;
 use portico_sim::executor::RunEnd;
-use portico_sim::link::{connected, now_ms, LinkSim, Setup};
+use portico_sim::link::{connected, now_ms, LinkSim, Setup, QUICK};
 use portico_sim::net::LinkConfig;
 use portico_sim::upstream::TestPki;
 use portico_ws::embassy::{Config, LinkSettings, TlsOptions};
-use portico_ws::{Reconnect, Settings, State};
+use portico_ws::{Settings, State};
 
 const URL: &str = "wss://10.0.0.200:8080/link";
 const HOST: &str = "10.0.0.200";
 
+/// The link simulations' settings, with time for the TLS handshake.
 const SETTINGS: Settings = Settings {
-    ping_interval_ms: Some(1_000),
-    pong_timeout_ms: 2_000,
     connect_timeout_ms: 5_000,
-    reconnect: Reconnect {
-        enabled: true,
-        min_delay_ms: 500,
-        max_delay_ms: 4_000,
-    },
-    ..Settings::const_default()
+    ..QUICK
 };
 
 /// The client's own blocks with the default sizes.
