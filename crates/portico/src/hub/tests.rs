@@ -360,14 +360,19 @@ async fn yield_now() {
     tokio::task::yield_now().await
 }
 
-#[test]
-fn a_stuck_client_costs_the_publisher_nothing_and_learns_what_it_missed() {
+/// Runs `f` on a current-thread tokio runtime with timers, inside a `LocalSet` (the
+/// streams are `!Send`).
+fn on_tokio<F: core::future::Future>(f: F) -> F::Output {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async {
+    tokio::task::LocalSet::new().block_on(&rt, f)
+}
+
+#[test]
+fn a_stuck_client_costs_the_publisher_nothing_and_learns_what_it_missed() {
+    on_tokio(async {
         let hub = Rc::new(TestHub::new());
         let wire = Rc::new(Wire::default());
         let buffers = Rc::new(OneBuffer::default());
@@ -419,11 +424,7 @@ fn a_stuck_client_costs_the_publisher_nothing_and_learns_what_it_missed() {
 
 #[test]
 fn a_write_past_the_send_deadline_ends_the_stream() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    on_tokio(async {
         let hub = TestHub::new();
         let wire = Rc::new(Wire::default());
         wire.set(true, false);
@@ -448,11 +449,7 @@ fn a_write_past_the_send_deadline_ends_the_stream() {
 
 #[test]
 fn a_quiet_stream_sends_keep_alive_comments() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    on_tokio(async {
         let hub = TestHub::new();
         let wire = Rc::new(Wire::default());
         let sub = hub.subscribe(None);
