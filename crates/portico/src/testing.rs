@@ -1,7 +1,8 @@
 //! Test doubles for the serve loop, exported so every crate's tests use the same ones
 //! (as smoltcp exports `phy::Loopback` and `FaultInjector`): a [`ScriptedTransport`]
 //! that hands out a scripted input in chosen pieces and records what is written, and
-//! [`NoClock`], an [`Env`] whose deadlines never pass.
+//! [`NoClock`], an [`Env`] whose deadlines never pass; with `testing-tokio`, `TokioEnv`,
+//! an [`Env`] whose deadlines are real and recorded.
 //!
 //! Behind the `testing` feature (which needs `alloc`); nothing here is used by the
 //! library itself.
@@ -223,6 +224,38 @@ impl Env for NoClock {
     fn request_done(&self) {}
     fn timed_out(&self, _: TimeoutPhase) {}
     async fn sleep(&self, _: Millis) {}
+}
+
+/// An [`Env`] on a tokio runtime: deadlines and sleeps are real (`tokio::time`), the
+/// time is always 0, and each deadline that passed is recorded in
+/// [`timeouts`](Self::timeouts), in order, for a test to check which phase ended a
+/// stream. The other hooks do nothing.
+#[cfg(any(test, feature = "testing-tokio"))]
+#[derive(Debug, Default)]
+pub struct TokioEnv {
+    /// The phases whose deadline passed, in order.
+    pub timeouts: core::cell::RefCell<Vec<TimeoutPhase>>,
+}
+
+#[cfg(any(test, feature = "testing-tokio"))]
+impl Env for TokioEnv {
+    fn now(&self) -> Millis {
+        0
+    }
+    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
+        tokio::time::timeout(core::time::Duration::from_millis(ms), fut)
+            .await
+            .map_err(|_| TimedOut)
+    }
+    fn state(&self, _: ConnState) {}
+    fn touch(&self) {}
+    fn request_done(&self) {}
+    fn timed_out(&self, phase: TimeoutPhase) {
+        self.timeouts.borrow_mut().push(phase);
+    }
+    async fn sleep(&self, ms: Millis) {
+        tokio::time::sleep(core::time::Duration::from_millis(ms)).await
+    }
 }
 
 #[cfg(test)]

@@ -213,13 +213,10 @@ async fn flush_control<T: Transport, E: Env>(
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    use core::cell::{Cell, RefCell};
-    use core::future::Future;
-    use std::vec::Vec;
+    use core::cell::Cell;
 
-    use portico::conn::ConnState;
-    use portico::server::{Buffers, Env, ServerConfig, TimedOut, Timeouts};
-    use portico::time::Millis;
+    use portico::server::{Buffers, Env, ServerConfig, Timeouts};
+    use portico::testing::TokioEnv;
 
     use super::*;
     use crate::server::{Message, SendError, Sender, WsConfig, WsHandler};
@@ -246,31 +243,6 @@ mod tests {
     impl Transport for Stuck {
         async fn readable(&mut self) -> Result<(), Self::Error> {
             core::future::pending().await
-        }
-    }
-
-    #[derive(Default)]
-    struct TokioEnv {
-        timeouts: RefCell<Vec<TimeoutPhase>>,
-    }
-
-    impl Env for TokioEnv {
-        fn now(&self) -> Millis {
-            0
-        }
-        async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
-            tokio::time::timeout(std::time::Duration::from_millis(ms), fut)
-                .await
-                .map_err(|_| TimedOut)
-        }
-        fn state(&self, _: ConnState) {}
-        fn touch(&self) {}
-        fn request_done(&self) {}
-        fn timed_out(&self, phase: TimeoutPhase) {
-            self.timeouts.borrow_mut().push(phase);
-        }
-        async fn sleep(&self, ms: Millis) {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await
         }
     }
 

@@ -2,7 +2,6 @@
 //! publisher never waiting, the send deadline.
 
 use core::cell::{Cell, RefCell};
-use core::future::Future;
 use core::task::{Poll, Waker};
 use std::rc::Rc;
 use std::string::String;
@@ -13,8 +12,9 @@ use proptest::prelude::*;
 
 use super::sse::{self, encode_event};
 use super::*;
-use crate::conn::{ConnState, TimeoutPhase};
-use crate::server::{Buffers, Env, ServerConfig, TimedOut, Timeouts, Transport};
+use crate::conn::TimeoutPhase;
+use crate::server::{Buffers, ServerConfig, Timeouts, Transport};
+use crate::testing::TokioEnv;
 use crate::time::Millis;
 
 const N: usize = 4;
@@ -292,31 +292,6 @@ impl Transport for Io {
             }
         })
         .await
-    }
-}
-
-#[derive(Default)]
-struct TokioEnv {
-    timeouts: RefCell<Vec<TimeoutPhase>>,
-}
-
-impl Env for TokioEnv {
-    fn now(&self) -> Millis {
-        0
-    }
-    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
-        tokio::time::timeout(std::time::Duration::from_millis(ms), fut)
-            .await
-            .map_err(|_| TimedOut)
-    }
-    fn state(&self, _: ConnState) {}
-    fn touch(&self) {}
-    fn request_done(&self) {}
-    fn timed_out(&self, phase: TimeoutPhase) {
-        self.timeouts.borrow_mut().push(phase);
-    }
-    async fn sleep(&self, ms: Millis) {
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await
     }
 }
 
