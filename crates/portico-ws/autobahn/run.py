@@ -10,7 +10,6 @@ expected behaviour is a regression and fails the run.
 
 import argparse
 import asyncio
-import collections
 import fnmatch
 import json
 import sys
@@ -18,27 +17,17 @@ import time
 
 from kosoku import FailureError, run_fuzzingserver
 
-# There is no section 8 in the suite; 11 does not exist either. 12 and 13 are
-# permessage-deflate: 216 cases of 1,000 echoes each, up to 128 KiB per message (about
+from verdicts import BASE, RANK, case_key, collect
+
+# 11 does not exist. 12 and 13 are permessage-deflate: 216 cases of 1,000 echoes each, up to 128 KiB per message (about
 # 11 GB in all, ten minutes here). CI runs every one of their 12 groups (5 kinds of data,
 # 7 negotiations) at five message shapes: 16 B, 256 B, 4 KiB, 16 KiB, and 8 KiB in
 # 256-byte fragments; `--all` runs the rest too.
-BASE = [f"{n}.*" for n in (1, 2, 3, 4, 5, 6, 7, 9, 10)]
 DEFLATE_SHAPES = (1, 3, 5, 7, 11)
 DEFLATE_CI = [f"12.{g}.{i}" for g in range(1, 6) for i in DEFLATE_SHAPES] + \
     [f"13.{g}.{i}" for g in range(1, 8) for i in DEFLATE_SHAPES]
 CASES = BASE + DEFLATE_CI
 ALL = BASE + ["12.*", "13.*"]
-# Worse is higher. NON-STRICT and INFORMATIONAL are conformant.
-RANK = {"OK": 0, "NON-STRICT": 1, "INFORMATIONAL": 1, "UNIMPLEMENTED": 2, "FAILED": 3, "ERROR": 3}
-
-
-def verdict(r):
-    b = r.behavior.value
-    # A case whose closing handshake failed is not passed, whatever `behavior` says.
-    if not r.passed and RANK.get(b, 3) < 2:
-        return "FAILED"
-    return b
 
 
 async def main():
@@ -71,17 +60,8 @@ async def main():
                     proc.kill()
     elapsed = time.monotonic() - t0
 
-    got = {r.case_id: verdict(r) for r in results}
-    details = {r.case_id: {"behavior": r.behavior.value, "close": r.behavior_close.value,
-                           "result": r.result, "result_close": r.result_close} for r in results}
-    tally = collections.Counter(got.values())
-    print(f"autobahn: {len(got)} cases in {elapsed:.1f}s: " +
-          ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(details, f, indent=1, sort_keys=True)
+    got, details = collect(results, "autobahn", elapsed, args.out)
 
-    key = lambda c: [int(x) for x in c.split(".")]
     if args.update:
         # Merge: a partial run updates its cases and keeps the others.
         try:
@@ -91,7 +71,7 @@ async def main():
             merged = {}
         merged.update(got)
         with open(args.expected, "w") as f:
-            json.dump(dict(sorted(merged.items(), key=lambda kv: key(kv[0]))), f, indent=1)
+            json.dump(dict(sorted(merged.items(), key=lambda kv: case_key(kv[0]))), f, indent=1)
             f.write("\n")
         print(f"wrote {args.expected}")
         return 0
@@ -102,7 +82,7 @@ async def main():
     expected = {c: v for c, v in expected.items()
                 if any(fnmatch.fnmatchcase(c, p) for p in args.cases)}
     bad = []
-    for case, want in sorted(expected.items(), key=lambda kv: key(kv[0])):
+    for case, want in sorted(expected.items(), key=lambda kv: case_key(kv[0])):
         have = got.get(case, "MISSING")
         if RANK.get(have, 3) > RANK.get(want, 3):
             bad.append(f"  {case}: expected {want}, got {have}  {details.get(case, {}).get('result', '')}")

@@ -8,21 +8,12 @@ Prints the tally of behaviours; exits non-zero if any case FAILED (or errored).
 
 import argparse
 import asyncio
-import collections
-import json
 import sys
 import time
 
 from kosoku import FailureError, run_fuzzingclient
 
-CASES = [f"{n}.*" for n in (1, 2, 3, 4, 5, 6, 7, 9, 10)]
-
-
-def verdict(r):
-    b = r.behavior.value
-    if not r.passed and b in ("OK", "NON-STRICT", "INFORMATIONAL"):
-        return "FAILED"
-    return b
+from verdicts import BASE as CASES, case_key, collect
 
 
 async def main():
@@ -48,17 +39,8 @@ async def main():
         proc.kill()
         await proc.wait()
 
-    got = {r.case_id: verdict(r) for r in results}
-    details = {r.case_id: {"behavior": r.behavior.value, "close": r.behavior_close.value,
-                           "result": r.result, "result_close": r.result_close} for r in results}
-    tally = collections.Counter(got.values())
-    print(f"autobahn (server): {len(got)} cases in {elapsed:.1f}s: " +
-          ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(details, f, indent=1, sort_keys=True)
-    key = lambda c: [int(x) for x in c.split(".")]
-    bad = sorted((c for c, v in got.items() if v in ("FAILED", "ERROR")), key=key)
+    got, details = collect(results, "autobahn (server)", elapsed, args.out)
+    bad = sorted((c for c, v in got.items() if v in ("FAILED", "ERROR")), key=case_key)
     for c in bad:
         print(f"  {c}: {got[c]}  {details[c]['result']}  / {details[c]['result_close']}")
     return 1 if bad else 0
