@@ -37,6 +37,12 @@ WORK=fuzz/.work
 start=$SECONDS
 
 say() { printf 'test-fuzz: %s\n' "$*"; }
+# Counts a failure, says what failed, and quotes the first lines of its log that say why.
+failed() { # what, log, pattern, lines
+    failures=$((failures + 1))
+    say "FAILED: $1"
+    grep -E "$3" "$2" | head -"$4" | sed 's/^/    /'
+}
 
 failures=0
 mkdir -p "$WORK/logs"
@@ -46,10 +52,8 @@ if cargo test --no-fail-fast --manifest-path fuzz/Cargo.toml -p portico-fuzz-har
     plain="passed"
 else
     plain="FAILED"
-    failures=$((failures + 1))
-    say "FAILED: plain tests (log: $WORK/logs/tests.log):"
-    grep -E "^test .*FAILED|regression\(s\) fail|seed\(s\) fail|^[a-z_]+: .*fuzz/|^assertion|^  left|^ right" \
-        "$WORK/logs/tests.log" | head -16 | sed 's/^/    /'
+    failed "plain tests (log: $WORK/logs/tests.log):" "$WORK/logs/tests.log" \
+        "^test .*FAILED|regression\(s\) fail|seed\(s\) fail|^[a-z_]+: .*fuzz/|^assertion|^  left|^ right" 16
 fi
 grep -E "^test result" "$WORK/logs/tests.log" | sed 's/^/    /'
 
@@ -104,9 +108,8 @@ for t in "${TARGETS[@]}"; do
             reg_status="${#regressions[@]} pass"
         else
             reg_status="FAIL"
-            failures=$((failures + 1))
-            say "FAILED: $t regressions (fuzz/regressions/$t):"
-            grep -E "panicked at|^  left|^ right|assertion" "$WORK/logs/$t.regressions.log" | head -6 | sed 's/^/    /'
+            failed "$t regressions (fuzz/regressions/$t):" "$WORK/logs/$t.regressions.log" \
+                "panicked at|^  left|^ right|assertion" 6
         fi
     fi
 
@@ -134,9 +137,8 @@ for t in "${TARGETS[@]}"; do
         result="ok"
     else
         result="CRASH"
-        failures=$((failures + 1))
-        say "FAILED: $t (exit $rc), log: $log"
-        grep -E "panicked at|^  left|^ right|Test unit written|SUMMARY" "$log" | head -8 | sed 's/^/    /'
+        failed "$t (exit $rc), log: $log" "$log" \
+            "panicked at|^  left|^ right|Test unit written|SUMMARY" 8
     fi
     summary+=("$(printf '%-13s %-6s %4ss  execs %-10s %-18s regressions %s' \
         "$t" "$result" "$time_left" "${execs:-?}" "${cov:-cov ?}" "$reg_status")")
