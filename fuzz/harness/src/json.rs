@@ -32,13 +32,16 @@ pub fn json(data: &[u8]) {
     match from_json::<Doc>(body, &mut scratch[..scratch_len]) {
         Ok(doc) => {
             let mut out = [0u8; 512];
-            let n = serde_json_core::to_slice(&doc, &mut out).expect("a parsed document serializes");
+            let n =
+                serde_json_core::to_slice(&doc, &mut out).expect("a parsed document serializes");
             let again: Doc = from_json(&out[..n], &mut [0u8; 64]).expect("its own JSON parses");
             assert_eq!(again, doc, "round trip");
         }
         Err(e) => match e.status {
             Status::BAD_REQUEST => assert!(e.field.is_empty(), "400 names no field: {e}"),
-            Status::UNPROCESSABLE_CONTENT => assert!(!e.field.is_empty(), "422 names its field: {e}"),
+            Status::UNPROCESSABLE_CONTENT => {
+                assert!(!e.field.is_empty(), "422 names its field: {e}")
+            }
             other => panic!("unexpected status {}: {e}", other.0),
         },
     }

@@ -114,10 +114,7 @@ pub fn router(data: &[u8]) {
                 .iter()
                 .find(|r| answers(r))
                 .expect("found without an answering route");
-            assert!(
-                core::ptr::eq(t, *first),
-                "not the first answering route"
-            );
+            assert!(core::ptr::eq(t, *first), "not the first answering route");
             check_match(first.pattern, path, &params);
         }
         Resolution::MethodNotAllowed(allow) => {
