@@ -152,6 +152,9 @@ impl<'r, T> Router<'r, T> {
     pub fn resolve<'p>(&self, method: Method, path: &'p str) -> Resolution<'r, 'p, T> {
         let mut allow = Allow::default();
         for route in self.routes {
+            if !may_match(route.pattern, path) {
+                continue;
+            }
             let Some(params) = match_pattern(route.pattern, path) else {
                 continue;
             };
@@ -171,6 +174,28 @@ impl<'r, T> Router<'r, T> {
             Resolution::MethodNotAllowed(allow)
         }
     }
+}
+
+/// A cheap necessary condition for [`match_pattern`]: every request walks the whole
+/// table (a file of the embedded front end only after every API route has said no), so
+/// most routes should be ruled out without splitting the path. A path that matches
+/// starts with the pattern's literal segments before its first `:param` or `*rest` (less
+/// that prefix's last `/`, for a `*rest` matching nothing), and a pattern without
+/// parameters matches only the same text.
+fn may_match(pattern: &str, path: &str) -> bool {
+    let mut literal = pattern.len();
+    let mut at = 0;
+    for seg in pattern.split('/') {
+        if seg.starts_with(':') || seg.starts_with('*') {
+            literal = at;
+            break;
+        }
+        at += seg.len() + 1;
+    }
+    if literal == pattern.len() {
+        return pattern == path;
+    }
+    path.starts_with(pattern[..literal].trim_end_matches('/'))
 }
 
 /// Matches `path` against `pattern`, capturing parameters.
@@ -255,6 +280,53 @@ mod tests {
             r.resolve(Method::Get, "/nope"),
             Resolution::NotFound
         ));
+    }
+
+    #[test]
+    fn the_prefilter_never_rules_out_a_match() {
+        let patterns = [
+            "/",
+            "/api/status",
+            "/api/connections/:id",
+            "/assets/*path",
+            "/*all",
+            "/a/:x/*rest",
+            "/x//y",
+            "/files/*",
+            "/:a/:b",
+            "/api/:v/items/:id",
+            "",
+            "/a/*rest",
+        ];
+        let paths = [
+            "/",
+            "",
+            "/api/status",
+            "/api/statusx",
+            "/api/connections/3.1",
+            "/api/connections/",
+            "/assets/a.js",
+            "/assets",
+            "/a",
+            "/a/",
+            "/a/b/c/d",
+            "/x//y",
+            "/x/y",
+            "/files",
+            "/files/",
+            "//",
+            "/api/v1/items/7",
+            "/api/v1/items",
+        ];
+        for pattern in patterns {
+            for path in paths {
+                if match_pattern(pattern, path).is_some() {
+                    assert!(may_match(pattern, path), "{pattern:?} vs {path:?}");
+                }
+            }
+        }
+        assert!(!may_match("/api/status", "/assets/a.js"));
+        assert!(!may_match("/api/connections/:id", "/assets/a.js"));
     }
 
     #[test]
