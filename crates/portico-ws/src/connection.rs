@@ -673,18 +673,9 @@ impl<M: MemoryRegions> Connection<M> {
             }
             Opcode::Pong => Kind::Pong,
             _ => {
-                let c = parse_close(payload).map_err(|e| match e {
-                    crate::close::CloseParseError::InvalidReason => ProtocolError::InvalidUtf8,
-                    e => ProtocolError::BadClose(e),
-                })?;
-                let code = c.code;
+                let (code, reply) = answer_close(payload)?;
                 self.close_received = true;
                 if !self.close_sent {
-                    let reply = if code == CloseCode::NO_STATUS {
-                        CloseFrame::empty()
-                    } else {
-                        CloseFrame::new(code, "").unwrap_or(CloseFrame::empty())
-                    };
                     self.start_close(reply);
                 }
                 Kind::Close { code }
@@ -789,4 +780,20 @@ enum Ready {
         start: usize,
         end: usize,
     },
+}
+
+/// A received close payload checked (RFC 6455 §5.5.1: a bad code or a reason that is not
+/// UTF-8 is a protocol error) and the close frame that answers it: its code echoed, none
+/// for none. The client and the server session answer a close alike.
+pub(crate) fn answer_close(payload: &[u8]) -> Result<(CloseCode, CloseFrame), ProtocolError> {
+    let c = parse_close(payload).map_err(|e| match e {
+        crate::close::CloseParseError::InvalidReason => ProtocolError::InvalidUtf8,
+        e => ProtocolError::BadClose(e),
+    })?;
+    let reply = if c.code == CloseCode::NO_STATUS {
+        CloseFrame::empty()
+    } else {
+        CloseFrame::new(c.code, "").unwrap_or(CloseFrame::empty())
+    };
+    Ok((c.code, reply))
 }

@@ -12,8 +12,8 @@
 //! Text is validated as it arrives (1007 on the first bad byte); a message longer than
 //! the reassembly space is refused from its header (1009) before its payload is read.
 
-use crate::close::{parse_close, CloseCode, CloseFrame, CloseParseError};
-use crate::connection::{Incoming, ProtocolError};
+use crate::close::{CloseCode, CloseFrame};
+use crate::connection::{answer_close, Incoming, ProtocolError};
 use crate::frame::{decode_header, Decoded, Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
 use crate::utf8::Utf8Validator;
@@ -278,19 +278,10 @@ impl Session {
             }
             Opcode::Pong => Kind::Pong,
             _ => {
-                let c = parse_close(payload).map_err(|e| match e {
-                    CloseParseError::InvalidReason => ProtocolError::InvalidUtf8,
-                    e => ProtocolError::BadClose(e),
-                })?;
+                let (code, reply) = answer_close(payload)?;
                 self.close_received = true;
-                // Echo the code (RFC 6455 §5.5.1); none for none.
-                let reply = if c.code == CloseCode::NO_STATUS {
-                    CloseFrame::empty()
-                } else {
-                    CloseFrame::new(c.code, "").unwrap_or(CloseFrame::empty())
-                };
                 self.start_close(reply);
-                Kind::Close(c.code)
+                Kind::Close(code)
             }
         })
     }
