@@ -40,6 +40,7 @@ pub mod mdns;
 pub mod profile;
 mod server;
 mod shared;
+mod syn_backlog;
 mod syn_gate;
 
 pub use buffers::SocketBuffers;
@@ -51,4 +52,5 @@ pub use link::place_socket_buffer;
 pub use portico::server::{Engine, NoStreams, Streams};
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};
+pub use syn_backlog::{HeldSyn, HELD_SYN_BYTES, SYN_HOLD_MS};
 pub use syn_gate::{GatedRx, ListenGate, SynGate};

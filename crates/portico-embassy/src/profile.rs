@@ -7,11 +7,15 @@
 //! | [`ESP32C3`] | 16 | 14 × (1 + 2 KiB) = 42 KiB, static SRAM | 8 | static | 6 × 4 KiB | 136 KiB heap, no PSRAM |
 //! | [`ESP32S3`] | 32 | 30 × (2 + 4 KiB) = 180 KiB, PSRAM first | 24 | from the heap | 10 × 4 KiB | 320 KiB SRAM + 8 MiB PSRAM |
 //!
-//! The pool's sockets above the admitted cap listen (the device's backlog): six on both,
-//! so that a browser's burst of six SYNs finds a socket for each while idle victims close
-//! behind it (with four, the simulation's burst of ten browsers and a newcomer sees SYNs
-//! reset: `portico-sim`'s `tests/burst.rs`). The stack's two sockets above the pool are
-//! for DHCP and DNS; the firmware adds the upstream link's and a spare.
+//! The pool's sockets above the admitted cap listen: six on both, so that a browser's
+//! burst of six SYNs finds a socket for each while idle victims close behind it (with
+//! four, the simulation's burst of ten browsers and a newcomer sees SYNs reset:
+//! `portico-sim`'s `tests/burst.rs`). A larger burst waits in the driver's SYN backlog
+//! ([`crate::SynGate::with_backlog`]): 256 SYNs on the ESP32-S3 (a crowd of 50 browsers
+//! opening six connections each, less the sockets that listen; 28 KiB in PSRAM), 32 on
+//! the ESP32-C3 (3.5 KiB of SRAM; a larger burst's SYNs past it are dropped and
+//! retransmitted by their clients a second later). The stack's two sockets above the
+//! pool are for DHCP and DNS; the firmware adds the upstream link's and a spare.
 //!
 //! Sizes that size arrays are plain `usize` fields of a `const` profile, so a caller
 //! names them in a type: `SocketPool<'_, { ESP32S3.sockets }>`.
@@ -33,6 +37,8 @@ pub struct Profile {
     pub sockets: usize,
     /// Connections admitted at once; the other `sockets - cap` listen.
     pub cap: usize,
+    /// SYNs the driver holds while no socket listens ([`crate::HeldSyn`] each).
+    pub syn_backlog: usize,
     /// Receive buffer per socket: requests are small; this is also the TCP window.
     pub rx: usize,
     /// Transmit buffer per socket.
@@ -58,6 +64,7 @@ pub const ESP32C3: Profile = Profile {
     stack_sockets: 16,
     sockets: 14,
     cap: 8,
+    syn_backlog: 32,
     rx: 1024,
     tx: 2048,
     socket_placement: None,
@@ -77,6 +84,7 @@ pub const ESP32S3: Profile = Profile {
     stack_sockets: 32,
     sockets: 30,
     cap: 24,
+    syn_backlog: 256,
     rx: 2048,
     tx: 4096,
     socket_placement: Some(Placement::PreferExternal),
@@ -115,6 +123,11 @@ impl Profile {
     /// Bytes of socket buffers: `sockets × (rx + tx)`.
     pub const fn socket_bytes(&self) -> usize {
         self.sockets * (self.rx + self.tx)
+    }
+
+    /// Bytes of the SYN backlog: `syn_backlog × size_of::<HeldSyn>()`.
+    pub const fn syn_backlog_bytes(&self) -> usize {
+        self.syn_backlog * core::mem::size_of::<crate::HeldSyn>()
     }
 
     /// Bytes of request buffers at most: `chunks × chunk_size`.

@@ -33,6 +33,9 @@ async fn drain_until_fin(socket: &mut TcpSocket<'_>) {
     }
 }
 
+/// How often a held newcomer asks the table again without an event.
+const HELD_RETRY_MS: u64 = 100;
+
 /// How often the keeper looks again while no socket listens.
 const KEEPER_TICK_MS: u64 = 10;
 
@@ -217,11 +220,12 @@ impl<'d, const N: usize> SocketPool<'d, N> {
         matches!(socket.state(), State::Established | State::CloseWait)
     }
 
-    /// Gets a socket back to `LISTEN` whenever none is, without waiting for the next SYN
-    /// (which would be reset): see `keep_listening` in the shared state.
+    /// Gets a socket back to `LISTEN` whenever none is, without waiting for the next SYN,
+    /// and makes room for SYNs waiting in the driver: see `keep_listening` in the
+    /// shared state.
     async fn keeper(&self) {
         loop {
-            self.shared.none_listening().await;
+            self.shared.keeper_due().await;
             self.shared.keep_listening(now_ms());
             Timer::after_millis(KEEPER_TICK_MS).await;
         }
@@ -241,8 +245,12 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                     if Instant::now() >= deadline {
                         return None;
                     }
+                    // Also every `HELD_RETRY_MS`: a silent preconnect or a dripping head
+                    // becomes evictable when its grace period ends, with no event.
                     let freed = self.shared.freed_since(epoch);
-                    if let Either::Second(()) = select(freed, Timer::at(deadline)).await {
+                    let retry = Instant::now() + Duration::from_millis(HELD_RETRY_MS);
+                    let woke = select(freed, Timer::at(deadline.min(retry))).await;
+                    if matches!(woke, Either::Second(())) && Instant::now() >= deadline {
                         // One last try: a slot may have freed in the same instant.
                         return match self.shared.admit(i, peer, now_ms(), false) {
                             Admit::Serve(id) => Some(id),

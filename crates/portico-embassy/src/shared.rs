@@ -189,9 +189,39 @@ impl<const N: usize> Inner<N> {
         }
     }
 
+    /// SYNs wait in the driver for sockets (`waiting` of them): while the table is full,
+    /// names one victim for each SYN that no socket listening or on its way back will
+    /// take, by the table's own rules (idle keep-alives, least recently used first;
+    /// never a request in flight). Each closes gracefully and listens again, and the
+    /// driver hands it the oldest SYN — the device's accept queue.
+    fn make_room(&mut self, waiting: usize, now: Millis) {
+        let mut short = waiting.saturating_sub(self.listening_or_returning());
+        while short > 0 && self.table.open() >= self.table.cap() {
+            let Some((victim, _)) = self.table.evict_one(now) else {
+                break;
+            };
+            self.request_evict(victim);
+            short -= 1;
+        }
+    }
+
+    /// Whether the keeper has work: no socket listens, or SYNs wait that the sockets
+    /// on their way back will not cover while the table is full (a victim may be there
+    /// now, or appear when a preconnect's grace period ends, with no event: the keeper
+    /// looks again every tick while this holds).
+    fn keeper_due(&self, waiting: usize) -> bool {
+        let started = self.count(SlotPhase::Starting) == 0;
+        let none = self.count(SlotPhase::Listening) == 0;
+        let short =
+            waiting > self.listening_or_returning() && self.table.open() >= self.table.cap();
+        started && (none || short)
+    }
+
     fn freed(&mut self) {
         self.freed_epoch = self.freed_epoch.wrapping_add(1);
         self.freed_wakers.wake();
+        // A connection gone idle may be the victim a waiting SYN needs.
+        self.keeper_waker.wake();
     }
 }
 
@@ -289,8 +319,10 @@ impl<const N: usize> Shared<N> {
                     Admission::Full => None,
                 };
                 if let Some(id) = id {
-                    // Busy until the request loop first reports it idle.
-                    let _ = s.table.set_state(id, ConnState::Head, now);
+                    // Admitted silent (`Head`, not yet heard from): protected for the
+                    // grace period, then evictable as a preconnect if still silent — as on
+                    // the host. Reporting a state here would mark it as heard from and
+                    // protect it until its head deadline.
                     s.conn[i] = Some(id);
                     s.evict[i] = false;
                 }
@@ -318,6 +350,10 @@ impl<const N: usize> Shared<N> {
         self.with(|s| {
             let was_listening = s.phase[i] == SlotPhase::Listening;
             s.phase[i] = SlotPhase::Held;
+            if let Some(id) = s.conn[i] {
+                // Admitted at its SYN: the grace period starts with the connection.
+                let _ = s.table.connected(id, now);
+            }
             s.counters.accepted += 1;
             if was_listening {
                 s.check_listening(now);
@@ -325,11 +361,21 @@ impl<const N: usize> Shared<N> {
         })
     }
 
-    /// The keeper's round: waits until no socket listens, then gets one back.
-    pub(crate) async fn none_listening(&self) {
+    /// SYNs waiting in the driver's backlog (none without a gate).
+    fn waiting(&self) -> usize {
+        self.gate.map_or(0, |g| g.waiting())
+    }
+
+    /// The keeper's round: waits until no socket listens, or SYNs wait for sockets that
+    /// an eviction would free.
+    pub(crate) async fn keeper_due(&self) {
         poll_fn(|cx| {
+            if let Some(g) = self.gate {
+                g.register_pool(cx.waker());
+            }
+            let waiting = self.waiting();
             self.with(|s| {
-                if s.count(SlotPhase::Listening) == 0 && s.count(SlotPhase::Starting) == 0 {
+                if s.keeper_due(waiting) {
                     Poll::Ready(())
                 } else {
                     s.keeper_waker.register(cx.waker());
@@ -340,9 +386,14 @@ impl<const N: usize> Shared<N> {
         .await
     }
 
-    /// See [`Inner::keep_listening`].
+    /// Gets a socket back to `LISTEN` if none is ([`Inner::keep_listening`]) and makes
+    /// room for the SYNs waiting ([`Inner::make_room`]).
     pub(crate) fn keep_listening(&self, now: Millis) {
-        self.with(|s| s.keep_listening(now))
+        let waiting = self.waiting();
+        self.with(|s| {
+            s.keep_listening(now);
+            s.make_room(waiting, now);
+        })
     }
 
     /// Whether socket `i`'s close should end with a reset now.

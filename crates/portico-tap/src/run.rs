@@ -16,7 +16,7 @@ use portico_app::embassy::{serve_app, LinkReport, Network, PortDevice, PortResou
 use portico_app::Provider;
 use portico_embassy::mdns::{self, MdnsBuffers};
 use portico_embassy::profile::{Profile, ESP32C3, ESP32S3};
-use portico_embassy::{ListenGate, SocketBuffers, SocketPool, SynGate};
+use portico_embassy::{HeldSyn, ListenGate, SocketBuffers, SocketPool, SynGate};
 
 use crate::link::{Emulated, LinkConfig};
 use crate::upstream;
@@ -161,10 +161,11 @@ fn serve<
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
-    // As on the firmware: a SYN that finds no listening socket is dropped (the client
-    // retransmits), not reset.
+    // As on the firmware: a SYN that finds no listening socket waits in the profile's
+    // backlog (or, past it, is dropped and the client retransmits), never reset.
     let gate: &'static ListenGate = Box::leak(Box::new(ListenGate::new(options.port)));
-    let device = SynGate::new(device, gate);
+    let backlog = Box::leak(vec![HeldSyn::FREE; profile.syn_backlog].into_boxed_slice());
+    let device = SynGate::with_backlog(device, gate, backlog);
     let (stack, mut runner) = embassy_net::new(device, config, resources, seed);
 
     let heap = SimHeap::new(profile.internal_ram, profile.psram);
@@ -246,6 +247,8 @@ fn serve<
     }
 }
 
+/// Charges the socket buffers and the SYN backlog (both touched only by the network
+/// stack) to the heap by the profile's placement.
 fn charge_socket_buffers(
     heap: &SimHeap,
     profile: &Profile,
@@ -253,7 +256,7 @@ fn charge_socket_buffers(
     let Some(placement) = profile.socket_placement else {
         return Ok(None);
     };
-    let size = profile.socket_bytes();
+    let size = profile.socket_bytes() + profile.syn_backlog_bytes();
     placement
         .order()
         .iter()
@@ -273,21 +276,27 @@ mod tests {
         let s3 = ESP32S3;
         let heap = SimHeap::new(s3.internal_ram, s3.psram);
         let _held = charge_socket_buffers(&heap, &s3).unwrap();
-        assert_eq!(heap.stats(Region::External).used, s3.socket_bytes());
+        assert_eq!(
+            heap.stats(Region::External).used,
+            s3.socket_bytes() + s3.syn_backlog_bytes()
+        );
         assert_eq!(heap.stats(Region::Internal).used, 0);
 
         // An S3 module without PSRAM: the buffers land in internal SRAM, and the miss
         // shows as a failure of the external region.
         let heap = SimHeap::new(s3.internal_ram, 0);
         let _held = charge_socket_buffers(&heap, &s3).unwrap();
-        assert_eq!(heap.stats(Region::Internal).used, s3.socket_bytes());
+        assert_eq!(
+            heap.stats(Region::Internal).used,
+            s3.socket_bytes() + s3.syn_backlog_bytes()
+        );
         assert_eq!(heap.stats(Region::External).failures, 1);
 
         // Nowhere to put them: a start-up error, not a panic.
         let heap = SimHeap::new(1024, 0);
         assert!(matches!(
             charge_socket_buffers(&heap, &s3),
-            Err(StartError::SocketMemory(n)) if n == s3.socket_bytes()
+            Err(StartError::SocketMemory(n)) if n == s3.socket_bytes() + s3.syn_backlog_bytes()
         ));
     }
 

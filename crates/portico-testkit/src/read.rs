@@ -39,7 +39,10 @@ impl Failure {
         use io::ErrorKind::*;
         match e.kind() {
             WouldBlock | TimedOut => Failure::Timeout,
-            ConnectionReset | ConnectionAborted | BrokenPipe if !started => {
+            // Chromium resends on a reused connection for the same errors, not
+            // connected included: a reset seen first when asking the socket its peer
+            // (`HttpNetworkTransaction::HandleIOError`, crbug.com/105824).
+            ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected if !started => {
                 Failure::ClosedBeforeResponse
             }
             _ => Failure::Broken(e.to_string()),
@@ -127,6 +130,12 @@ mod tests {
             read_response(&mut during, &mut Vec::new(), false),
             Err(Failure::Broken(_))
         ));
+        let mut gone = Drip(Vec::new(), 1, Some(io::ErrorKind::NotConnected));
+        assert_eq!(
+            read_response(&mut gone, &mut Vec::new(), false),
+            Err(Failure::ClosedBeforeResponse),
+            "a socket reset while idle reports `not connected` after the reset was seen"
+        );
         let mut slow = Drip(Vec::new(), 1, Some(io::ErrorKind::WouldBlock));
         assert_eq!(
             read_response(&mut slow, &mut Vec::new(), false),

@@ -14,8 +14,16 @@ pub struct Policy {
     pub per_peer_cap: usize,
     /// How long a newly admitted connection that has sent nothing is protected. After
     /// it, such a connection (a browser's speculative preconnect) may be evicted — after
-    /// every idle keep-alive. A real request arrives within milliseconds of the connect.
+    /// every idle keep-alive. A browser sends its request as soon as the handshake
+    /// completes, so it arrives half a round trip later: milliseconds on a LAN, and
+    /// still inside the grace on a Wi-Fi link whose round trip is 500 ms. Every socket a
+    /// silent preconnect holds past that is one a crowd's newcomers wait for.
     pub fresh_grace_ms: Millis,
+    /// How long a request head may take to arrive before, still incomplete, it may be
+    /// evicted for a newcomer or a buffer (a slowloris; a phone on a weak link sends a
+    /// head in a few segments within a round trip or two). After every idle keep-alive
+    /// and silent preconnect.
+    pub head_grace_ms: Millis,
 }
 
 impl Policy {
@@ -25,7 +33,8 @@ impl Policy {
             lru_purge: true,
             evict_streams: false,
             per_peer_cap: 8,
-            fresh_grace_ms: 1_000,
+            fresh_grace_ms: 250,
+            head_grace_ms: 1_000,
         }
     }
 }

@@ -161,7 +161,7 @@ impl<const N: usize> Table<N> {
     /// one has been at it past the grace period. For a port whose *buffers* run out
     /// (each head being read holds one): a slowloris must not starve the buffer pool.
     pub fn evict_slow_head(&mut self, now: Millis) -> Option<ConnId> {
-        let grace = self.policy.fresh_grace_ms;
+        let grace = self.policy.head_grace_ms;
         let victim = self.lru(ConnState::Head, |e| {
             e.partial && now.saturating_sub(e.since) >= grace
         })?;
@@ -198,6 +198,19 @@ impl<const N: usize> Table<N> {
         e.since = now;
         e.partial = false;
         e.last_activity = now;
+        Ok(())
+    }
+
+    /// The connection's handshake completed (a port that admits at the SYN, before the
+    /// client could send anything): its grace period starts now, so a client on a slow
+    /// link is not judged silent for the round trip its handshake took.
+    pub fn connected(&mut self, id: ConnId, now: Millis) -> Result<(), Stale> {
+        let e = self.entry_mut(id)?;
+        if e.fresh {
+            e.opened = now;
+            e.since = now;
+            e.last_activity = now;
+        }
         Ok(())
     }
 
@@ -388,8 +401,8 @@ mod tests {
         let busy = admitted(t.admit(peer(2, 1), 0));
         t.set_state(busy, ConnState::Head, 10).unwrap();
         // Within the grace period nothing may go.
-        assert_eq!(t.admit(peer(3, 1), 500), Admission::Full);
-        match t.admit(peer(3, 1), 1500) {
+        assert_eq!(t.admit(peer(3, 1), 200), Admission::Full);
+        match t.admit(peer(3, 1), 300) {
             Admission::Evicted { victim, reason, .. } => {
                 assert_eq!((victim, reason), (quiet, EvictReason::Silent))
             }
@@ -405,6 +418,19 @@ mod tests {
             t.is_live(busy),
             "a connection that spoke is mid-request, never evicted"
         );
+    }
+
+    #[test]
+    fn a_port_that_admits_at_the_syn_starts_the_grace_at_the_handshake() {
+        let mut t = table(1);
+        let slow = admitted(t.admit(peer(1, 1), 0));
+        // Its handshake took 400 ms (a slow link): silent for 100 ms only.
+        t.connected(slow, 400).unwrap();
+        assert_eq!(t.admit(peer(2, 1), 500), Admission::Full);
+        assert!(matches!(
+            t.admit(peer(2, 1), 650),
+            Admission::Evicted { reason: EvictReason::Silent, .. }
+        ));
     }
 
     #[test]

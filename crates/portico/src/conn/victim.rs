@@ -89,10 +89,12 @@ impl<const N: usize> Table<N> {
         }) {
             return Some((v, EvictReason::Silent));
         }
-        // 5. Heads still trickling in after the grace period: slowloris under pressure
-        // gives way, instead of locking out every newcomer until its head deadline.
+        // 5. Heads still trickling in after their grace period: slowloris under
+        // pressure gives way, instead of locking out every newcomer until its head
+        // deadline.
+        let head_grace = self.policy.head_grace_ms;
         if let Some(v) = self.lru(ConnState::Head, |e| {
-            e.partial && now.saturating_sub(e.since) >= grace
+            e.partial && now.saturating_sub(e.since) >= head_grace
         }) {
             return Some((v, EvictReason::SlowHead));
         }

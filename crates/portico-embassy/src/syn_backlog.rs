@@ -1,0 +1,204 @@
+//! SYNs held in the driver while no socket listens: the device's accept queue.
+//!
+//! A Linux server whose accept queue has room completes a burst of handshakes at once
+//! and lets the application take them when it can. smoltcp has no such queue: a SYN is
+//! taken by a socket in `LISTEN` or not at all, and the device has a few dozen sockets.
+//! Dropping the SYN (as [`crate::SynGate`] does without a backlog) costs the client its
+//! retransmission timer — a second, then three, then seven — while a socket that frees
+//! a millisecond later sits listening for nobody. Holding the SYN frame and handing it to
+//! the stack again the moment a socket listens turns that second into the time it takes
+//! to close one idle keep-alive.
+//!
+//! Each held SYN is one frame of at most [`HELD_SYN_BYTES`], in storage the caller
+//! provides (`&mut [HeldSyn]`), so the memory is chosen by the profile and counted
+//! there. A retransmission of a SYN already held replaces it in place (one entry per
+//! client port, and no second handshake for the same connection), and a SYN held longer
+//! than [`SYN_HOLD_MS`] is let go: its client has retransmitted or given up.
+
+use embassy_time::{Duration, Instant};
+
+/// Bytes of one held frame: an Ethernet header, an IPv4 header without options and the
+/// longest TCP header (a SYN carries MSS, window scale, SACK-permitted and timestamps:
+/// 74 bytes from Linux). A longer SYN is dropped as before.
+pub const HELD_SYN_BYTES: usize = 14 + 20 + 60;
+
+/// How long a SYN is held at most. Longer than a client's first two retransmissions
+/// (1 s and 3 s after the SYN on Linux, RFC 6298's initial timeout), which meet their
+/// held original and refresh it instead of waiting in line again.
+pub const SYN_HOLD_MS: u64 = 3_000;
+
+/// One SYN frame waiting for a listening socket.
+#[derive(Clone, Copy)]
+pub struct HeldSyn {
+    frame: [u8; HELD_SYN_BYTES],
+    /// 0 = free.
+    len: u8,
+    /// When it first arrived: the oldest is handed on first.
+    first: Instant,
+    /// When it (or its retransmission) last arrived: for the hold limit.
+    last: Instant,
+}
+
+impl HeldSyn {
+    /// A free entry, for the caller's storage: `[HeldSyn::FREE; 64]`.
+    pub const FREE: HeldSyn = HeldSyn {
+        frame: [0; HELD_SYN_BYTES],
+        len: 0,
+        first: Instant::from_ticks(0),
+        last: Instant::from_ticks(0),
+    };
+
+    fn frame(&self) -> &[u8] {
+        &self.frame[..usize::from(self.len)]
+    }
+}
+
+/// The held SYNs, oldest handed on first.
+pub(crate) struct SynBacklog<'b> {
+    slots: &'b mut [HeldSyn],
+    held: usize,
+}
+
+/// The client end of a SYN: its IPv4 address and TCP port, read from the frame.
+fn client(frame: &[u8], ip_offset: usize) -> Option<[u8; 6]> {
+    let ip = frame.get(ip_offset..)?;
+    let tcp = ip.get(usize::from(ip.first()? & 0x0f) * 4..)?;
+    let mut c = [0u8; 6];
+    c[..4].copy_from_slice(ip.get(12..16)?);
+    c[4..].copy_from_slice(tcp.get(0..2)?);
+    Some(c)
+}
+
+impl<'b> SynBacklog<'b> {
+    pub(crate) fn new(slots: &'b mut [HeldSyn]) -> Self {
+        for s in slots.iter_mut() {
+            s.len = 0;
+        }
+        SynBacklog { slots, held: 0 }
+    }
+
+    /// SYNs held now.
+    pub(crate) fn held(&self) -> usize {
+        self.held
+    }
+
+    /// Holds `frame` (a SYN whose IP header starts at `ip_offset`). False when it does
+    /// not fit: too long, or every entry taken by another client.
+    pub(crate) fn hold(&mut self, frame: &[u8], ip_offset: usize, now: Instant) -> bool {
+        let (Some(who), Ok(len)) = (client(frame, ip_offset), u8::try_from(frame.len())) else {
+            return false;
+        };
+        if frame.len() > HELD_SYN_BYTES {
+            return false;
+        }
+        let same = self
+            .slots
+            .iter()
+            .position(|s| s.len > 0 && client(s.frame(), ip_offset) == Some(who));
+        let (i, first) = match same {
+            Some(i) => (i, self.slots[i].first),
+            None => match self.slots.iter().position(|s| s.len == 0) {
+                Some(i) => {
+                    self.held += 1;
+                    (i, now)
+                }
+                None => return false,
+            },
+        };
+        let s = &mut self.slots[i];
+        s.frame[..frame.len()].copy_from_slice(frame);
+        s.len = len;
+        s.first = first;
+        s.last = now;
+        true
+    }
+
+    /// Lets go of SYNs held past [`SYN_HOLD_MS`]; returns how many.
+    pub(crate) fn expire(&mut self, now: Instant) -> usize {
+        let limit = Duration::from_millis(SYN_HOLD_MS);
+        let mut n = 0;
+        for s in self.slots.iter_mut() {
+            if s.len > 0 && now.saturating_duration_since(s.last) > limit {
+                s.len = 0;
+                n += 1;
+            }
+        }
+        self.held -= n;
+        n
+    }
+
+    /// The entry to hand on next: the oldest.
+    pub(crate) fn oldest(&self) -> Option<usize> {
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].len > 0)
+            .min_by_key(|&i| self.slots[i].first)
+    }
+
+    /// Gives entry `i`'s frame to `f` and frees the entry.
+    pub(crate) fn take<R>(&mut self, i: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let s = &mut self.slots[i];
+        let len = usize::from(s.len);
+        s.len = 0;
+        self.held -= 1;
+        f(&mut s.frame[..len])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An Ethernet frame holding a SYN from 10.0.0.`host`:`port` to port 80.
+    fn syn(host: u8, port: u16, tag: u8) -> [u8; 74] {
+        let mut f = [0u8; 74];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        let ip = &mut f[14..];
+        ip[0] = 0x45;
+        ip[9] = 6;
+        ip[12..16].copy_from_slice(&[10, 0, 0, host]);
+        ip[20..22].copy_from_slice(&port.to_be_bytes());
+        ip[22..24].copy_from_slice(&80u16.to_be_bytes());
+        ip[33] = 0x02;
+        ip[59] = tag;
+        f
+    }
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    #[test]
+    fn the_oldest_is_handed_on_first_and_a_retransmission_keeps_its_place() {
+        let mut slots = [HeldSyn::FREE; 3];
+        let mut b = SynBacklog::new(&mut slots);
+        assert!(b.hold(&syn(1, 1000, 1), 14, at(0)));
+        assert!(b.hold(&syn(2, 1000, 2), 14, at(5)));
+        // The first client retransmits: same entry, newest bytes, first place kept.
+        assert!(b.hold(&syn(1, 1000, 3), 14, at(1000)));
+        assert_eq!(b.held(), 2);
+        let i = b.oldest().unwrap();
+        assert_eq!(b.take(i, |f| f[14 + 59]), 3, "the retransmission's bytes");
+        let i = b.oldest().unwrap();
+        assert_eq!(b.take(i, |f| f[14 + 59]), 2);
+        assert_eq!((b.held(), b.oldest()), (0, None));
+    }
+
+    #[test]
+    fn full_or_too_long_is_refused_and_old_ones_expire() {
+        let mut slots = [HeldSyn::FREE; 2];
+        let mut b = SynBacklog::new(&mut slots);
+        assert!(b.hold(&syn(1, 1, 0), 14, at(0)));
+        assert!(
+            b.hold(&syn(1, 2, 0), 14, at(0)),
+            "another port is another client"
+        );
+        assert!(!b.hold(&syn(1, 3, 0), 14, at(0)), "full");
+        assert!(!b.hold(&[0u8; HELD_SYN_BYTES + 1], 14, at(0)), "too long");
+        assert!(!b.hold(&[0u8; 20], 14, at(0)), "truncated");
+        assert!(b.hold(&syn(1, 2, 0), 14, at(2_000)), "refreshed");
+        assert_eq!(b.expire(at(SYN_HOLD_MS)), 0);
+        assert_eq!(b.expire(at(SYN_HOLD_MS + 1)), 1, "the one never refreshed");
+        assert_eq!(b.held(), 1);
+        assert!(b.hold(&syn(1, 3, 0), 14, at(3_001)), "room again");
+    }
+}
