@@ -22,7 +22,7 @@ use log::info;
 use portico::pool::Pool;
 use portico::server::Engine;
 use portico_embassy::profile::{ESP32C3, RX, SOCKETS, TX};
-use portico_embassy::{ListenGate, SocketBuffers, SocketPool};
+use portico_embassy::{HeldSyn, ListenGate, SocketBuffers, SocketPool};
 use portico_firmware::board;
 use portico_firmware::memory::EspRegions;
 use settings::{FlashStore, SettingsApp};
@@ -41,6 +41,7 @@ const CHUNKS: usize = ESP32C3.chunks;
 type Store = FlashStore<BlockingAsync<FlashStorage<'static>>>;
 
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
+static SYN_BACKLOG: StaticCell<[HeldSyn; ESP32C3.syn_backlog]> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
 static SOCKETS_POOL: StaticCell<SocketPool<'static, SOCKETS>> = StaticCell::new();
 static LISTEN_GATE: ListenGate = ListenGate::new(80);
@@ -67,6 +68,7 @@ async fn main(spawner: Spawner) -> ! {
         peripherals.WIFI,
         RESOURCES.init(StackResources::new()),
         &LISTEN_GATE,
+        SYN_BACKLOG.init([HeldSyn::FREE; ESP32C3.syn_backlog]),
         &rng,
     )
     .await;

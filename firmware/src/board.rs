@@ -20,7 +20,7 @@ use esp_radio::wifi::{
     AuthenticationMethodConfig, Config, ControllerConfig, Interface, WifiController,
 };
 use log::{info, warn};
-use portico_embassy::{ListenGate, SynGate};
+use portico_embassy::{HeldSyn, ListenGate, SynGate};
 
 const SSID: Option<&str> = option_env!("PORTICO_WIFI_SSID");
 const PASSWORD: Option<&str> = option_env!("PORTICO_WIFI_PASSWORD");
@@ -42,12 +42,14 @@ pub struct Network {
 
 /// Joins the configured Wi-Fi (or opens the access point), starts embassy-net on it with
 /// `resources`, and waits for an address. A SYN that finds no listening socket of
-/// `gate` is dropped (the browser retransmits), not reset.
+/// `gate` waits in `syn_backlog` until one listens (past it, it is dropped and the
+/// browser retransmits), never reset.
 pub async fn start<const N: usize>(
     spawner: &Spawner,
     wifi: WIFI<'static>,
     resources: &'static mut StackResources<N>,
     gate: &'static ListenGate,
+    syn_backlog: &'static mut [HeldSyn],
     rng: &Rng,
 ) -> Network {
     let mut controller =
@@ -72,7 +74,7 @@ pub async fn start<const N: usize>(
         (Interface::access_point(), net, "access_point")
     };
     let seed = (u64::from(rng.random()) << 32) | u64::from(rng.random());
-    let device = SynGate::new(device, gate);
+    let device = SynGate::with_backlog(device, gate, syn_backlog);
     let (stack, runner) = embassy_net::new(device, net, resources, seed);
     spawner.spawn(net_task(runner).expect("net task"));
     if station {

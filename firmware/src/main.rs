@@ -16,7 +16,7 @@ use esp_hal::timer::timg::TimerGroup;
 use log::{info, warn};
 use portico_app::embassy::{serve_app, Network};
 use portico_embassy::mdns::{self, MdnsBuffers};
-use portico_embassy::{ListenGate, SocketBuffers, SocketPool};
+use portico_embassy::{HeldSyn, ListenGate, SocketBuffers, SocketPool};
 use portico_firmware::board;
 use portico_firmware::memory::EspRegions;
 use static_cell::StaticCell;
@@ -41,6 +41,7 @@ compile_error!(
 const STACK_SOCKETS: usize = PROFILE.stack_sockets + 3;
 
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
+static SYN_BACKLOG: StaticCell<[HeldSyn; PROFILE.syn_backlog]> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
 static POOL: StaticCell<SocketPool<'static, SOCKETS>> = StaticCell::new();
 static LISTEN_GATE: ListenGate = ListenGate::new(80);
@@ -80,6 +81,7 @@ async fn main(spawner: Spawner) -> ! {
         peripherals.WIFI,
         RESOURCES.init(StackResources::new()),
         &LISTEN_GATE,
+        SYN_BACKLOG.init([HeldSyn::FREE; PROFILE.syn_backlog]),
         &rng,
     )
     .await;

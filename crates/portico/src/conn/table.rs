@@ -429,7 +429,10 @@ mod tests {
         assert_eq!(t.admit(peer(2, 1), 500), Admission::Full);
         assert!(matches!(
             t.admit(peer(2, 1), 650),
-            Admission::Evicted { reason: EvictReason::Silent, .. }
+            Admission::Evicted {
+                reason: EvictReason::Silent,
+                ..
+            }
         ));
     }
 
