@@ -50,24 +50,13 @@ BEHAVIOUR=$(realpath "$BEHAVIOUR" 2>/dev/null)
 [ -x "$BEHAVIOUR" ] || { echo "behaviour test binary not found"; exit 1; }
 PROVIDER=$PWD/target/debug/provider
 
-# Not yet passing on the device stack, so not run here (issue 14 stays open for them):
-# - the crowd (50 browsers on esp32s3, 20 on esp32c3, all at once): a burst of 300 SYNs
-#   meets 6 listening sockets; the SYN gate drops the rest and the clients retransmit,
-#   but connects retried at 1 s and 3 s still time out at the clients' 5 s.
-# - forty drippers on the browser's own address: the browser loses 1-3 of its 4
-#   requests to 503s on both profiles (it passes over the emulated Wi-Fi link, and on
-#   the host stack).
-# - on esp32c3 only, the ten browsers before the newcomer: in about half the runs one
-#   of them gets 503s (8 connections, 6 request buffers; new connections are now
-#   protected until their first request, as on the host).
-# - over the emulated Wi-Fi link, the ten browsers before the newcomer: in about one
-#   run in three a response of the 66 KB asset was reset mid-way (an idle-reported
-#   connection whose response was still unacknowledged, evicted; the engine now
-#   reports idle only after the response is flushed — not yet shown over enough runs).
-# KNOWN_FAILING="" (and KNOWN_FAILING_C3="", KNOWN_FAILING_WIFI="") runs them too.
-KNOWN_FAILING=(${KNOWN_FAILING-a_crowd_arriving forty_drippers})
-KNOWN_FAILING_C3=(${KNOWN_FAILING_C3-eleventh_browser})
-KNOWN_FAILING_WIFI=(${KNOWN_FAILING_WIFI-eleventh_browser})
+# Tests known to fail on the device stack are listed here, with the reason, and not run
+# (none today: the crowd, the forty drippers and the ten browsers pass on both profiles
+# and over the emulated Wi-Fi link since SYNs wait in the driver's backlog; see
+# BENCHMARKS.md, "The device stack over a TAP").
+KNOWN_FAILING=(${KNOWN_FAILING-})
+KNOWN_FAILING_C3=(${KNOWN_FAILING_C3-})
+KNOWN_FAILING_WIFI=(${KNOWN_FAILING_WIFI-})
 # The dashboard test's checks skipped on the device stack: (a) opens ten dashboards at
 # once: ten event streams do not fit the esp32c3's 8 connections, and on esp32s3
 # Chromium sometimes aborts with ERR_NETWORK_CHANGED as the TAP's carrier comes up; (f)

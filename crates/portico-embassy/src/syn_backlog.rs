@@ -12,8 +12,16 @@
 //! Each held SYN is one frame of at most [`HELD_SYN_BYTES`], in storage the caller
 //! provides (`&mut [HeldSyn]`), so the memory is chosen by the profile and counted
 //! there. A retransmission of a SYN already held replaces it in place (one entry per
-//! client port, and no second handshake for the same connection), and a SYN held longer
-//! than [`SYN_HOLD_MS`] is let go: its client has retransmitted or given up.
+//! client port), and a SYN held longer than [`SYN_HOLD_MS`] is let go: its client has
+//! retransmitted or given up.
+//!
+//! A SYN handed on stays behind as a mark until the hold limit, so that its client's
+//! retransmission — sent while the original waited, arriving after it was handed on —
+//! is dropped instead of reaching the stack. smoltcp gives a SYN to the first socket that
+//! accepts it, and a second socket in `LISTEN` would answer it with a second handshake
+//! for the same connection; the client's answer to that one makes the second socket send
+//! a reset the client accepts, and the first connection dies before its response. The
+//! socket that took the original retransmits its own SYN-ACK if it was lost.
 
 use embassy_time::{Duration, Instant};
 
@@ -33,6 +41,8 @@ pub struct HeldSyn {
     frame: [u8; HELD_SYN_BYTES],
     /// 0 = free.
     len: u8,
+    /// Handed on already: kept to recognise its retransmissions.
+    passed: bool,
     /// When it first arrived: the oldest is handed on first.
     first: Instant,
     /// When it (or its retransmission) last arrived: for the hold limit.
@@ -44,12 +54,17 @@ impl HeldSyn {
     pub const FREE: HeldSyn = HeldSyn {
         frame: [0; HELD_SYN_BYTES],
         len: 0,
+        passed: false,
         first: Instant::from_ticks(0),
         last: Instant::from_ticks(0),
     };
 
     fn frame(&self) -> &[u8] {
         &self.frame[..usize::from(self.len)]
+    }
+
+    fn is_waiting(&self) -> bool {
+        self.len > 0 && !self.passed
     }
 }
 
@@ -59,14 +74,17 @@ pub(crate) struct SynBacklog<'b> {
     held: usize,
 }
 
-/// The client end of a SYN: its IPv4 address and TCP port, read from the frame.
-fn client(frame: &[u8], ip_offset: usize) -> Option<[u8; 6]> {
+/// The client end of a SYN (its IPv4 address and TCP port) and its initial sequence
+/// number, read from the frame: the same connection attempt has the same three.
+fn client(frame: &[u8], ip_offset: usize) -> Option<([u8; 6], [u8; 4])> {
     let ip = frame.get(ip_offset..)?;
     let tcp = ip.get(usize::from(ip.first()? & 0x0f) * 4..)?;
     let mut c = [0u8; 6];
     c[..4].copy_from_slice(ip.get(12..16)?);
     c[4..].copy_from_slice(tcp.get(0..2)?);
-    Some(c)
+    let mut isn = [0u8; 4];
+    isn.copy_from_slice(tcp.get(4..8)?);
+    Some((c, isn))
 }
 
 impl<'b> SynBacklog<'b> {
@@ -82,22 +100,38 @@ impl<'b> SynBacklog<'b> {
         self.held
     }
 
+    /// Whether `frame` retransmits a SYN already handed on (same client, same initial
+    /// sequence number): it must not reach the stack again.
+    pub(crate) fn is_repeat(&self, frame: &[u8], ip_offset: usize) -> bool {
+        let Some(this) = client(frame, ip_offset) else {
+            return false;
+        };
+        self.slots
+            .iter()
+            .any(|s| s.len > 0 && s.passed && client(s.frame(), ip_offset) == Some(this))
+    }
+
     /// Holds `frame` (a SYN whose IP header starts at `ip_offset`). False when it does
-    /// not fit: too long, or every entry taken by another client.
+    /// not fit: too long, or every entry taken by a SYN still waiting.
     pub(crate) fn hold(&mut self, frame: &[u8], ip_offset: usize, now: Instant) -> bool {
-        let (Some(who), Ok(len)) = (client(frame, ip_offset), u8::try_from(frame.len())) else {
+        let (Some((who, _)), Ok(len)) = (client(frame, ip_offset), u8::try_from(frame.len()))
+        else {
             return false;
         };
         if frame.len() > HELD_SYN_BYTES {
             return false;
         }
-        let same = self
-            .slots
-            .iter()
-            .position(|s| s.len > 0 && client(s.frame(), ip_offset) == Some(who));
-        let (i, first) = match same {
+        let waiting_same = self.slots.iter().position(|s| {
+            s.is_waiting() && client(s.frame(), ip_offset).is_some_and(|(c, _)| c == who)
+        });
+        let (i, first) = match waiting_same {
             Some(i) => (i, self.slots[i].first),
-            None => match self.slots.iter().position(|s| s.len == 0) {
+            // A free entry, else the oldest mark of one handed on.
+            None => match self.slots.iter().position(|s| s.len == 0).or_else(|| {
+                (0..self.slots.len())
+                    .filter(|&i| self.slots[i].passed)
+                    .min_by_key(|&i| self.slots[i].last)
+            }) {
                 Some(i) => {
                     self.held += 1;
                     (i, now)
@@ -108,6 +142,7 @@ impl<'b> SynBacklog<'b> {
         let s = &mut self.slots[i];
         s.frame[..frame.len()].copy_from_slice(frame);
         s.len = len;
+        s.passed = false;
         s.first = first;
         s.last = now;
         true
@@ -119,8 +154,8 @@ impl<'b> SynBacklog<'b> {
         let mut n = 0;
         for s in self.slots.iter_mut() {
             if s.len > 0 && now.saturating_duration_since(s.last) > limit {
+                n += usize::from(!s.passed);
                 s.len = 0;
-                n += 1;
             }
         }
         self.held -= n;
@@ -130,17 +165,19 @@ impl<'b> SynBacklog<'b> {
     /// The entry to hand on next: the oldest.
     pub(crate) fn oldest(&self) -> Option<usize> {
         (0..self.slots.len())
-            .filter(|&i| self.slots[i].len > 0)
+            .filter(|&i| self.slots[i].is_waiting())
             .min_by_key(|&i| self.slots[i].first)
     }
 
-    /// Gives entry `i`'s frame to `f` and frees the entry.
-    pub(crate) fn take<R>(&mut self, i: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    /// Gives a copy of entry `i`'s frame to `f` (the stack may write into it) and keeps
+    /// the entry as the mark of a SYN handed on, from `now`.
+    pub(crate) fn take<R>(&mut self, i: usize, now: Instant, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let s = &mut self.slots[i];
-        let len = usize::from(s.len);
-        s.len = 0;
+        s.passed = true;
+        s.last = now;
         self.held -= 1;
-        f(&mut s.frame[..len])
+        let mut copy = s.frame;
+        f(&mut copy[..usize::from(s.len)])
     }
 }
 
@@ -177,10 +214,38 @@ mod tests {
         assert!(b.hold(&syn(1, 1000, 3), 14, at(1000)));
         assert_eq!(b.held(), 2);
         let i = b.oldest().unwrap();
-        assert_eq!(b.take(i, |f| f[14 + 59]), 3, "the retransmission's bytes");
+        assert_eq!(
+            b.take(i, at(1001), |f| f[14 + 59]),
+            3,
+            "the retransmission's bytes"
+        );
         let i = b.oldest().unwrap();
-        assert_eq!(b.take(i, |f| f[14 + 59]), 2);
+        assert_eq!(b.take(i, at(1002), |f| f[14 + 59]), 2);
         assert_eq!((b.held(), b.oldest()), (0, None));
+    }
+
+    #[test]
+    fn a_retransmission_of_a_syn_handed_on_is_recognised_until_the_hold_limit() {
+        let mut slots = [HeldSyn::FREE; 1];
+        let mut b = SynBacklog::new(&mut slots);
+        let original = syn(1, 1000, 1);
+        assert!(b.hold(&original, 14, at(0)));
+        b.take(0, at(900), |_| ());
+        assert!(b.is_repeat(&original, 14), "same client, same ISN");
+        let mut next_attempt = original;
+        next_attempt[14 + 24] ^= 0xff; // another initial sequence number
+        assert!(!b.is_repeat(&next_attempt, 14));
+        assert!(!b.is_repeat(&syn(2, 1000, 1), 14));
+        // The mark gives way to a SYN that needs the room, and expires on its own.
+        assert!(b.hold(&syn(2, 1000, 1), 14, at(950)));
+        assert!(!b.is_repeat(&original, 14));
+        b.take(0, at(960), |_| ());
+        assert_eq!(
+            b.expire(at(960 + SYN_HOLD_MS + 1)),
+            0,
+            "marks are not counted"
+        );
+        assert!(!b.is_repeat(&syn(2, 1000, 1), 14));
     }
 
     #[test]

@@ -114,10 +114,15 @@ impl ListenGate {
         }
     }
 
+    /// Whether `ip` opens a connection to the HTTP port.
+    fn is_syn(&self, ip: &[u8]) -> bool {
+        tcp_syn_port(ip) == Some(self.port.load(Ordering::Relaxed) as u16)
+    }
+
     /// What becomes of `ip` (a packet from its IP header on); `queued`: SYNs already
     /// wait, so a new one waits behind them.
     fn verdict(&self, ip: &[u8], queued: bool) -> Verdict {
-        if tcp_syn_port(ip) != Some(self.port.load(Ordering::Relaxed) as u16) {
+        if !self.is_syn(ip) {
             return Verdict::Pass;
         }
         if !queued && self.take_listener() {
@@ -214,7 +219,7 @@ enum From<'a, 'g, R> {
 impl<R: RxToken> RxToken for GatedRx<'_, '_, R> {
     fn consume<T, F: FnOnce(&mut [u8]) -> T>(self, f: F) -> T {
         match self.from {
-            From::Backlog { backlog, i } => backlog.take(i, f),
+            From::Backlog { backlog, i } => backlog.take(i, Instant::now(), f),
             From::Driver {
                 inner,
                 gate,
@@ -223,10 +228,11 @@ impl<R: RxToken> RxToken for GatedRx<'_, '_, R> {
             } => inner.consume(|frame| {
                 let ethernet_ipv4 = off == 0 || frame.get(12..14) == Some(&[0x08, 0x00]);
                 let queued = backlog.held() > 0;
-                if ethernet_ipv4
-                    && frame.len() > off
-                    && gate.verdict(&frame[off..], queued) == Verdict::Wait
-                {
+                let ours = ethernet_ipv4 && frame.len() > off;
+                if ours && gate.is_syn(&frame[off..]) && backlog.is_repeat(frame, off) {
+                    // A retransmission of a SYN handed on: see `syn_backlog`.
+                    frame[off] &= 0x0f;
+                } else if ours && gate.verdict(&frame[off..], queued) == Verdict::Wait {
                     let before = backlog.held();
                     if backlog.hold(frame, off, Instant::now()) {
                         gate.set_waiting(backlog.held(), backlog.held() > before);

@@ -10,7 +10,7 @@ use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
 use portico::server::{Env, Exchange, Handler, Reply, ServeError, Transport};
 use portico_embassy::{
-    profile, Engine, ListenGate, NoStreams, PortConfig, SocketBuffers, SocketPool, SynGate,
+    profile, Engine, HeldSyn, ListenGate, NoStreams, PortConfig, SocketBuffers, SocketPool, SynGate,
 };
 
 use crate::executor::Spawner;
@@ -124,7 +124,9 @@ pub struct DeviceStack {
 /// runs more than the HTTP server on it (the upstream link).
 pub fn spawn_device_stack(spawner: &Spawner, net: &Network, seed: u64) -> DeviceStack {
     let gate: &'static ListenGate = Box::leak(Box::new(ListenGate::new(80)));
-    let dev = SynGate::new(net.attach(DEVICE_IP), gate);
+    // The ESP32-C3's SYN backlog, as on the firmware.
+    let backlog = Box::leak(vec![HeldSyn::FREE; profile::ESP32C3.syn_backlog].into_boxed_slice());
+    let dev = SynGate::with_backlog(net.attach(DEVICE_IP), gate, backlog);
     let resources: &'static mut StackResources<64> = Box::leak(Box::new(StackResources::new()));
     let (stack, mut runner) = embassy_net::new(dev, static_config(DEVICE_IP), resources, seed);
     spawner.spawn(async move {
