@@ -3,7 +3,9 @@
 //! and the page-load percentiles; `BENCHMARKS.md` holds the figures and the peer's.
 //!
 //! `cargo bench -p provider --bench crowd` (release build of the real provider binary).
-//! `CROWD=200` changes the crowd's size.
+//! `CROWD=200` changes the crowd's size. `PORTICO_TARGET=ADDR:PORT` runs the crowd against
+//! a server already running there instead, e.g. `provider --stack device` inside a network
+//! namespace (`scripts/bench-device-crowd.sh` does that).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -19,9 +21,14 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    let p = Provider::start(&[]);
-    let paths = common::page_paths(p.addr);
-    let addr = p.addr;
+    let (addr, _host) = match std::env::var("PORTICO_TARGET") {
+        Ok(t) => (t.parse().expect("PORTICO_TARGET=ADDR:PORT"), None),
+        Err(_) => {
+            let p = Provider::start(&[]);
+            (p.addr, Some(p))
+        }
+    };
+    let paths = common::page_paths(addr);
     let start = Barrier::new(browsers);
     let loads: Vec<_> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..browsers)
@@ -41,8 +48,9 @@ fn main() {
     let times: Vec<Duration> = loads.iter().map(|l| l.elapsed).collect();
     let c = json(addr, "/api/connections");
     println!(
-        "crowd of {browsers} browsers x 6 connections on 24 sockets: {failed} failed requests, \
+        "crowd of {browsers} browsers x 6 connections on {} sockets: {failed} failed requests, \
          {retries} retries; page load p50 {:?}, p90 {:?}, p99 {:?}, max {:?}; 503s {}",
+        c["cap"],
         percentile(&times, 0.50),
         percentile(&times, 0.90),
         percentile(&times, 0.99),

@@ -158,7 +158,9 @@ fn main() {
     }
 
     let sockets = SOCKETS * (RX + TX);
-    let portico_state = core::mem::size_of::<portico_embassy::SocketPool<'static, SOCKETS>>();
+    // The pool's table and slot state, and the driver's SYN backlog.
+    let portico_state = core::mem::size_of::<portico_embassy::SocketPool<'static, SOCKETS>>()
+        + profile::ESP32C3.syn_backlog_bytes();
     let portico_fut = SERVER_FUTURE_BYTES.with(|b| b.get());
     let portico_bufs = portico_peak_chunks * profile::CHUNK_SIZE;
     let pico_fut = PICO_FUTURE.with(|c| c.get());
@@ -166,14 +168,14 @@ fn main() {
     println!(
         "\nRAM (bytes; host sizes of the same types, 64-bit pointers — the MCU's are smaller):\n"
     );
-    println!("| server     | socket buffers | table + port state | request buffers | server futures |   total |");
-    println!("|------------|---------------:|-------------------:|----------------:|---------------:|--------:|");
+    println!("| server     | socket buffers | table, port state, SYN backlog | request buffers | server futures |   total |");
+    println!("|------------|---------------:|-------------------------------:|----------------:|---------------:|--------:|");
     println!(
-        "| portico    | {sockets:>14} | {portico_state:>18} | {portico_bufs:>15} | {portico_fut:>14} | {:>7} |",
+        "| portico    | {sockets:>14} | {portico_state:>30} | {portico_bufs:>15} | {portico_fut:>14} | {:>7} |",
         sockets + portico_state + portico_bufs + portico_fut
     );
     println!(
-        "| picoserve  | {sockets:>14} | {:>18} | {pico_bufs:>15} | {pico_fut:>14} | {:>7} |",
+        "| picoserve  | {sockets:>14} | {:>30} | {pico_bufs:>15} | {pico_fut:>14} | {:>7} |",
         0,
         sockets + pico_bufs + pico_fut
     );
