@@ -197,19 +197,24 @@ async function main() {
     return;
   }
   const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  // Launched once the provider answers: on the device stack the provider brings the
+  // TAP's carrier up, and Chromium aborts requests made across that network change
+  // (ERR_NETWORK_CHANGED).
+  let browser;
+  const launch = () =>
+    chromium.launch({
+      executablePath,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
   const pageErrors = [];
   // Every Content-Security-Policy violation on any page, reported by the page itself
   // (the securitypolicyviolation event) and by Chromium's console.
@@ -240,6 +245,7 @@ async function main() {
       check('provider starts and answers /api/status', false, e.message);
       return;
     }
+    browser = await launch();
 
     // (a) ten dashboards at once, each live with a growing uptime within 10 s
     if (!skipped('a')) {
@@ -513,7 +519,7 @@ async function main() {
     check('no uncaught page errors', pageErrors.length === 0, pageErrors.slice(0, 3).join(' | '));
     check('no Content-Security-Policy violations', cspViolations.length === 0, cspViolations.slice(0, 3).join(' | '));
   } finally {
-    await browser.close().catch(() => {});
+    await browser?.close().catch(() => {});
   }
 }
 
