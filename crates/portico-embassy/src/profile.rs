@@ -2,10 +2,10 @@
 //! simulation and the PC device stack (`provider --stack device`), so all three exercise
 //! the same sockets, buffers and memory.
 //!
-//! | profile | stack sockets | HTTP pool | admitted | socket buffers | request buffers | RAM |
-//! |---|---|---|---|---|---|---|
-//! | [`ESP32C3`] | 16 | 14 × (1 + 2 KiB) = 42 KiB, static SRAM | 8 | static | 6 × 4 KiB | 136 KiB heap, no PSRAM |
-//! | [`ESP32S3`] | 32 | 30 × (2 + 4 KiB) = 180 KiB, PSRAM first | 24 | from the heap | 10 × 4 KiB | 320 KiB SRAM + 8 MiB PSRAM |
+//! | profile | stack sockets | HTTP pool | admitted | socket buffers | SYN backlog | request buffers | RAM |
+//! |---|---|---|---|---|---|---|---|
+//! | [`ESP32C3`] | 16 | 14 × (1 + 2 KiB) = 42 KiB | 8 | static SRAM | 32 × 112 B = 3.5 KiB, static SRAM | 6 × 4 KiB | 136 KiB heap, no PSRAM |
+//! | [`ESP32S3`] | 32 | 30 × (2 + 4 KiB) = 180 KiB | 24 | from the heap, PSRAM first | 256 × 112 B = 28 KiB, with the socket buffers | 10 × 4 KiB | 320 KiB SRAM + 8 MiB PSRAM |
 //!
 //! The pool's sockets above the admitted cap listen: six on both, so that a browser's
 //! burst of six SYNs finds a socket for each while idle victims close behind it (with
@@ -172,6 +172,13 @@ mod tests {
             assert_eq!(p.stack_sockets, p.sockets + 2, "{}", p.name);
             assert_eq!(p.sockets - p.cap, 6, "{}: a browser's six SYNs", p.name);
         }
+    }
+
+    #[test]
+    fn the_documented_backlog_sizes() {
+        assert_eq!(core::mem::size_of::<crate::HeldSyn>(), 112);
+        assert_eq!(ESP32C3.syn_backlog_bytes(), 3584);
+        assert_eq!(ESP32S3.syn_backlog_bytes(), 28 * 1024);
     }
 
     #[test]
