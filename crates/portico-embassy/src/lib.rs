@@ -43,7 +43,7 @@ mod shared;
 mod syn_gate;
 
 pub use buffers::SocketBuffers;
-pub use clock::{now_ms, EmbassyTimer};
+pub use clock::{now, EmbassyTimer};
 pub use config::{ConfigError, PortConfig};
 pub use connection::{ConnEnv, Connection};
 #[cfg(feature = "ws")]

@@ -73,7 +73,7 @@ impl Streams<Upgrade> for App {
     ) {
         match u {
             Upgrade::Sse(sub) => {
-                sse::run(self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
+                sse::run(self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_EVERY).await
             }
             Upgrade::Ws => {
                 ws::run(&mut Echo, io, env, cfg, buffers, &WsConfig::default()).await;

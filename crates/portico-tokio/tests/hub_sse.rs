@@ -60,7 +60,7 @@ impl Streams<Subscriber> for App {
         cfg: &ServerConfig,
         buffers: &B,
     ) {
-        sse::run(&*self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
+        sse::run(&*self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_EVERY).await
     }
 }
 

@@ -164,10 +164,6 @@ impl From<core::time::Duration> for Duration {
     }
 }
 
-/// Milliseconds since some port-defined epoch: the untyped time this module replaces,
-/// kept only while its last users move to [`Instant`] and [`Duration`].
-pub type Millis = u64;
-
 #[cfg(test)]
 mod tests {
     use super::*;

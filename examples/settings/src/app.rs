@@ -154,6 +154,6 @@ impl<S: Store> Service for SettingsApp<S> {
         cfg: &ServerConfig,
         buffers: &B,
     ) {
-        sse::run(&self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
+        sse::run(&self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_EVERY).await
     }
 }

@@ -1,6 +1,6 @@
 //! The table's policy knobs: what may be evicted, and for whom.
 
-use crate::time::Millis;
+use crate::time::Duration;
 
 /// The policy knobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct Policy {
     /// How long a newly admitted connection that has sent nothing is protected. After
     /// it, such a connection (a browser's speculative preconnect) may be evicted — after
     /// every idle keep-alive. A real request arrives within milliseconds of the connect.
-    pub fresh_grace_ms: Millis,
+    pub fresh_grace: Duration,
 }
 
 impl Policy {
@@ -25,7 +25,7 @@ impl Policy {
             lru_purge: true,
             evict_streams: false,
             per_peer_cap: 8,
-            fresh_grace_ms: 1_000,
+            fresh_grace: Duration::from_secs(1),
         }
     }
 }

@@ -29,7 +29,7 @@ pub use transport::Transport;
 
 use crate::conn::{ConnState, TimeoutPhase};
 use crate::http::{HeadLimits, HeaderError};
-use crate::time::Millis;
+use crate::time::{Duration, Instant};
 
 /// A deadline passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +39,10 @@ pub struct TimedOut;
 /// place to report what the connection is doing.
 #[allow(async_fn_in_trait)] // Ports run one executor thread (embassy, tokio LocalSet): no Send bound.
 pub trait Env {
-    /// Milliseconds on the port's clock.
-    fn now(&self) -> Millis;
-    /// Runs `fut` for at most `ms` milliseconds.
-    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut>;
+    /// The time on the port's clock.
+    fn now(&self) -> Instant;
+    /// Runs `fut` for at most `limit`.
+    async fn timeout<F: Future>(&self, limit: Duration, fut: F) -> Result<F::Output, TimedOut>;
     /// The connection entered a state (counts as activity).
     fn state(&self, state: ConnState);
     /// Bytes moved.
@@ -51,8 +51,8 @@ pub trait Env {
     fn request_done(&self);
     /// A deadline was missed.
     fn timed_out(&self, phase: TimeoutPhase);
-    /// Waits `ms` milliseconds (streams pace their events with it).
-    async fn sleep(&self, ms: Millis);
+    /// Waits for `span` (streams pace their events with it).
+    async fn sleep(&self, span: Duration);
     /// Whether the connection is still the table's: `false` once it was evicted or
     /// closed, so a request that arrives in the same instant is not served.
     fn is_live(&self) -> bool {
@@ -74,26 +74,26 @@ pub trait Env {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Whole request head, from the first byte (or from admission, for a new connection).
-    pub head_ms: Millis,
+    pub head: Duration,
     /// Between request body reads.
-    pub body_ms: Millis,
+    pub body: Duration,
     /// For each write to complete (a client that does not read is cut).
-    pub send_ms: Millis,
+    pub send: Duration,
     /// Idle keep-alive, advertised in `Keep-Alive: timeout=`.
-    pub idle_ms: Millis,
+    pub idle: Duration,
     /// How long a newcomer waits for a socket or a request buffer before `503`.
-    pub queue_ms: Millis,
+    pub queue: Duration,
 }
 
 impl Timeouts {
     /// 5 s for a head, a body read or a write; 10 s idle; 2 s in the queue.
     pub const fn const_default() -> Self {
         Timeouts {
-            head_ms: 5_000,
-            body_ms: 5_000,
-            send_ms: 5_000,
-            idle_ms: 10_000,
-            queue_ms: 2_000,
+            head: Duration::from_secs(5),
+            body: Duration::from_secs(5),
+            send: Duration::from_secs(5),
+            idle: Duration::from_secs(10),
+            queue: Duration::from_secs(2),
         }
     }
 }
