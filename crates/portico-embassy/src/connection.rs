@@ -6,7 +6,7 @@ use embassy_net::tcp::{Error, TcpSocket};
 use portico::conn::{ConnId, ConnState, Stale, TimeoutPhase};
 use portico::server::ServerConfig;
 
-use crate::clock::now;
+use crate::clock::{now, to_embassy};
 
 /// What a connection may ask of the pool (object-safe so [`Connection`] carries no
 /// socket count in its type).
@@ -174,7 +174,7 @@ impl portico::server::Env for ConnEnv<'_> {
         limit: portico::time::Duration,
         fut: F,
     ) -> Result<F::Output, portico::server::TimedOut> {
-        embassy_time::with_timeout(embassy_time::Duration::from_millis(limit.as_millis()), fut)
+        embassy_time::with_timeout(to_embassy(limit), fut)
             .await
             .map_err(|_| portico::server::TimedOut)
     }
@@ -196,7 +196,7 @@ impl portico::server::Env for ConnEnv<'_> {
     }
 
     async fn sleep(&self, span: portico::time::Duration) {
-        embassy_time::Timer::after_millis(span.as_millis()).await
+        embassy_time::Timer::after(to_embassy(span)).await
     }
 
     fn is_live(&self) -> bool {

@@ -12,7 +12,7 @@ use embassy_time::{with_timeout, Duration, Instant, Timer};
 use portico::conn::{ConnId, Stale, Table};
 
 use crate::buffers::SocketBuffers;
-use crate::clock::now;
+use crate::clock::{now, to_embassy};
 use crate::config::{ConfigError, PortConfig};
 use crate::connection::Connection;
 use crate::shared::{Admit, PortSnapshot, Shared};
@@ -139,11 +139,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                 // The socket was not closed, or the handshake failed: reset it, retry.
                 self.shared.release(i, now());
                 socket.abort();
-                let _ = with_timeout(
-                    Duration::from_millis(self.config.linger.as_millis()),
-                    socket.flush(),
-                )
-                .await;
+                let _ = with_timeout(to_embassy(self.config.linger), socket.flush()).await;
                 Timer::after_millis(1).await;
                 continue;
             }
@@ -234,7 +230,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// evict. `None` when its deadline passed first.
     async fn admit(&self, i: usize, peer: SocketAddr) -> Option<portico::conn::ConnId> {
         let queue = self.config.server.timeouts.queue;
-        let deadline = Instant::now() + Duration::from_millis(queue.as_millis());
+        let deadline = Instant::now() + to_embassy(queue);
         let mut first = true;
         loop {
             match self.shared.admit(i, peer, now(), first) {
@@ -261,7 +257,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// its request.
     async fn refuse(&self, socket: &mut TcpSocket<'_>) {
         let cfg = &self.config.server;
-        let send = Duration::from_millis(cfg.timeouts.send.as_millis());
+        let send = to_embassy(cfg.timeouts.send);
         let _ = with_timeout(send, portico::server::refuse(&mut Raw(socket), cfg)).await;
     }
 
@@ -277,7 +273,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     async fn close(&self, i: usize, socket: &mut TcpSocket<'_>, evicted: bool) {
         self.shared.release(i, now());
         socket.close();
-        let linger = Duration::from_millis(self.config.linger.as_millis());
+        let linger = to_embassy(self.config.linger);
         let abort = self.shared.abort_requested(i);
         let graceful = with_timeout(
             linger,
