@@ -9,7 +9,6 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::conn::{ConnId, Stale, Table};
 use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
-
 use tokio::sync::Notify;
 
 use crate::options::ServerOptions;
