@@ -47,7 +47,7 @@ impl Handler for App {
         match ex.head().path {
             "/events" => {
                 let sub = self.hub.subscribe(last_event_id(ex.head()));
-                if sse::start(ex, sse::RETRY_MS).await? {
+                if sse::start(ex, sse::RETRY).await? {
                     return Ok(Reply::Upgrade(Upgrade::Sse(sub)));
                 }
             }

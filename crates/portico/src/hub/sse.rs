@@ -23,8 +23,9 @@ use crate::time::Duration;
 /// browsers drop quiet connections, and a write is how a vanished client is noticed.
 pub const KEEPALIVE_EVERY: Duration = Duration::from_secs(15);
 
-/// What a browser waits before reconnecting, sent as `retry:` when the stream starts.
-pub const RETRY_MS: u32 = 2_000;
+/// What a browser waits before reconnecting, sent as `retry:` (in milliseconds) when the
+/// stream starts.
+pub const RETRY: Duration = Duration::from_secs(2);
 
 /// Sends the head of an event stream (`text/event-stream`, `Cache-Control: no-cache`,
 /// `X-Accel-Buffering: no` so nginx-style proxies do not buffer it, no length: the body
@@ -37,7 +38,7 @@ pub const RETRY_MS: u32 = 2_000;
 /// from the [`Streams`](crate::server::Streams) implementation.
 pub async fn start<T: Transport, E: Env>(
     ex: &mut Exchange<'_, T, E>,
-    retry_ms: u32,
+    retry: Duration,
 ) -> Result<bool, ServeError<T::Error>> {
     let head_only = ex.head().method == Method::Head;
     let mut w = ex
@@ -50,14 +51,23 @@ pub async fn start<T: Transport, E: Env>(
     if head_only {
         return Ok(false);
     }
-    let mut line = [0u8; 24];
-    let mut c = Cursor::new(&mut line);
-    c.put(b"retry: ");
-    c.num(u64::from(retry_ms));
-    c.put(b"\n\n");
-    let n = c.len().unwrap_or(0);
+    let (line, n) = retry_line(retry);
     w.write(&line[..n]).await?;
     Ok(true)
+}
+
+/// `retry: `, the longest `u64` (20 digits) and a blank line.
+const RETRY_LINE: usize = 7 + 20 + 2;
+
+/// The `retry:` field for `retry` in milliseconds, and its length.
+pub(super) fn retry_line(retry: Duration) -> ([u8; RETRY_LINE], usize) {
+    let mut line = [0u8; RETRY_LINE];
+    let mut c = Cursor::new(&mut line);
+    c.put(b"retry: ");
+    c.num(retry.as_millis());
+    c.put(b"\n\n");
+    let n = c.len().unwrap_or(0);
+    (line, n)
 }
 
 /// Lays one event out in SSE form: `id:`, `event:` (when named), one `data:` line per

@@ -464,3 +464,14 @@ fn a_quiet_stream_sends_keep_alive_comments() {
         assert!(wire.text().starts_with(": keep-alive\n\n"));
     });
 }
+
+#[test]
+fn the_retry_field_is_in_milliseconds_and_fits_any_duration() {
+    let text = |d| {
+        let (line, n) = sse::retry_line(d);
+        String::from_utf8(line[..n].to_vec()).unwrap()
+    };
+    assert_eq!(text(sse::RETRY), "retry: 2000\n\n");
+    assert_eq!(text(Duration::ZERO), "retry: 0\n\n");
+    assert_eq!(text(Duration::MAX), "retry: 18446744073709551615\n\n");
+}
