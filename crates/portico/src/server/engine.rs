@@ -261,10 +261,13 @@ pub async fn refuse<T: Transport>(io: &mut T, cfg: &ServerConfig) -> Result<(), 
     // two security headers 64.
     let mut buf = [0u8; 320];
     let head = HeadWriter::new(&mut buf, Status::SERVICE_UNAVAILABLE).and_then(|mut w| {
-        w.header_fmt("Retry-After", format_args!("{}", cfg.retry_after_s))?
-            .header("Content-Type", "text/plain; charset=utf-8")?
-            .header_fmt("Content-Length", format_args!("{}", BODY.len()))?
-            .header("Connection", "close")?;
+        w.header_fmt(
+            "Retry-After",
+            format_args!("{}", cfg.retry_after.as_secs_ceil()),
+        )?
+        .header("Content-Type", "text/plain; charset=utf-8")?
+        .header_fmt("Content-Length", format_args!("{}", BODY.len()))?
+        .header("Connection", "close")?;
         super::stamp::stamp(&mut w, cfg)?;
         w.finish()
     });

@@ -115,8 +115,9 @@ pub struct ServerConfig {
     pub timeouts: Timeouts,
     /// Unread body bytes the server will drain to keep a connection alive.
     pub drain_limit: u64,
-    /// Seconds a refused client is told to wait (`Retry-After` of a `503`).
-    pub retry_after_s: u32,
+    /// How long a refused client is told to wait (`Retry-After` of a `503`, in whole
+    /// seconds rounded up, so a client that waits exactly that long is not early).
+    pub retry_after: Duration,
     /// Header lines on every response, whoever writes it: the application's answers,
     /// the loop's own 4xx/5xx and the port's `503` to a newcomer alike (the application's
     /// security headers). A browser judges a `400` page like any other.
@@ -136,7 +137,7 @@ impl ServerConfig {
             response_reserve: 1024,
             timeouts: Timeouts::const_default(),
             drain_limit: 64 * 1024,
-            retry_after_s: 1,
+            retry_after: Duration::from_secs(1),
             headers: &[],
             wall_clock: no_wall_clock,
         }
