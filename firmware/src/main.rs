@@ -110,7 +110,7 @@ async fn main(spawner: Spawner) -> ! {
         stack_sockets: STACK_SOCKETS,
         upstream: link::UPSTREAM,
         link: upstream.map(|l| l as &dyn portico_app::embassy::LinkReport),
-        api_delay_ms: 0,
+        api_delay: portico::time::Duration::ZERO,
         // The mDNS name, `localhost` and IP literals.
         allowed_hosts: portico::guard::HostPolicy::Names(identity::HOST_NAMES),
         secrets: secrets(&rng),

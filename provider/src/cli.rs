@@ -8,6 +8,7 @@ use portico::conn::{Budget, BudgetError, Policy};
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
 use portico::server::{ServerConfig, Timeouts};
+use portico::time::Duration;
 use portico_tokio::ServerOptions;
 
 pub use portico_tokio::DEFAULT_INTERNAL_RAM;
@@ -143,7 +144,7 @@ pub struct Settings {
     pub upstream: Option<String>,
     /// The `--upstream-ca` file's PEM, read and checked by [`Cli::upstream_ca_pem`].
     pub upstream_ca: Option<Vec<u8>>,
-    pub api_delay_ms: u64,
+    pub api_delay: Duration,
     /// `None`: `--allowed-host '*'`, every name is answered.
     pub allowed_hosts: Option<Vec<String>>,
 }
@@ -205,7 +206,7 @@ impl Cli {
                 kbps: self.link_kbps,
                 seed: std::process::id().into(),
             },
-            api_delay_ms: self.api_delay_ms,
+            api_delay: Duration::from_millis(self.api_delay_ms),
             upstream: self.upstream.clone(),
             upstream_ca,
             allowed_hosts: portico::guard::HostPolicy::default(),
@@ -267,9 +268,9 @@ impl Cli {
         };
         let mut server = ServerConfig {
             timeouts: Timeouts {
-                head_ms: self.head_timeout_ms,
-                idle_ms: self.idle_timeout_ms,
-                queue_ms: self.queue_timeout_ms,
+                head: Duration::from_millis(self.head_timeout_ms),
+                idle: Duration::from_millis(self.idle_timeout_ms),
+                queue: Duration::from_millis(self.queue_timeout_ms),
                 ..Timeouts::default()
             },
             headers: portico_app::security::HEADERS,
@@ -351,7 +352,7 @@ impl Cli {
             upstream: self.upstream.clone(),
             // Checked by `options()`, which runs first.
             upstream_ca: self.upstream_ca_pem().ok().flatten(),
-            api_delay_ms: self.api_delay_ms,
+            api_delay: Duration::from_millis(self.api_delay_ms),
             allowed_hosts: if self.allowed_hosts.iter().any(|h| h == "*") {
                 None
             } else {

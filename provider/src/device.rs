@@ -7,7 +7,7 @@ use portico::guard::{HostPolicy, Secrets};
 use portico::placement::sim::SimBlock;
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::PoolStats;
-use portico::time::Millis;
+use portico::time::Instant;
 use portico_app::{Config, Device, LinkStatus};
 use portico_tokio::{Shared, TABLE_SLOTS};
 
@@ -44,7 +44,7 @@ impl Device for HostDevice {
     type Table = Table<TABLE_SLOTS>;
     type Block = SimBlock;
 
-    fn now_ms(&self) -> Millis {
+    fn now(&self) -> Instant {
         self.shared.now()
     }
 
@@ -64,10 +64,10 @@ impl Device for HostDevice {
             internal_ram: o.internal_ram,
             psram: o.psram,
             upstream: self.settings.upstream.as_deref(),
-            api_delay_ms: self.settings.api_delay_ms,
-            head_timeout_ms: o.server.timeouts.head_ms,
-            idle_timeout_ms: o.server.timeouts.idle_ms,
-            queue_timeout_ms: o.server.timeouts.queue_ms,
+            api_delay: self.settings.api_delay,
+            head_timeout: o.server.timeouts.head,
+            idle_timeout: o.server.timeouts.idle,
+            queue_timeout: o.server.timeouts.queue,
         }
     }
 

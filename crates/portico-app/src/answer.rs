@@ -18,9 +18,10 @@ pub enum Cookie<'a> {
     /// Nothing.
     Keep,
     /// Set a fresh session signed now with this key and these claims (signed inside
-    /// the head writer, so the token is never held across the write).
+    /// the head writer, so the token is never held across the write), for the browser to
+    /// keep this long (`Max-Age`).
     #[cfg(feature = "auth")]
-    Set(&'a SessionKey, Claims, u64),
+    Set(&'a SessionKey, Claims, portico::time::Duration),
     /// Clear it (logout).
     Clear,
     #[doc(hidden)]
@@ -123,7 +124,8 @@ async fn write<T: Transport, E: Env>(
             match cookie {
                 Cookie::Keep => {}
                 #[cfg(feature = "auth")]
-                Cookie::Set(key, claims, max_age_s) => {
+                Cookie::Set(key, claims, max_age) => {
+                    let max_age_s = max_age.as_secs();
                     let t = token::issue(key, &claims);
                     let t = core::str::from_utf8(&t).unwrap_or("");
                     h.header_fmt(

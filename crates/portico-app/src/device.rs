@@ -14,7 +14,7 @@ use portico::conn::{ConnId, ConnInfo, ConnState, Counters, Eviction, Stale, Tabl
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{Placement, Region, RegionStats};
 use portico::pool::PoolStats;
-use portico::time::Millis;
+use portico::time::{Duration, Instant};
 use portico_ws::{MemoryBlock, State};
 
 use crate::json::JsonWriter;
@@ -26,8 +26,9 @@ pub trait Device {
     /// A block of memory for a document that outgrows the connection buffer.
     type Block: AsMut<[u8]> + AsRef<[u8]>;
 
-    /// Milliseconds since start.
-    fn now_ms(&self) -> Millis;
+    /// The time on the port's clock (its epoch is the port's start: `/api/status`
+    /// reports it as the uptime).
+    fn now(&self) -> Instant;
 
     /// The settings in force (`/api/status`'s `config`).
     fn config(&self) -> Config<'_>;
@@ -114,13 +115,13 @@ pub struct Config<'a> {
     /// The upstream WebSocket URL, if any.
     pub upstream: Option<&'a str>,
     /// Artificial delay before each API answer (for trying the dashboard's spinner).
-    pub api_delay_ms: u64,
+    pub api_delay: Duration,
     /// Deadline for a request head.
-    pub head_timeout_ms: u64,
+    pub head_timeout: Duration,
     /// Idle keep-alive timeout.
-    pub idle_timeout_ms: u64,
+    pub idle_timeout: Duration,
     /// How long a newcomer is held before `503`.
-    pub queue_timeout_ms: u64,
+    pub queue_timeout: Duration,
 }
 
 /// The upstream link's status (`/api/link`).
@@ -157,7 +158,7 @@ pub trait ConnTable {
     /// Connections in `state`.
     fn count(&self, state: ConnState) -> usize;
     /// The live connections.
-    fn connections(&self, now: Millis) -> impl Iterator<Item = ConnInfo> + '_;
+    fn connections(&self, now: Instant) -> impl Iterator<Item = ConnInfo> + '_;
     /// Recent evictions, oldest first.
     fn recent_evictions(&self) -> impl Iterator<Item = &Eviction> + '_;
 }
@@ -178,7 +179,7 @@ impl<const N: usize> ConnTable for Table<N> {
     fn count(&self, state: ConnState) -> usize {
         Table::count(self, state)
     }
-    fn connections(&self, now: Millis) -> impl Iterator<Item = ConnInfo> + '_ {
+    fn connections(&self, now: Instant) -> impl Iterator<Item = ConnInfo> + '_ {
         Table::connections(self, now)
     }
     fn recent_evictions(&self) -> impl Iterator<Item = &Eviction> + '_ {

@@ -55,7 +55,7 @@ fn status<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
     let c = d.config();
     w.begin_object()
         .field("version", env!("CARGO_PKG_VERSION"))
-        .field("uptime_ms", d.now_ms());
+        .field("uptime_ms", d.now().as_millis());
     w.key("config")
         .begin_object()
         .field("bind", Text(c.bind))
@@ -71,17 +71,17 @@ fn status<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
         .field("internal_ram", c.internal_ram)
         .field("psram", c.psram)
         .field("upstream", c.upstream)
-        .field("api_delay_ms", c.api_delay_ms)
-        .field("head_timeout_ms", c.head_timeout_ms)
-        .field("idle_timeout_ms", c.idle_timeout_ms)
-        .field("queue_timeout_ms", c.queue_timeout_ms)
+        .field("api_delay_ms", c.api_delay.as_millis())
+        .field("head_timeout_ms", c.head_timeout.as_millis())
+        .field("idle_timeout_ms", c.idle_timeout.as_millis())
+        .field("queue_timeout_ms", c.queue_timeout.as_millis())
         .end_object();
     d.status_extra(w);
     w.end_object();
 }
 
 fn connections<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
-    let now = d.now_ms();
+    let now = d.now();
     let parked = d.parked();
     d.with_table(|t| {
         let open = t.open();
@@ -103,8 +103,8 @@ fn connections<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
                 .field("id", Text(c.id))
                 .field("peer", Text(c.peer))
                 .field("state", c.state.name())
-                .field("age_ms", c.age_ms)
-                .field("idle_ms", c.idle_ms)
+                .field("age_ms", c.age.as_millis())
+                .field("idle_ms", c.idle.as_millis())
                 .field("requests", c.requests)
                 .end_object();
         }
@@ -115,7 +115,7 @@ fn connections<D: Device>(d: &D, w: &mut JsonWriter<'_>) {
                 .field("id", Text(e.id))
                 .field("peer", Text(e.peer))
                 .field("reason", e.reason.name())
-                .field("at_ms", e.at_ms)
+                .field("at_ms", e.at.as_millis())
                 .end_object();
         }
         w.end_array().end_object();

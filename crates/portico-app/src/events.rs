@@ -2,12 +2,13 @@
 
 use portico::conn::TimeoutPhase;
 use portico::server::{Env, ServerConfig, Transport};
+use portico::time::Duration;
 
 use crate::device::Device;
 use crate::provider::Provider;
 
-/// Milliseconds between two snapshots.
-pub const EVENT_INTERVAL_MS: u64 = 1_000;
+/// Time between two snapshots.
+pub const EVENT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One snapshot a second until the client leaves or the port evicts the stream (by
 /// dropping this future). Each write counts as activity, so the table sees a stream, not
@@ -20,9 +21,9 @@ pub async fn run<D: Device, T: Transport, E: Env>(
     cfg: &ServerConfig,
 ) {
     loop {
-        env.sleep(EVENT_INTERVAL_MS).await;
+        env.sleep(EVENT_INTERVAL).await;
         match env
-            .timeout(cfg.timeouts.send_ms, app.write_event(io, &mut []))
+            .timeout(cfg.timeouts.send, app.write_event(io, &mut []))
             .await
         {
             Ok(Ok(_)) => env.touch(),

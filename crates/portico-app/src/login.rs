@@ -17,7 +17,7 @@ use core::fmt;
 use portico::guard::{token, Claims, Kind, LoginLimiter, Secrets};
 use portico::http::{urlencoded, Status};
 use portico::server::{Env, Exchange, ServeError, Transport};
-use portico::time::Millis;
+use portico::time::{Duration, Instant};
 
 use crate::answer::{send, Answer, Cookie};
 
@@ -27,9 +27,9 @@ pub const MAX_PASSWORD: usize = 128;
 /// `MAX_PASSWORD`-byte password fits plainly, not every one written as `\uXXXX`.
 pub const MAX_BODY: usize = 256;
 /// How long a browser session lasts.
-pub const SESSION_MS: Millis = 12 * 3600 * 1000;
+pub const SESSION: Duration = Duration::from_secs(12 * 3600);
 /// How long an API token lasts (a restart ends it sooner).
-pub const API_TOKEN_MS: Millis = 30 * 24 * 3600 * 1000;
+pub const API_TOKEN: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Peers whose failures are remembered one by one.
 pub const LIMITER_PEERS: usize = 16;
 
@@ -173,7 +173,7 @@ pub async fn login<T: Transport, E: Env>(
     ex: &mut Exchange<'_, T, E>,
     _sessions: &RefCell<Sessions>,
     _secrets: Option<Secrets<'_>>,
-    _now: Millis,
+    _now: Instant,
 ) -> Result<(), ServeError<T::Error>> {
     send(ex, NO_PASSWORD).await
 }
@@ -189,7 +189,7 @@ pub async fn login<T: Transport, E: Env>(
     ex: &mut Exchange<'_, T, E>,
     sessions: &RefCell<Sessions>,
     secrets: Option<Secrets<'_>>,
-    now: Millis,
+    now: Instant,
 ) -> Result<(), ServeError<T::Error>> {
     let Some(secrets) = secrets else {
         return send(ex, NO_PASSWORD).await;
@@ -244,13 +244,13 @@ pub async fn login<T: Transport, E: Env>(
         s.limiter.success(peer);
         s.serial = s.serial.wrapping_add(1);
         let (kind, life, epoch) = if want_token {
-            (Kind::Api, API_TOKEN_MS, 0)
+            (Kind::Api, API_TOKEN, 0)
         } else {
-            (Kind::Session, SESSION_MS, s.epoch)
+            (Kind::Session, SESSION, s.epoch)
         };
         Claims {
             kind,
-            expires_ms: now.saturating_add(life),
+            expires: now + life,
             serial: s.serial,
             epoch,
         }
@@ -268,7 +268,7 @@ pub async fn login<T: Transport, E: Env>(
                 &mut w,
                 format_args!(
                     "{{\"token\":\"{t}\",\"expires_in_s\":{}}}",
-                    API_TOKEN_MS / 1000
+                    API_TOKEN.as_secs()
                 ),
             );
             w.len
@@ -276,7 +276,7 @@ pub async fn login<T: Transport, E: Env>(
         return send(ex, Answer::json(Status::OK, &out[..n])).await;
     }
     let a = Answer {
-        cookie: Cookie::Set(secrets.key, claims, SESSION_MS / 1000),
+        cookie: Cookie::Set(secrets.key, claims, SESSION),
         ..Answer::json(Status::OK, b"{\"ok\":true}")
     };
     send(ex, a).await

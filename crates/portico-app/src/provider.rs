@@ -230,7 +230,7 @@ impl<D: Device> Service for Provider<D> {
             ex.set_headers(PAGE_HEADERS);
         }
         let secrets = self.secrets();
-        let now = self.device.now_ms();
+        let now = self.device.now();
         let epoch = self.sessions.borrow().epoch();
         let refusal = match access(&head, self.device.allowed_hosts(), secrets, now, epoch) {
             Access::Allowed { authenticated } => {
@@ -259,14 +259,14 @@ impl<D: Device> Service for Provider<D> {
         route: Api,
         req: &mut Request<'_, '_, impl Transport, impl Env>,
     ) -> Outcome<Events> {
-        let delay = self.device.config().api_delay_ms;
-        if delay > 0 {
+        let delay = self.device.config().api_delay;
+        if !delay.is_zero() {
             let _ = req
                 .env()
                 .timeout(delay, core::future::pending::<()>())
                 .await;
         }
-        let now = self.device.now_ms();
+        let now = self.device.now();
         match route {
             Api::Login => login::login(req.exchange(), &self.sessions, self.secrets(), now).await?,
             Api::Logout => login::logout(req.exchange(), &self.sessions).await?,

@@ -11,7 +11,7 @@
 
 use portico::guard::{origin, token, HostPolicy, Kind, Secrets};
 use portico::http::{authorization, cookie, RequestHead};
-use portico::time::Millis;
+use portico::time::Instant;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "portico_session";
@@ -59,7 +59,7 @@ pub fn access(
     head: &RequestHead<'_>,
     hosts: HostPolicy<'_>,
     secrets: Option<Secrets<'_>>,
-    now: Millis,
+    now: Instant,
     epoch: u32,
 ) -> Access {
     if !hosts.allows(head.header("host")) {
@@ -131,7 +131,7 @@ mod tests {
             &KEY,
             &Claims {
                 kind,
-                expires_ms: 1000,
+                expires: Instant::from_millis(1000),
                 serial: 1,
                 epoch,
             },
@@ -145,7 +145,15 @@ mod tests {
             password: &hash,
             key: &KEY,
         });
-        with(req, |h| access(h, HostPolicy::default(), secrets, 10, 2))
+        with(req, |h| {
+            access(
+                h,
+                HostPolicy::default(),
+                secrets,
+                Instant::from_millis(10),
+                2,
+            )
+        })
     }
 
     const OPEN: Access = Access::Allowed {

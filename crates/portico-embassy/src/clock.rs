@@ -1,11 +1,16 @@
 //! Time for the core, from `embassy-time`.
 
-use embassy_time::{Instant, Timer};
-use portico::time::Millis;
+use portico::time::{Duration, Instant};
 
-/// Milliseconds since boot (or since the simulation's epoch), as the core counts time.
-pub fn now_ms() -> Millis {
-    Instant::now().as_millis()
+/// The time on the core's clock: embassy's, whose epoch is boot (or the simulation's
+/// start), in whole milliseconds.
+pub fn now() -> Instant {
+    Instant::from_millis(embassy_time::Instant::now().as_millis())
+}
+
+/// The same span on embassy's clock, for its timers (`with_timeout`, `Timer::after`).
+pub(crate) fn to_embassy(d: Duration) -> embassy_time::Duration {
+    embassy_time::Duration::from_millis(d.as_millis())
 }
 
 /// Deadlines on `embassy-time`: the port's timer for the core's request loop.
@@ -13,8 +18,8 @@ pub fn now_ms() -> Millis {
 pub struct EmbassyTimer;
 
 impl EmbassyTimer {
-    /// Completes at `deadline` (milliseconds on the [`now_ms`] clock).
-    pub async fn at(&self, deadline: Millis) {
-        Timer::at(Instant::from_millis(deadline)).await
+    /// Completes at `deadline` on the [`now`] clock.
+    pub async fn at(&self, deadline: Instant) {
+        embassy_time::Timer::at(embassy_time::Instant::from_millis(deadline.as_millis())).await
     }
 }

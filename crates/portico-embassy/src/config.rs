@@ -4,7 +4,7 @@ use core::fmt;
 
 use portico::conn::Policy;
 use portico::server::ServerConfig;
-use portico::time::Millis;
+use portico::time::Duration;
 
 /// How the socket pool serves.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +20,7 @@ pub struct PortConfig {
     pub server: ServerConfig,
     /// How long a graceful close may wait for the peer's FIN before the socket is
     /// aborted and reused.
-    pub linger_ms: Millis,
+    pub linger: Duration,
 }
 
 impl PortConfig {
@@ -31,7 +31,7 @@ impl PortConfig {
             cap: 6,
             policy: Policy::const_default(),
             server: ServerConfig::const_default(),
-            linger_ms: 1_000,
+            linger: Duration::from_secs(1),
         }
     }
 

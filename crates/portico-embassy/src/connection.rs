@@ -6,7 +6,7 @@ use embassy_net::tcp::{Error, TcpSocket};
 use portico::conn::{ConnId, ConnState, Stale, TimeoutPhase};
 use portico::server::ServerConfig;
 
-use crate::clock::now_ms;
+use crate::clock::{now, to_embassy};
 
 /// What a connection may ask of the pool (object-safe so [`Connection`] carries no
 /// socket count in its type).
@@ -22,10 +22,10 @@ pub(crate) trait Hooks {
 
 impl<const N: usize> Hooks for crate::shared::Shared<N> {
     fn set_state(&self, id: ConnId, state: ConnState) -> Result<(), Stale> {
-        crate::shared::Shared::set_state(self, id, state, now_ms())
+        crate::shared::Shared::set_state(self, id, state, now())
     }
     fn touch(&self, id: ConnId) -> Result<(), Stale> {
-        crate::shared::Shared::touch(self, id, now_ms())
+        crate::shared::Shared::touch(self, id, now())
     }
     fn request_done(&self, id: ConnId) -> Result<(), Stale> {
         crate::shared::Shared::request_done(self, id)
@@ -37,7 +37,7 @@ impl<const N: usize> Hooks for crate::shared::Shared<N> {
         crate::shared::Shared::is_live(self, id)
     }
     fn shed_slow_head(&self) {
-        crate::shared::Shared::shed_slow_head(self, now_ms())
+        crate::shared::Shared::shed_slow_head(self, now())
     }
     fn refused(&self) {
         crate::shared::Shared::refused(self)
@@ -165,16 +165,16 @@ pub struct ConnEnv<'a> {
 }
 
 impl portico::server::Env for ConnEnv<'_> {
-    fn now(&self) -> portico::time::Millis {
-        now_ms()
+    fn now(&self) -> portico::time::Instant {
+        now()
     }
 
     async fn timeout<F: core::future::Future>(
         &self,
-        ms: portico::time::Millis,
+        limit: portico::time::Duration,
         fut: F,
     ) -> Result<F::Output, portico::server::TimedOut> {
-        embassy_time::with_timeout(embassy_time::Duration::from_millis(ms), fut)
+        embassy_time::with_timeout(to_embassy(limit), fut)
             .await
             .map_err(|_| portico::server::TimedOut)
     }
@@ -195,8 +195,8 @@ impl portico::server::Env for ConnEnv<'_> {
         self.hooks.timed_out(phase)
     }
 
-    async fn sleep(&self, ms: portico::time::Millis) {
-        embassy_time::Timer::after_millis(ms).await
+    async fn sleep(&self, span: portico::time::Duration) {
+        embassy_time::Timer::after(to_embassy(span)).await
     }
 
     fn is_live(&self) -> bool {

@@ -44,7 +44,7 @@ mod syn_backlog;
 mod syn_gate;
 
 pub use buffers::SocketBuffers;
-pub use clock::{now_ms, EmbassyTimer};
+pub use clock::{now, EmbassyTimer};
 pub use config::{ConfigError, PortConfig};
 pub use connection::{ConnEnv, Connection};
 #[cfg(feature = "ws")]

@@ -12,7 +12,7 @@ use embassy_time::{with_timeout, Duration, Instant, Timer};
 use portico::conn::{ConnId, Stale, Table};
 
 use crate::buffers::SocketBuffers;
-use crate::clock::now_ms;
+use crate::clock::{now, to_embassy};
 use crate::config::{ConfigError, PortConfig};
 use crate::connection::Connection;
 use crate::shared::{Admit, PortSnapshot, Shared};
@@ -140,10 +140,9 @@ impl<'d, const N: usize> SocketPool<'d, N> {
         loop {
             if !self.listen(i, &mut socket).await {
                 // The socket was not closed, or the handshake failed: reset it, retry.
-                self.shared.release(i, now_ms());
+                self.shared.release(i, now());
                 socket.abort();
-                let _ = with_timeout(Duration::from_millis(self.config.linger_ms), socket.flush())
-                    .await;
+                let _ = with_timeout(to_embassy(self.config.linger), socket.flush()).await;
                 Timer::after_millis(1).await;
                 continue;
             }
@@ -209,14 +208,14 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                     let peer = socket
                         .remote_endpoint()
                         .map(|ep| SocketAddr::new(IpAddr::from(ep.addr), ep.port));
-                    self.shared.handshake(i, peer, now_ms())
+                    self.shared.handshake(i, peer, now())
                 }
                 _ => return Poll::Ready(()),
             }
             writable.as_mut().poll(cx)
         })
         .await;
-        self.shared.accepted(i, now_ms());
+        self.shared.accepted(i, now());
         matches!(socket.state(), State::Established | State::CloseWait)
     }
 
@@ -226,7 +225,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     async fn keeper(&self) {
         loop {
             self.shared.keeper_due().await;
-            self.shared.keep_listening(now_ms());
+            self.shared.keep_listening(now());
             Timer::after_millis(KEEPER_TICK_MS).await;
         }
     }
@@ -234,11 +233,11 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// Admits the newcomer, holding it unread while the table is full with nothing to
     /// evict. `None` when its deadline passed first.
     async fn admit(&self, i: usize, peer: SocketAddr) -> Option<portico::conn::ConnId> {
-        let queue = self.config.server.timeouts.queue_ms;
-        let deadline = Instant::now() + Duration::from_millis(queue);
+        let queue = self.config.server.timeouts.queue;
+        let deadline = Instant::now() + to_embassy(queue);
         let mut first = true;
         loop {
-            match self.shared.admit(i, peer, now_ms(), first) {
+            match self.shared.admit(i, peer, now(), first) {
                 Admit::Serve(id) => return Some(id),
                 Admit::Hold(epoch) => {
                     first = false;
@@ -252,7 +251,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                     let woke = select(freed, Timer::at(deadline.min(retry))).await;
                     if matches!(woke, Either::Second(())) && Instant::now() >= deadline {
                         // One last try: a slot may have freed in the same instant.
-                        return match self.shared.admit(i, peer, now_ms(), false) {
+                        return match self.shared.admit(i, peer, now(), false) {
                             Admit::Serve(id) => Some(id),
                             Admit::Hold(_) => None,
                         };
@@ -266,7 +265,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// its request.
     async fn refuse(&self, socket: &mut TcpSocket<'_>) {
         let cfg = &self.config.server;
-        let send = Duration::from_millis(cfg.timeouts.send_ms);
+        let send = to_embassy(cfg.timeouts.send);
         let _ = with_timeout(send, portico::server::refuse(&mut Raw(socket), cfg)).await;
     }
 
@@ -280,9 +279,9 @@ impl<'d, const N: usize> SocketPool<'d, N> {
     /// that looks at an idle socket only when it next uses it would otherwise keep this
     /// socket out of `LISTEN` for the whole linger, while newcomers wait for it.
     async fn close(&self, i: usize, socket: &mut TcpSocket<'_>, evicted: bool) {
-        self.shared.release(i, now_ms());
+        self.shared.release(i, now());
         socket.close();
-        let linger = Duration::from_millis(self.config.linger_ms);
+        let linger = to_embassy(self.config.linger);
         let abort = self.shared.abort_requested(i);
         let graceful = with_timeout(
             linger,

@@ -13,7 +13,7 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::waitqueue::{MultiWakerRegistration, WakerRegistration};
 use portico::conn::{Admission, Budget, ConnId, ConnState, Counters, Stale, Table};
-use portico::time::Millis;
+use portico::time::{Duration, Instant};
 
 use crate::config::PortConfig;
 use crate::syn_gate::ListenGate;
@@ -96,7 +96,7 @@ struct Inner<const N: usize> {
     freed_wakers: MultiWakerRegistration<N>,
     /// Set to cut a close short with a reset.
     abort: [bool; N],
-    closing_since: [Millis; N],
+    closing_since: [Instant; N],
     keeper_waker: WakerRegistration,
     counters: PortCounters,
 }
@@ -147,7 +147,7 @@ impl<const N: usize> Inner<N> {
     }
 
     /// Called whenever a socket may have left `LISTEN`.
-    fn check_listening(&mut self, now: Millis) {
+    fn check_listening(&mut self, now: Instant) {
         if self.count(SlotPhase::Listening) > 0 {
             return;
         }
@@ -162,13 +162,13 @@ impl<const N: usize> Inner<N> {
     /// longest, or, with nothing closing, evict the least recently used idle connection
     /// with a reset. Young closes (under `STALLED_CLOSE_MS`) are left to finish
     /// gracefully; the keeper looks again shortly.
-    fn keep_listening(&mut self, now: Millis) {
+    fn keep_listening(&mut self, now: Instant) {
         if self.count(SlotPhase::Listening) > 0 {
             return;
         }
         let closing = (0..N).filter(|&j| self.phase[j] == SlotPhase::Closing && !self.abort[j]);
         if let Some(j) = closing.min_by_key(|&j| self.closing_since[j]) {
-            if now.saturating_sub(self.closing_since[j]) >= STALLED_CLOSE_MS {
+            if now.saturating_duration_since(self.closing_since[j]) >= STALLED_CLOSE_MS {
                 self.abort[j] = true;
                 self.evict_wakers[j].wake();
                 self.counters.urgent_aborts += 1;
@@ -194,7 +194,7 @@ impl<const N: usize> Inner<N> {
     /// take, by the table's own rules (idle keep-alives, least recently used first;
     /// never a request in flight). Each closes gracefully and listens again, and the
     /// driver hands it the oldest SYN — the device's accept queue.
-    fn make_room(&mut self, waiting: usize, now: Millis) {
+    fn make_room(&mut self, waiting: usize, now: Instant) {
         let mut short = waiting.saturating_sub(self.listening_or_returning());
         while short > 0 && self.table.open() >= self.table.cap() {
             let Some((victim, _)) = self.table.evict_one(now) else {
@@ -235,7 +235,7 @@ pub(crate) enum Admit {
 
 /// A close still unfinished after this long has lost a packet (a LAN round trip is a
 /// few milliseconds; smoltcp retransmits after a second at the earliest).
-pub(crate) const STALLED_CLOSE_MS: Millis = 50;
+pub(crate) const STALLED_CLOSE_MS: Duration = Duration::from_millis(50);
 
 pub(crate) struct Shared<const N: usize> {
     inner: Mutex<NoopRawMutex, RefCell<Inner<N>>>,
@@ -260,7 +260,7 @@ impl<const N: usize> Shared<N> {
                 freed_epoch: 0,
                 freed_wakers: MultiWakerRegistration::new(),
                 abort: [false; N],
-                closing_since: [0; N],
+                closing_since: [Instant::EPOCH; N],
                 keeper_waker: WakerRegistration::new(),
                 counters: PortCounters::default(),
             })),
@@ -303,7 +303,7 @@ impl<const N: usize> Shared<N> {
     /// The newcomer is admitted right away, before the handshake completes, so that the
     /// victim the table names starts closing one round trip earlier — and a handshake
     /// that stalls on a lost packet still has its replacement listener on the way.
-    pub(crate) fn handshake(&self, i: usize, peer: Option<SocketAddr>, now: Millis) {
+    pub(crate) fn handshake(&self, i: usize, peer: Option<SocketAddr>, now: Instant) {
         self.with(|s| {
             if s.phase[i] == SlotPhase::Handshake {
                 return;
@@ -346,7 +346,7 @@ impl<const N: usize> Shared<N> {
     }
 
     /// Socket `i` left `LISTEN` with a connection.
-    pub(crate) fn accepted(&self, i: usize, now: Millis) {
+    pub(crate) fn accepted(&self, i: usize, now: Instant) {
         self.with(|s| {
             let was_listening = s.phase[i] == SlotPhase::Listening;
             s.phase[i] = SlotPhase::Held;
@@ -388,7 +388,7 @@ impl<const N: usize> Shared<N> {
 
     /// Gets a socket back to `LISTEN` if none is ([`Inner::keep_listening`]) and makes
     /// room for the SYNs waiting ([`Inner::make_room`]).
-    pub(crate) fn keep_listening(&self, now: Millis) {
+    pub(crate) fn keep_listening(&self, now: Instant) {
         let waiting = self.waiting();
         self.with(|s| {
             s.keep_listening(now);
@@ -413,7 +413,7 @@ impl<const N: usize> Shared<N> {
 
     /// Asks the table to admit the newcomer on socket `i`. `first` is true on the first
     /// attempt, when the accept-strategy invariant is checked.
-    pub(crate) fn admit(&self, i: usize, peer: SocketAddr, now: Millis, first: bool) -> Admit {
+    pub(crate) fn admit(&self, i: usize, peer: SocketAddr, now: Instant, first: bool) -> Admit {
         self.with(|s| {
             let decision = s.table.admit(peer, now);
             let admitted = match decision {
@@ -479,7 +479,12 @@ impl<const N: usize> Shared<N> {
         .await
     }
 
-    pub(crate) fn set_state(&self, id: ConnId, state: ConnState, now: Millis) -> Result<(), Stale> {
+    pub(crate) fn set_state(
+        &self,
+        id: ConnId,
+        state: ConnState,
+        now: Instant,
+    ) -> Result<(), Stale> {
         self.with(|s| {
             let r = s.table.set_state(id, state, now);
             let gives_up = state == ConnState::Idle
@@ -491,7 +496,7 @@ impl<const N: usize> Shared<N> {
         })
     }
 
-    pub(crate) fn touch(&self, id: ConnId, now: Millis) -> Result<(), Stale> {
+    pub(crate) fn touch(&self, id: ConnId, now: Instant) -> Result<(), Stale> {
         self.with(|s| s.table.touch(id, now))
     }
 
@@ -501,7 +506,7 @@ impl<const N: usize> Shared<N> {
 
     /// Every request buffer is taken: the connection dripping its head the longest past
     /// the grace period gives its socket and buffer up, whatever its address.
-    pub(crate) fn shed_slow_head(&self, now: Millis) {
+    pub(crate) fn shed_slow_head(&self, now: Instant) {
         self.with(|s| {
             if let Some(victim) = s.table.evict_slow_head(now) {
                 s.request_evict(victim);
@@ -514,7 +519,7 @@ impl<const N: usize> Shared<N> {
     }
 
     /// Socket `i`'s connection is over (served, evicted, refused or failed).
-    pub(crate) fn release(&self, i: usize, now: Millis) {
+    pub(crate) fn release(&self, i: usize, now: Instant) {
         self.with(|s| {
             s.closing_since[i] = now;
             if let Some(id) = s.conn[i].take() {

@@ -110,7 +110,7 @@ fn device<const N: usize>(
         stack_sockets: 64,
         upstream: link.map(|(url, _)| url),
         link: link.map(|(_, report)| report),
-        api_delay_ms: 0,
+        api_delay: portico::time::Duration::ZERO,
         allowed_hosts: HostPolicy::default(),
         secrets: None,
     }

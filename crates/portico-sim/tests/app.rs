@@ -154,6 +154,12 @@ fn the_device_serves_the_providers_documents() {
     assert_eq!(status["config"]["max_sockets"], profile::CAP);
     assert_eq!(status["config"]["backlog"], SOCKETS - profile::CAP);
     assert_eq!(status["config"]["internal_ram"], 320 * 1024);
+    // Deadlines go out as numbers of milliseconds (the `/api` is public): the core's
+    // defaults are 5 s for a head, 10 s idle, 2 s in the queue.
+    assert_eq!(status["config"]["head_timeout_ms"], 5_000, "{status}");
+    assert_eq!(status["config"]["idle_timeout_ms"], 10_000, "{status}");
+    assert_eq!(status["config"]["queue_timeout_ms"], 2_000, "{status}");
+    assert_eq!(status["config"]["api_delay_ms"], 0, "{status}");
     assert_eq!(status["sockets"]["pool"], SOCKETS);
     // Sockets beyond the one serving us are listening: the accept strategy.
     assert!(

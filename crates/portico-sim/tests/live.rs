@@ -47,7 +47,7 @@ impl Handler for App {
         match ex.head().path {
             "/events" => {
                 let sub = self.hub.subscribe(last_event_id(ex.head()));
-                if sse::start(ex, sse::RETRY_MS).await? {
+                if sse::start(ex, sse::RETRY).await? {
                     return Ok(Reply::Upgrade(Upgrade::Sse(sub)));
                 }
             }
@@ -73,7 +73,7 @@ impl Streams<Upgrade> for App {
     ) {
         match u {
             Upgrade::Sse(sub) => {
-                sse::run(self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
+                sse::run(self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_EVERY).await
             }
             Upgrade::Ws => {
                 ws::run(&mut Echo, io, env, cfg, buffers, &WsConfig::default()).await;

@@ -38,7 +38,7 @@ pub struct Options {
     /// What the emulated link does to frames.
     pub link: LinkConfig,
     /// Delay before every `/api/*` answer (UI tests).
-    pub api_delay_ms: u64,
+    pub api_delay: portico::time::Duration,
     /// The `Host` names answered (`--allowed-host`).
     pub allowed_hosts: HostPolicy<'static>,
     /// The password hash and token key (`--password-file`), as the device would store
@@ -209,7 +209,7 @@ fn serve<
             stack_sockets: S,
             upstream: link.map(|_| url),
             link: link.map(|l| l.link as &dyn LinkReport),
-            api_delay_ms: options.api_delay_ms,
+            api_delay: options.api_delay,
             allowed_hosts: options.allowed_hosts,
             secrets: options.secrets,
         },
@@ -315,7 +315,7 @@ mod tests {
             port: 80,
             profile: ESP32S3,
             link: LinkConfig::default(),
-            api_delay_ms: 0,
+            api_delay: portico::time::Duration::ZERO,
             allowed_hosts: HostPolicy::default(),
             secrets: None,
             upstream: None,

@@ -2,11 +2,10 @@
 
 use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
 
 use portico::conn::{ConnId, ConnState, TimeoutPhase};
 use portico::server::{Env, TimedOut};
-use portico::time::Millis;
+use portico::time::{Duration, Instant};
 
 use crate::shared::Shared;
 
@@ -38,18 +37,18 @@ impl ConnEnv {
 }
 
 impl Env for ConnEnv {
-    fn now(&self) -> Millis {
+    fn now(&self) -> Instant {
         self.shared.now()
     }
 
-    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
-        tokio::time::timeout(Duration::from_millis(ms), fut)
+    async fn timeout<F: Future>(&self, limit: Duration, fut: F) -> Result<F::Output, TimedOut> {
+        tokio::time::timeout(limit.into(), fut)
             .await
             .map_err(|_| TimedOut)
     }
 
-    async fn sleep(&self, ms: Millis) {
-        tokio::time::sleep(Duration::from_millis(ms)).await
+    async fn sleep(&self, span: Duration) {
+        tokio::time::sleep(span.into()).await
     }
 
     fn state(&self, state: ConnState) {

@@ -33,7 +33,7 @@ pub use options::{BufferStrategy, ServerOptions, DEFAULT_INTERNAL_RAM};
 pub use portico::placement::sim::SimHeap;
 pub use server::{init_log, listen, serve, serve_on, Server, LISTEN_BACKLOG};
 pub use shared::{HostPool, Shared, POOL_CHUNKS, POOL_WAITERS, TABLE_SLOTS};
-pub use shrink::{POOL_BASELINE, POOL_IDLE_MS};
+pub use shrink::{POOL_BASELINE, POOL_IDLE};
 pub use transport::TcpTransport;
 
 /// Internal RAM charged per admitted connection: its table entry, its socket's

@@ -12,7 +12,7 @@ use std::task::{Context, Waker};
 
 use portico::conn::ConnId;
 use portico::placement::sim::SimCharge;
-use portico::time::Millis;
+use portico::time::Instant;
 
 use crate::transport::TcpTransport;
 
@@ -21,7 +21,7 @@ pub(crate) struct Parked {
     pub io: TcpTransport,
     pub id: ConnId,
     /// When it is closed if its peer stays silent.
-    pub deadline: Millis,
+    pub deadline: Instant,
     /// Never served yet: the deadline is the head deadline, not the idle timeout.
     pub fresh: bool,
     /// Its state's charge to internal RAM, returned when the connection ends.
@@ -35,7 +35,7 @@ pub(crate) struct Sweep {
     /// Connections silent past their deadline: close them.
     pub expired: Vec<Parked>,
     /// The earliest idle deadline among those still parked.
-    pub next_deadline: Option<Millis>,
+    pub next_deadline: Option<Instant>,
 }
 
 /// The parking lot: one place per table slot, allocated up front (fixed capacity, like
@@ -88,11 +88,11 @@ impl Parking {
 
     /// Polls every parked socket's readiness (registering the watcher's waker with each)
     /// and sorts out the ready and the expired.
-    pub fn sweep(&self, cx: &mut Context<'_>, now: Millis) -> Sweep {
+    pub fn sweep(&self, cx: &mut Context<'_>, now: Instant) -> Sweep {
         *self.watcher.borrow_mut() = Some(cx.waker().clone());
         let mut slots = self.slots.borrow_mut();
         let (mut ready, mut expired) = (Vec::new(), Vec::new());
-        let mut next_deadline: Option<Millis> = None;
+        let mut next_deadline: Option<Instant> = None;
         for place in slots.iter_mut() {
             let Some(p) = place.as_ref() else { continue };
             if p.io.stream().poll_read_ready(cx).is_ready() {

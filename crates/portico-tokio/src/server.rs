@@ -3,12 +3,11 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
 
 use portico::conn::{Admission, Arrival};
 use portico::placement::Region;
 use portico::server::{refuse, Handler, Streams};
-use portico::time::Millis;
+use portico::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::options::ServerOptions;
@@ -111,8 +110,8 @@ impl<A: Handler + Streams<A::Upgrade> + 'static> Server<A> {
         let shared = self.shared;
         tokio::task::spawn_local(shrink_when_idle(shared.clone()));
         tokio::task::spawn_local(watch_parked(shared.clone(), self.app.clone()));
-        let queue_timeout = shared.options.server.timeouts.queue_ms;
-        let mut pending: VecDeque<(TcpStream, SocketAddr, Millis)> = VecDeque::new();
+        let queue_timeout = shared.options.server.timeouts.queue;
+        let mut pending: VecDeque<(TcpStream, SocketAddr, Instant)> = VecDeque::new();
         loop {
             // Admit held newcomers: whole requests first, then silent ones, then heads
             // still dripping; in arrival order within each.
@@ -141,7 +140,7 @@ impl<A: Handler + Streams<A::Upgrade> + 'static> Server<A> {
                         shared.parking.park(Parked {
                             io,
                             id,
-                            deadline: now + shared.options.server.timeouts.head_ms,
+                            deadline: now + shared.options.server.timeouts.head,
                             fresh: true,
                             charge,
                         });
@@ -160,7 +159,7 @@ impl<A: Handler + Streams<A::Upgrade> + 'static> Server<A> {
             let now = shared.now();
             while pending
                 .front()
-                .is_some_and(|(_, _, since)| now >= since + queue_timeout)
+                .is_some_and(|(_, _, since)| now >= *since + queue_timeout)
             {
                 let (stream, _, _) = pending.pop_front().expect("front exists");
                 shared.table.borrow_mut().refused();
@@ -169,12 +168,12 @@ impl<A: Handler + Streams<A::Upgrade> + 'static> Server<A> {
                 }
             }
             shared.table.borrow_mut().set_pending(pending.len());
-            // While newcomers wait, retry admission every 100 ms as well: a silent
+            // While newcomers wait, retry admission every `RETRY_ADMISSION` as well: a silent
             // preconnect or a dripping head becomes evictable when its grace period
             // ends, with no event.
             let next_deadline = pending
                 .front()
-                .map(|(_, _, since)| (since + queue_timeout).min(shared.now() + 100));
+                .map(|(_, _, since)| (*since + queue_timeout).min(shared.now() + RETRY_ADMISSION));
             // Newcomers are taken from the kernel's queue as they come, so that whom to
             // admit next is decided by what each has sent, not by who connected first;
             // past `PENDING_MAX` the kernel's queue holds the rest.
@@ -186,17 +185,22 @@ impl<A: Handler + Streams<A::Upgrade> + 'static> Server<A> {
                     }
                 }
                 _ = shared.slot_freed.notified() => {}
-                _ = sleep_until_ms(&shared, next_deadline), if next_deadline.is_some() => {}
+                _ = sleep_until(&shared, next_deadline), if next_deadline.is_some() => {}
             }
         }
     }
 }
 
+/// How often held newcomers are offered to the table again while they wait: a silent
+/// preconnect or a dripping head becomes evictable when its grace period ends, with no
+/// event to say so.
+const RETRY_ADMISSION: Duration = Duration::from_millis(100);
+
 /// Newcomers held in user space at most (each costs a file descriptor, no stack socket).
 pub const PENDING_MAX: usize = 256;
 
 /// The held newcomer to admit next: the first of the best [`Arrival`] class.
-fn next_newcomer(pending: &VecDeque<(TcpStream, SocketAddr, Millis)>) -> Option<usize> {
+fn next_newcomer(pending: &VecDeque<(TcpStream, SocketAddr, Instant)>) -> Option<usize> {
     let mut best: Option<(Arrival, usize)> = None;
     for (k, (stream, _, _)) in pending.iter().enumerate() {
         let class = arrival(stream);
@@ -224,18 +228,16 @@ fn arrival(stream: &TcpStream) -> Arrival {
     }
 }
 
-async fn sleep_until_ms(shared: &Shared, at: Option<Millis>) {
+async fn sleep_until(shared: &Shared, at: Option<Instant>) {
     if let Some(at) = at {
-        let now = shared.now();
-        tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
+        tokio::time::sleep((at - shared.now()).into()).await;
     }
 }
 
 /// Answers a newcomer that cannot be served with the core's `503`, then closes.
 async fn refuse_newcomer(shared: Rc<Shared>, mut io: TcpTransport) {
     let cfg = &shared.options.server;
-    let send = Duration::from_millis(cfg.timeouts.send_ms);
-    let _ = tokio::time::timeout(send, async {
+    let _ = tokio::time::timeout(cfg.timeouts.send.into(), async {
         let _ = refuse(&mut io, cfg).await;
         io.shutdown().await;
     })

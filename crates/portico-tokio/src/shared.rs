@@ -9,7 +9,6 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use portico::conn::{ConnId, Stale, Table};
 use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
-use portico::time::Millis;
 use tokio::sync::Notify;
 
 use crate::options::ServerOptions;
@@ -56,9 +55,9 @@ impl Shared {
         }
     }
 
-    /// Milliseconds since the server started.
-    pub fn now(&self) -> Millis {
-        self.start.elapsed().as_millis() as Millis
+    /// The time on the core's clock: its epoch is the server's start.
+    pub fn now(&self) -> portico::time::Instant {
+        portico::time::Instant::EPOCH + self.start.elapsed().into()
     }
 
     /// Tells the accept loop that admission may now succeed.

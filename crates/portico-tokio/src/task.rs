@@ -15,7 +15,7 @@ use crate::transport::TcpTransport;
 
 /// How long a task waits for the next request after a response before it parks the
 /// connection.
-const LINGER_MS: u64 = 2;
+const LINGER: portico::time::Duration = portico::time::Duration::from_millis(2);
 
 /// Watches the parked connections: resumes the ones whose peer speaks, closes the ones
 /// idle too long. One task and one timer for all of them.
@@ -56,7 +56,7 @@ where
         let Some(at) = sweep.next_deadline else {
             return std::task::Poll::<()>::Pending;
         };
-        let when = shared.start + Duration::from_millis(at);
+        let when = shared.start + Duration::from_millis(at.as_millis());
         timer.as_mut().reset(tokio::time::Instant::from_std(when));
         if std::future::Future::poll(timer.as_mut(), cx).is_pending() {
             return std::task::Poll::Pending;
@@ -89,13 +89,7 @@ async fn connection<A>(
     };
     // Boxed so that the task's own future stays small; an eviction drops the engine
     // wherever it is (its lease, if any, returns itself).
-    let drive = engine.drive(
-        &mut io,
-        &env,
-        &shared.options.server,
-        start,
-        Some(LINGER_MS),
-    );
+    let drive = engine.drive(&mut io, &env, &shared.options.server, start, Some(LINGER));
     let end = tokio::select! {
         end = Box::pin(drive) => end,
         _ = evicted.notified() => End::Close,
@@ -104,7 +98,7 @@ async fn connection<A>(
     // Idle with nothing buffered, and still ours: park it and end this task. No await
     // between the check and the parking, so no eviction can slip in between.
     if end == End::Park && shared.table.borrow().is_live(id) {
-        let deadline = shared.now() + shared.options.server.timeouts.idle_ms;
+        let deadline = shared.now() + shared.options.server.timeouts.idle;
         shared.parking.park(Parked {
             io,
             id,

@@ -70,9 +70,9 @@ impl Streams<()> for Fixed {
 fn options(internal_ram: usize, psram: usize, placement: Placement) -> ServerOptions {
     let server = ServerConfig {
         timeouts: Timeouts {
-            head_ms: 2_000,
-            idle_ms: 3_000,
-            queue_ms: 1_000,
+            head: portico::time::Duration::from_secs(2),
+            idle: portico::time::Duration::from_secs(3),
+            queue: portico::time::Duration::from_secs(1),
             ..Timeouts::default()
         },
         ..ServerConfig::default()

@@ -44,7 +44,7 @@ impl Handler for App {
         }
         // Subscribed before the head goes out: nothing published meanwhile is lost.
         let sub = self.hub.subscribe(last_event_id(ex.head()));
-        if sse::start(ex, sse::RETRY_MS).await? {
+        if sse::start(ex, sse::RETRY).await? {
             return Ok(Reply::Upgrade(sub));
         }
         Ok(Reply::Done)
@@ -60,7 +60,7 @@ impl Streams<Subscriber> for App {
         cfg: &ServerConfig,
         buffers: &B,
     ) {
-        sse::run(&*self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
+        sse::run(&*self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_EVERY).await
     }
 }
 
@@ -117,7 +117,7 @@ impl Client {
         );
         assert!(head.contains("Cache-Control: no-cache\r\n"), "{head}");
         assert!(head.contains("X-Accel-Buffering: no\r\n"), "{head}");
-        assert_eq!(c.next().await, Block::Retry(sse::RETRY_MS as u64));
+        assert_eq!(c.next().await, Block::Retry(sse::RETRY.as_millis()));
         c
     }
 

@@ -25,8 +25,8 @@ fn main() {
         server: ServerConfig {
             timeouts: Timeouts {
                 // 16 MiB in 9.x arrives over several seconds in a debug build.
-                body_ms: 30_000,
-                send_ms: 30_000,
+                body: portico::time::Duration::from_secs(30),
+                send: portico::time::Duration::from_secs(30),
                 ..Timeouts::const_default()
             },
             ..ServerConfig::const_default()

@@ -406,8 +406,8 @@ async fn a_request_that_is_not_an_upgrade_is_told_so() {
 async fn a_quiet_client_is_pinged_and_closed_when_it_does_not_answer() {
     local(async {
         let ws = WsConfig {
-            ping_after_ms: 50,
-            pong_timeout_ms: 50,
+            ping_after: portico::time::Duration::from_millis(50),
+            pong_timeout: portico::time::Duration::from_millis(50),
             ..WsConfig::default()
         };
         let (addr, _, ends) = start_with(ws, Rc::new(FeedHub::new())).await;

@@ -31,7 +31,7 @@ use core::future::Future;
 
 use crate::conn::{ConnState, TimeoutPhase};
 use crate::server::{Env, TimedOut, Transport};
-use crate::time::Millis;
+use crate::time::{Duration, Instant};
 
 /// The failure a [`ScriptedTransport`] injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,27 +207,27 @@ impl Transport for ScriptedTransport<'_> {
     }
 }
 
-/// An [`Env`] without a clock: the time is always 0 and no deadline ever passes, so a
+/// An [`Env`] without a clock: the time is always the epoch and no deadline ever passes, so a
 /// test over a transport that never blocks is deterministic. The hooks do nothing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoClock;
 
 impl Env for NoClock {
-    fn now(&self) -> Millis {
-        0
+    fn now(&self) -> Instant {
+        Instant::EPOCH
     }
-    async fn timeout<F: Future>(&self, _ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
+    async fn timeout<F: Future>(&self, _: Duration, fut: F) -> Result<F::Output, TimedOut> {
         Ok(fut.await)
     }
     fn state(&self, _: ConnState) {}
     fn touch(&self) {}
     fn request_done(&self) {}
     fn timed_out(&self, _: TimeoutPhase) {}
-    async fn sleep(&self, _: Millis) {}
+    async fn sleep(&self, _: Duration) {}
 }
 
 /// An [`Env`] on a tokio runtime: deadlines and sleeps are real (`tokio::time`), the
-/// time is always 0, and each deadline that passed is recorded in
+/// time is always the epoch, and each deadline that passed is recorded in
 /// [`timeouts`](Self::timeouts), in order, for a test to check which phase ended a
 /// stream. The other hooks do nothing.
 #[cfg(any(test, feature = "testing-tokio"))]
@@ -239,11 +239,11 @@ pub struct TokioEnv {
 
 #[cfg(any(test, feature = "testing-tokio"))]
 impl Env for TokioEnv {
-    fn now(&self) -> Millis {
-        0
+    fn now(&self) -> Instant {
+        Instant::EPOCH
     }
-    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut> {
-        tokio::time::timeout(core::time::Duration::from_millis(ms), fut)
+    async fn timeout<F: Future>(&self, limit: Duration, fut: F) -> Result<F::Output, TimedOut> {
+        tokio::time::timeout(limit.into(), fut)
             .await
             .map_err(|_| TimedOut)
     }
@@ -253,8 +253,8 @@ impl Env for TokioEnv {
     fn timed_out(&self, phase: TimeoutPhase) {
         self.timeouts.borrow_mut().push(phase);
     }
-    async fn sleep(&self, ms: Millis) {
-        tokio::time::sleep(core::time::Duration::from_millis(ms)).await
+    async fn sleep(&self, span: Duration) {
+        tokio::time::sleep(span.into()).await
     }
 }
 

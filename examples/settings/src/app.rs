@@ -137,7 +137,7 @@ impl<S: Store> Service for SettingsApp<S> {
             Page::Events => {
                 // Subscribed before the head goes out: a change made meanwhile is not lost.
                 let sub = self.hub.subscribe(last_event_id(req.head()));
-                if sse::start(req.exchange(), sse::RETRY_MS).await? {
+                if sse::start(req.exchange(), sse::RETRY).await? {
                     Ok(Reply::Upgrade(sub))
                 } else {
                     Ok(Reply::Done)
@@ -154,6 +154,6 @@ impl<S: Store> Service for SettingsApp<S> {
         cfg: &ServerConfig,
         buffers: &B,
     ) {
-        sse::run(&self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_MS).await
+        sse::run(&self.hub, sub, io, env, cfg, buffers, sse::KEEPALIVE_EVERY).await
     }
 }

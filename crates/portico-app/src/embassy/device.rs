@@ -12,9 +12,9 @@ use portico::conn::{ConnId, Stale, Table};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
-use portico::time::Millis;
+use portico::time::{Duration, Instant};
 
-use portico_embassy::{now_ms, Engine, SocketBuffers, SocketPool};
+use portico_embassy::{now, Engine, SocketBuffers, SocketPool};
 
 use crate::Provider;
 
@@ -76,7 +76,7 @@ pub struct PortDevice<'a, S> {
     /// The upstream link, if one runs.
     pub link: Option<&'a dyn LinkReport>,
     /// Delay before every `/api/*` answer (demos and UI tests; 0 on the firmware).
-    pub api_delay_ms: Millis,
+    pub api_delay: Duration,
     /// The `Host` names answered (`HostPolicy::default()`: IP literals, `localhost`,
     /// `portico.local`).
     pub allowed_hosts: HostPolicy<'a>,
@@ -93,8 +93,8 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     type Table = Table<N>;
     type Block = M::Block;
 
-    fn now_ms(&self) -> Millis {
-        now_ms()
+    fn now(&self) -> Instant {
+        now()
     }
 
     fn config(&self) -> Config<'_> {
@@ -115,10 +115,10 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             internal_ram: self.resources.memory.stats(Region::Internal).capacity,
             psram: self.resources.memory.stats(Region::External).capacity,
             upstream: self.upstream,
-            api_delay_ms: self.api_delay_ms,
-            head_timeout_ms: port.server.timeouts.head_ms,
-            idle_timeout_ms: port.server.timeouts.idle_ms,
-            queue_timeout_ms: port.server.timeouts.queue_ms,
+            api_delay: self.api_delay,
+            head_timeout: port.server.timeouts.head,
+            idle_timeout: port.server.timeouts.idle,
+            queue_timeout: port.server.timeouts.queue,
         }
     }
 

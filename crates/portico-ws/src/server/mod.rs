@@ -19,10 +19,10 @@
 //! soon as nothing is half-received. Frames to the client need no buffer at all (see
 //! [`Sender`]). Between leases a connection keeps a [`Session`]'s few flags.
 //!
-//! Deadlines: each write under `cfg.timeouts.send_ms`; the rest of a partly received
-//! frame under `cfg.timeouts.body_ms` per read; a quiet connection is pinged after
-//! [`WsConfig::ping_after_ms`] and closed if nothing comes back within
-//! [`WsConfig::pong_timeout_ms`]; our close waits [`WsConfig::close_ms`] for the
+//! Deadlines: each write under `cfg.timeouts.send`; the rest of a partly received
+//! frame under `cfg.timeouts.body` per read; a quiet connection is pinged after
+//! [`WsConfig::ping_after`] and closed if nothing comes back within
+//! [`WsConfig::pong_timeout`]; our close waits [`WsConfig::close`] for the
 //! client's.
 //!
 //! Security: the handshake is a GET, which the application's cross-site check for
@@ -42,7 +42,7 @@ mod session;
 mod upgrade;
 
 use portico::server::{Env, Transport};
-use portico::time::Millis;
+use portico::time::Duration;
 
 pub use echo::{Echo, EchoApp};
 pub use run::{run, End};
@@ -112,11 +112,11 @@ pub struct WsConfig {
     /// [`MIN_RX`].
     pub rx_bytes: usize,
     /// A connection quiet this long gets a ping.
-    pub ping_after_ms: Millis,
+    pub ping_after: Duration,
     /// Nothing from the client this long after the ping: the connection is closed.
-    pub pong_timeout_ms: Millis,
+    pub pong_timeout: Duration,
     /// How long our close waits for the client's.
-    pub close_ms: Millis,
+    pub close: Duration,
 }
 
 impl WsConfig {
@@ -125,9 +125,9 @@ impl WsConfig {
     pub const fn const_default() -> Self {
         WsConfig {
             rx_bytes: 1024,
-            ping_after_ms: 30_000,
-            pong_timeout_ms: 10_000,
-            close_ms: 2_000,
+            ping_after: Duration::from_secs(30),
+            pong_timeout: Duration::from_secs(10),
+            close: Duration::from_secs(2),
         }
     }
 }

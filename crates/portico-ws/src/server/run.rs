@@ -51,13 +51,13 @@ where
 {
     let mut st = SendState::default();
     let mut session = Session::new();
-    let send_ms = cfg.timeouts.send_ms;
+    let send_timeout = cfg.timeouts.send;
     macro_rules! sender {
         () => {
             Sender {
                 io: &mut *io,
                 env,
-                send_ms,
+                send_timeout,
                 state: &mut st,
             }
         };
@@ -72,11 +72,11 @@ where
             // At rest: no buffer held. Wait for the client, the application, or the
             // keep-alive clock.
             let quiet = if pinged {
-                ws.pong_timeout_ms
+                ws.pong_timeout
             } else {
-                ws.ping_after_ms
+                ws.ping_after
             };
-            let wait = heard.saturating_add(quiet).saturating_sub(env.now());
+            let wait = (heard + quiet) - env.now();
             let woke = {
                 let readable = pin!(io.readable());
                 let wake = pin!(handler.wake());
@@ -110,7 +110,7 @@ where
             }
         }
         // Something to receive (or our close to see answered): lease a buffer.
-        let lease = match env.timeout(cfg.timeouts.queue_ms, buffers.acquire()).await {
+        let lease = match env.timeout(cfg.timeouts.queue, buffers.acquire()).await {
             Ok(Some(l)) => l,
             _ => {
                 let frame = CloseFrame::new(TRY_AGAIN_LATER, "").unwrap_or(CloseFrame::empty());
@@ -128,9 +128,9 @@ where
                 session.note_close_sent();
             }
             let deadline = if st.closing {
-                ws.close_ms
+                ws.close
             } else {
-                cfg.timeouts.body_ms
+                cfg.timeouts.body
             };
             let space = session.rx_space(rx);
             let n = match env.timeout(deadline, io.read(space)).await {
@@ -286,7 +286,7 @@ mod tests {
             .unwrap();
         let cfg = ServerConfig {
             timeouts: Timeouts {
-                send_ms: 20,
+                send: portico::time::Duration::from_millis(20),
                 ..Timeouts::const_default()
             },
             ..ServerConfig::const_default()

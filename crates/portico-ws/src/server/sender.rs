@@ -10,7 +10,7 @@ use core::fmt;
 
 use portico::conn::TimeoutPhase;
 use portico::server::{Env, Transport};
-use portico::time::Millis;
+use portico::time::Duration;
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::connection::FrameOrderError;
@@ -56,7 +56,7 @@ pub(crate) struct SendState {
 pub struct Sender<'a, T: Transport, E: Env> {
     pub(crate) io: &'a mut T,
     pub(crate) env: &'a E,
-    pub(crate) send_ms: Millis,
+    pub(crate) send_timeout: Duration,
     pub(crate) state: &'a mut SendState,
 }
 
@@ -156,7 +156,7 @@ impl<T: Transport, E: Env> Sender<'_, T, E> {
         };
         match self
             .env
-            .timeout(self.send_ms, self.io.write_all_vectored(parts))
+            .timeout(self.send_timeout, self.io.write_all_vectored(parts))
             .await
         {
             Ok(Ok(())) => {

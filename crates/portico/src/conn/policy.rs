@@ -1,6 +1,6 @@
 //! The table's policy knobs: what may be evicted, and for whom.
 
-use crate::time::Millis;
+use crate::time::Duration;
 
 /// The policy knobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +18,12 @@ pub struct Policy {
     /// completes, so it arrives half a round trip later: milliseconds on a LAN, and
     /// still inside the grace on a Wi-Fi link whose round trip is 500 ms. Every socket a
     /// silent preconnect holds past that is one a crowd's newcomers wait for.
-    pub fresh_grace_ms: Millis,
+    pub fresh_grace: Duration,
     /// How long a request head may take to arrive before, still incomplete, it may be
     /// evicted for a newcomer or a buffer (a slowloris; a phone on a weak link sends a
     /// head in a few segments within a round trip or two). After every idle keep-alive
     /// and silent preconnect.
-    pub head_grace_ms: Millis,
+    pub head_grace: Duration,
 }
 
 impl Policy {
@@ -33,8 +33,8 @@ impl Policy {
             lru_purge: true,
             evict_streams: false,
             per_peer_cap: 8,
-            fresh_grace_ms: 250,
-            head_grace_ms: 1_000,
+            fresh_grace: Duration::from_millis(250),
+            head_grace: Duration::from_secs(1),
         }
     }
 }

@@ -7,7 +7,7 @@ use super::id::ConnId;
 use super::state::ConnState;
 use super::table::Table;
 use super::victim::EvictReason;
-use crate::time::Millis;
+use crate::time::{Duration, Instant};
 
 /// One live connection, as reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +18,10 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// Current state.
     pub state: ConnState,
-    /// Milliseconds since admission.
-    pub age_ms: Millis,
-    /// Milliseconds since the last byte in either direction.
-    pub idle_ms: Millis,
+    /// Time since admission.
+    pub age: Duration,
+    /// Time since the last byte in either direction.
+    pub idle: Duration,
     /// Requests served on it.
     pub requests: u32,
 }
@@ -36,7 +36,7 @@ pub struct Eviction {
     /// Why.
     pub reason: EvictReason,
     /// When.
-    pub at_ms: Millis,
+    pub at: Instant,
 }
 
 /// How many past evictions are kept for the dashboard.
@@ -49,7 +49,7 @@ impl<const N: usize> Table<N> {
     }
 
     /// Live connections.
-    pub fn connections(&self, now: Millis) -> impl Iterator<Item = ConnInfo> + '_ {
+    pub fn connections(&self, now: Instant) -> impl Iterator<Item = ConnInfo> + '_ {
         self.entries.iter().enumerate().filter_map(move |(i, e)| {
             e.as_ref().map(|e| ConnInfo {
                 id: ConnId {
@@ -58,8 +58,8 @@ impl<const N: usize> Table<N> {
                 },
                 peer: e.peer,
                 state: e.state,
-                age_ms: now.saturating_sub(e.opened),
-                idle_ms: now.saturating_sub(e.last_activity),
+                age: now.saturating_duration_since(e.opened),
+                idle: now.saturating_duration_since(e.last_activity),
                 requests: e.requests,
             })
         })

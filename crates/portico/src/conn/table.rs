@@ -12,7 +12,7 @@ use super::policy::Policy;
 use super::rows::{Eviction, RECENT_EVICTIONS};
 use super::state::{ConnState, TimeoutPhase};
 use super::victim::EvictReason;
-use crate::time::Millis;
+use crate::time::Instant;
 
 /// The table's answer to a newcomer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +40,12 @@ pub(super) struct Entry {
     /// Admitted but silent so far: no byte seen, no state reported by the port.
     pub(super) fresh: bool,
     /// When the current state began.
-    pub(super) since: Millis,
+    pub(super) since: Instant,
     /// Bytes arrived in `Head` without completing it (the head is being dripped). A
     /// connection waiting for a buffer is in `Head` too, but has read nothing yet.
     pub(super) partial: bool,
-    pub(super) opened: Millis,
-    pub(super) last_activity: Millis,
+    pub(super) opened: Instant,
+    pub(super) last_activity: Instant,
     pub(super) requests: u32,
 }
 
@@ -124,9 +124,9 @@ impl<const N: usize> Table<N> {
     /// A newcomer from `peer` arrives. Admits it, evicts to make room, or says `Full`.
     ///
     /// A newcomer enters in [`ConnState::Head`], marked as not yet heard from: it is
-    /// protected like a connection mid-request for `Policy::fresh_grace_ms`, after which a
+    /// protected like a connection mid-request for `Policy::fresh_grace`, after which a
     /// still-silent one (a speculative preconnect) may be evicted after every idle one.
-    pub fn admit(&mut self, peer: SocketAddr, now: Millis) -> Admission {
+    pub fn admit(&mut self, peer: SocketAddr, now: Instant) -> Admission {
         if self.open < self.cap {
             return Admission::Admitted(self.insert(peer, now));
         }
@@ -145,7 +145,7 @@ impl<const N: usize> Table<N> {
     /// anyone: for a port that must free a socket *before* the next newcomer arrives
     /// (smoltcp has no accept backlog: a SYN that finds no listening socket is reset).
     /// Returns the victim, which the port must now close.
-    pub fn evict_one(&mut self, now: Millis) -> Option<(ConnId, EvictReason)> {
+    pub fn evict_one(&mut self, now: Instant) -> Option<(ConnId, EvictReason)> {
         if !self.policy.lru_purge {
             return None;
         }
@@ -160,16 +160,16 @@ impl<const N: usize> Table<N> {
     /// Evicts the connection that has been dripping its request head the longest, if
     /// one has been at it past the grace period. For a port whose *buffers* run out
     /// (each head being read holds one): a slowloris must not starve the buffer pool.
-    pub fn evict_slow_head(&mut self, now: Millis) -> Option<ConnId> {
-        let grace = self.policy.head_grace_ms;
+    pub fn evict_slow_head(&mut self, now: Instant) -> Option<ConnId> {
+        let grace = self.policy.head_grace;
         let victim = self.lru(ConnState::Head, |e| {
-            e.partial && now.saturating_sub(e.since) >= grace
+            e.partial && now.saturating_duration_since(e.since) >= grace
         })?;
         self.evict(victim, EvictReason::SlowHead, now);
         Some(victim)
     }
 
-    fn evict(&mut self, victim: ConnId, reason: EvictReason, now: Millis) {
+    fn evict(&mut self, victim: ConnId, reason: EvictReason, now: Instant) {
         let victim_peer = self.entries[victim.slot as usize].map(|e| e.peer);
         self.remove(victim);
         match reason {
@@ -185,13 +185,13 @@ impl<const N: usize> Table<N> {
                 id: victim,
                 peer: p,
                 reason,
-                at_ms: now,
+                at: now,
             });
         }
     }
 
     /// The connection changed state; this counts as activity.
-    pub fn set_state(&mut self, id: ConnId, state: ConnState, now: Millis) -> Result<(), Stale> {
+    pub fn set_state(&mut self, id: ConnId, state: ConnState, now: Instant) -> Result<(), Stale> {
         let e = self.entry_mut(id)?;
         e.state = state;
         e.fresh = false;
@@ -204,7 +204,7 @@ impl<const N: usize> Table<N> {
     /// The connection's handshake completed (a port that admits at the SYN, before the
     /// client could send anything): its grace period starts now, so a client on a slow
     /// link is not judged silent for the round trip its handshake took.
-    pub fn connected(&mut self, id: ConnId, now: Millis) -> Result<(), Stale> {
+    pub fn connected(&mut self, id: ConnId, now: Instant) -> Result<(), Stale> {
         let e = self.entry_mut(id)?;
         if e.fresh {
             e.opened = now;
@@ -215,7 +215,7 @@ impl<const N: usize> Table<N> {
     }
 
     /// Bytes moved in either direction.
-    pub fn touch(&mut self, id: ConnId, now: Millis) -> Result<(), Stale> {
+    pub fn touch(&mut self, id: ConnId, now: Instant) -> Result<(), Stale> {
         let e = self.entry_mut(id)?;
         e.fresh = false;
         e.partial |= e.state == ConnState::Head;
@@ -256,7 +256,7 @@ impl<const N: usize> Table<N> {
         Ok(())
     }
 
-    fn insert(&mut self, peer: SocketAddr, now: Millis) -> ConnId {
+    fn insert(&mut self, peer: SocketAddr, now: Instant) -> ConnId {
         // Callers check `open < cap`, and cap ≤ N, so a free slot exists.
         let slot = self
             .entries
@@ -315,6 +315,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
     fn peer(a: u8, port: u16) -> SocketAddr {
         SocketAddr::from(([10, 0, 0, a], port))
     }
@@ -333,40 +337,40 @@ mod tests {
     #[test]
     fn evicts_lru_idle_never_busy() {
         let mut t = table(3);
-        let a = admitted(t.admit(peer(1, 1), 0));
-        let b = admitted(t.admit(peer(2, 1), 1));
-        let c = admitted(t.admit(peer(3, 1), 2));
-        t.set_state(a, ConnState::Head, 10).unwrap();
-        t.set_state(b, ConnState::Idle, 5).unwrap();
-        t.set_state(c, ConnState::Idle, 7).unwrap();
-        match t.admit(peer(4, 1), 20) {
+        let a = admitted(t.admit(peer(1, 1), at(0)));
+        let b = admitted(t.admit(peer(2, 1), at(1)));
+        let c = admitted(t.admit(peer(3, 1), at(2)));
+        t.set_state(a, ConnState::Head, at(10)).unwrap();
+        t.set_state(b, ConnState::Idle, at(5)).unwrap();
+        t.set_state(c, ConnState::Idle, at(7)).unwrap();
+        match t.admit(peer(4, 1), at(20)) {
             Admission::Evicted { victim, reason, .. } => {
                 assert_eq!((victim, reason), (b, EvictReason::LruIdle))
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(t.set_state(b, ConnState::Head, 21), Err(Stale));
+        assert_eq!(t.set_state(b, ConnState::Head, at(21)), Err(Stale));
     }
 
     #[test]
     fn sends_count_as_activity_so_streams_are_not_first() {
         let mut t = table(2);
-        let s = admitted(t.admit(peer(1, 1), 0));
-        let i = admitted(t.admit(peer(2, 1), 1));
-        t.set_state(s, ConnState::Stream, 2).unwrap();
+        let s = admitted(t.admit(peer(1, 1), at(0)));
+        let i = admitted(t.admit(peer(2, 1), at(1)));
+        t.set_state(s, ConnState::Stream, at(2)).unwrap();
         assert_eq!(
-            t.admit(peer(5, 1), 2),
+            t.admit(peer(5, 1), at(2)),
             Admission::Full,
             "fresh connections are protected"
         );
-        t.set_state(i, ConnState::Idle, 3).unwrap();
-        t.touch(s, 100).unwrap();
-        match t.admit(peer(3, 1), 101) {
+        t.set_state(i, ConnState::Idle, at(3)).unwrap();
+        t.touch(s, at(100)).unwrap();
+        match t.admit(peer(3, 1), at(101)) {
             Admission::Evicted { victim, .. } => assert_eq!(victim, i),
             other => panic!("{other:?}"),
         }
         // Only a stream left, streams not evictable by default.
-        assert_eq!(t.admit(peer(4, 1), 102), Admission::Full);
+        assert_eq!(t.admit(peer(4, 1), at(102)), Admission::Full);
     }
 
     #[test]
@@ -378,15 +382,15 @@ mod tests {
                 ..Policy::default()
             },
         );
-        let s = admitted(t.admit(peer(1, 1), 0));
-        t.set_state(s, ConnState::Stream, 0).unwrap();
-        let i = admitted(t.admit(peer(2, 1), 50));
-        t.set_state(i, ConnState::Idle, 50).unwrap();
-        match t.admit(peer(3, 1), 60) {
+        let s = admitted(t.admit(peer(1, 1), at(0)));
+        t.set_state(s, ConnState::Stream, at(0)).unwrap();
+        let i = admitted(t.admit(peer(2, 1), at(50)));
+        t.set_state(i, ConnState::Idle, at(50)).unwrap();
+        match t.admit(peer(3, 1), at(60)) {
             Admission::Evicted { victim, .. } => assert_eq!(victim, i),
             other => panic!("{other:?}"),
         }
-        match t.admit(peer(4, 1), 70) {
+        match t.admit(peer(4, 1), at(70)) {
             Admission::Evicted { victim, reason, .. } => {
                 assert_eq!((victim, reason), (s, EvictReason::Stream))
             }
@@ -397,12 +401,12 @@ mod tests {
     #[test]
     fn silent_preconnects_go_after_idle_and_only_after_grace() {
         let mut t = table(2);
-        let quiet = admitted(t.admit(peer(1, 1), 0));
-        let busy = admitted(t.admit(peer(2, 1), 0));
-        t.set_state(busy, ConnState::Head, 10).unwrap();
+        let quiet = admitted(t.admit(peer(1, 1), at(0)));
+        let busy = admitted(t.admit(peer(2, 1), at(0)));
+        t.set_state(busy, ConnState::Head, at(10)).unwrap();
         // Within the grace period nothing may go.
-        assert_eq!(t.admit(peer(3, 1), 200), Admission::Full);
-        match t.admit(peer(3, 1), 300) {
+        assert_eq!(t.admit(peer(3, 1), at(200)), Admission::Full);
+        match t.admit(peer(3, 1), at(300)) {
             Admission::Evicted { victim, reason, .. } => {
                 assert_eq!((victim, reason), (quiet, EvictReason::Silent))
             }
@@ -423,12 +427,12 @@ mod tests {
     #[test]
     fn a_port_that_admits_at_the_syn_starts_the_grace_at_the_handshake() {
         let mut t = table(1);
-        let slow = admitted(t.admit(peer(1, 1), 0));
+        let slow = admitted(t.admit(peer(1, 1), at(0)));
         // Its handshake took 400 ms (a slow link): silent for 100 ms only.
-        t.connected(slow, 400).unwrap();
-        assert_eq!(t.admit(peer(2, 1), 500), Admission::Full);
+        t.connected(slow, at(400)).unwrap();
+        assert_eq!(t.admit(peer(2, 1), at(500)), Admission::Full);
         assert!(matches!(
-            t.admit(peer(2, 1), 650),
+            t.admit(peer(2, 1), at(650)),
             Admission::Evicted {
                 reason: EvictReason::Silent,
                 ..
@@ -439,41 +443,41 @@ mod tests {
     #[test]
     fn evict_one_frees_a_slot_without_admitting() {
         let mut t = table(2);
-        let a = admitted(t.admit(peer(1, 1), 0));
-        let b = admitted(t.admit(peer(2, 1), 0));
-        t.set_state(a, ConnState::Idle, 5).unwrap();
-        t.set_state(b, ConnState::Handler, 6).unwrap();
-        assert_eq!(t.evict_one(10), Some((a, EvictReason::LruIdle)));
+        let a = admitted(t.admit(peer(1, 1), at(0)));
+        let b = admitted(t.admit(peer(2, 1), at(0)));
+        t.set_state(a, ConnState::Idle, at(5)).unwrap();
+        t.set_state(b, ConnState::Handler, at(6)).unwrap();
+        assert_eq!(t.evict_one(at(10)), Some((a, EvictReason::LruIdle)));
         assert_eq!(t.open(), 1);
         assert_eq!(t.counters().evicted_idle, 1);
         assert_eq!(t.recent_evictions().count(), 1);
-        assert_eq!(t.evict_one(11), None, "the busy one stays");
+        assert_eq!(t.evict_one(at(11)), None, "the busy one stays");
     }
 
     #[test]
     fn dripping_heads_give_way_but_buffer_waiters_do_not() {
         let mut t = table(2);
-        let dripper = admitted(t.admit(peer(1, 1), 0));
-        let waiter = admitted(t.admit(peer(2, 1), 0));
-        t.set_state(dripper, ConnState::Head, 0).unwrap();
-        t.touch(dripper, 400).unwrap();
-        t.touch(dripper, 800).unwrap();
+        let dripper = admitted(t.admit(peer(1, 1), at(0)));
+        let waiter = admitted(t.admit(peer(2, 1), at(0)));
+        t.set_state(dripper, ConnState::Head, at(0)).unwrap();
+        t.touch(dripper, at(400)).unwrap();
+        t.touch(dripper, at(800)).unwrap();
         // Waiting for a pool buffer: in Head, nothing read yet.
-        t.set_state(waiter, ConnState::Head, 0).unwrap();
+        t.set_state(waiter, ConnState::Head, at(0)).unwrap();
         assert_eq!(
-            t.admit(peer(3, 1), 900),
+            t.admit(peer(3, 1), at(900)),
             Admission::Full,
             "within the grace period"
         );
-        match t.admit(peer(3, 1), 1200) {
+        match t.admit(peer(3, 1), at(1200)) {
             Admission::Evicted { id, victim, reason } => {
                 assert_eq!((victim, reason), (dripper, EvictReason::SlowHead));
-                t.set_state(id, ConnState::Handler, 1200).unwrap();
+                t.set_state(id, ConnState::Handler, at(1200)).unwrap();
             }
             other => panic!("{other:?}"),
         }
         assert!(t.is_live(waiter));
-        assert_eq!(t.admit(peer(4, 1), 5000), Admission::Full);
+        assert_eq!(t.admit(peer(4, 1), at(5000)), Admission::Full);
         assert_eq!(t.counters().evicted_slow, 1);
     }
 
@@ -484,14 +488,14 @@ mod tests {
     fn a_newcomer_on_a_drippers_address_evicts_a_dripper_not_itself() {
         let mut t = table(3);
         let ip = |port| SocketAddr::from(([10, 0, 0, 1], port));
-        let d1 = admitted(t.admit(ip(1), 0));
-        let d2 = admitted(t.admit(ip(2), 0));
-        let d3 = admitted(t.admit(ip(3), 0));
+        let d1 = admitted(t.admit(ip(1), at(0)));
+        let d2 = admitted(t.admit(ip(2), at(0)));
+        let d3 = admitted(t.admit(ip(3), at(0)));
         for d in [d1, d2, d3] {
-            t.set_state(d, ConnState::Head, 0).unwrap();
-            t.touch(d, 100).unwrap();
+            t.set_state(d, ConnState::Head, at(0)).unwrap();
+            t.touch(d, at(100)).unwrap();
         }
-        let browser = match t.admit(ip(4), 1500) {
+        let browser = match t.admit(ip(4), at(1500)) {
             Admission::Evicted { id, victim, reason } => {
                 assert_eq!(reason, EvictReason::SlowHead);
                 assert_eq!(victim, d1, "the longest dripping head goes first");
@@ -499,8 +503,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         };
-        t.set_state(browser, ConnState::Handler, 1501).unwrap();
-        match t.admit(ip(5), 1600) {
+        t.set_state(browser, ConnState::Handler, at(1501)).unwrap();
+        match t.admit(ip(5), at(1600)) {
             Admission::Evicted { victim, .. } => assert_ne!(victim, browser),
             other => panic!("{other:?}"),
         }
@@ -517,9 +521,9 @@ mod tests {
             },
         );
         for p in 0..7 {
-            admitted(t.admit(peer(1, p), 0));
+            admitted(t.admit(peer(1, p), at(0)));
         }
-        assert_eq!(t.admit(peer(2, 1), 1), Admission::Full);
+        assert_eq!(t.admit(peer(2, 1), at(1)), Admission::Full);
     }
 
     #[test]
@@ -532,14 +536,14 @@ mod tests {
             },
         );
         // One quiet peer, idle for the longest time.
-        let quiet = admitted(t.admit(peer(9, 1), 0));
+        let quiet = admitted(t.admit(peer(9, 1), at(0)));
         // A greedy peer with 9 connections, all idle but more recent.
-        t.set_state(quiet, ConnState::Idle, 0).unwrap();
+        t.set_state(quiet, ConnState::Idle, at(0)).unwrap();
         for p in 0..9 {
-            let id = admitted(t.admit(peer(1, p), 10 + p as u64));
-            t.set_state(id, ConnState::Idle, 10 + p as u64).unwrap();
+            let id = admitted(t.admit(peer(1, p), at(10 + p as u64)));
+            t.set_state(id, ConnState::Idle, at(10 + p as u64)).unwrap();
         }
-        match t.admit(peer(5, 1), 100) {
+        match t.admit(peer(5, 1), at(100)) {
             Admission::Evicted { victim, reason, .. } => {
                 assert_ne!(victim, quiet);
                 assert_eq!(reason, EvictReason::PeerCap);
@@ -551,9 +555,9 @@ mod tests {
     #[test]
     fn stale_close_cannot_hit_successor() {
         let mut t = table(1);
-        let a = admitted(t.admit(peer(1, 1), 0));
-        t.set_state(a, ConnState::Idle, 0).unwrap();
-        let b = admitted(t.admit(peer(2, 1), 1));
+        let a = admitted(t.admit(peer(1, 1), at(0)));
+        t.set_state(a, ConnState::Idle, at(0)).unwrap();
+        let b = admitted(t.admit(peer(2, 1), at(1)));
         assert_eq!(a.slot, b.slot);
         assert_ne!(a.generation, b.generation);
         assert_eq!(t.close(a), Err(Stale));
@@ -599,13 +603,13 @@ mod tests {
                 match op {
                     Op::Admit(p) => {
                         let busy_before: std::vec::Vec<ConnId> = t
-                            .connections(now)
+                            .connections(at(now))
                             .filter(|c| c.state.is_busy())
                             .map(|c| c.id)
                             .collect();
                         let any_idle = t.count(ConnState::Idle) > 0;
                         let full = t.open() == t.cap();
-                        match t.admit(peer(p, 1), now) {
+                        match t.admit(peer(p, 1), at(now)) {
                             Admission::Admitted(id) => ids.push(id),
                             Admission::Evicted { id, victim, .. } => {
                                 prop_assert!(full);
@@ -626,12 +630,12 @@ mod tests {
                     }
                     Op::State(i, s) => {
                         if let Some(id) = ids.get(i % ids.len().max(1)) {
-                            let _ = t.set_state(*id, STATES[s as usize], now);
+                            let _ = t.set_state(*id, STATES[s as usize], at(now));
                         }
                     }
                     Op::Touch(i) => {
                         if let Some(id) = ids.get(i % ids.len().max(1)) {
-                            let _ = t.touch(*id, now);
+                            let _ = t.touch(*id, at(now));
                         }
                     }
                     Op::Close(i) => {
@@ -646,7 +650,7 @@ mod tests {
                     }
                 }
                 prop_assert!(t.open() <= t.cap());
-                prop_assert_eq!(t.open(), t.connections(now).count());
+                prop_assert_eq!(t.open(), t.connections(at(now)).count());
             }
         }
     }

@@ -8,7 +8,7 @@ use core::net::IpAddr;
 use super::id::ConnId;
 use super::state::ConnState;
 use super::table::{Entry, Table};
-use crate::time::Millis;
+use crate::time::Instant;
 
 /// Why a connection was evicted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl<const N: usize> Table<N> {
     pub(super) fn choose_victim(
         &self,
         newcomer: IpAddr,
-        now: Millis,
+        now: Instant,
     ) -> Option<(ConnId, EvictReason)> {
         let cap = self.policy.per_peer_cap;
         // 1. The newcomer's own peer is over its share: its own oldest idle goes.
@@ -83,18 +83,18 @@ impl<const N: usize> Table<N> {
             return Some((v, EvictReason::LruIdle));
         }
         // 4. Connections that were admitted and then never said a word.
-        let grace = self.policy.fresh_grace_ms;
+        let grace = self.policy.fresh_grace;
         if let Some(v) = self.lru(ConnState::Head, |e| {
-            e.fresh && now.saturating_sub(e.opened) >= grace
+            e.fresh && now.saturating_duration_since(e.opened) >= grace
         }) {
             return Some((v, EvictReason::Silent));
         }
         // 5. Heads still trickling in after their grace period: slowloris under
         // pressure gives way, instead of locking out every newcomer until its head
         // deadline.
-        let head_grace = self.policy.head_grace_ms;
+        let head_grace = self.policy.head_grace;
         if let Some(v) = self.lru(ConnState::Head, |e| {
-            e.partial && now.saturating_sub(e.since) >= head_grace
+            e.partial && now.saturating_duration_since(e.since) >= head_grace
         }) {
             return Some((v, EvictReason::SlowHead));
         }

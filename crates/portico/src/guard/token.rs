@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::time::Millis;
+use crate::time::Instant;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -58,7 +58,7 @@ pub struct Claims {
     /// Session or API.
     pub kind: Kind,
     /// Port clock time after which it is refused.
-    pub expires_ms: Millis,
+    pub expires: Instant,
     /// Distinguishes tokens issued in the same millisecond.
     pub serial: u32,
     /// The logout epoch it was issued in (sessions only; 0 for API tokens).
@@ -121,7 +121,7 @@ fn mac(key: &SessionKey, signed: &[u8]) -> [u8; 32] {
 pub fn issue(key: &SessionKey, claims: &Claims) -> [u8; TOKEN_LEN] {
     let mut t = [0u8; TOKEN_LEN];
     t[0] = claims.kind.tag();
-    put_hex(&mut t[1..17], claims.expires_ms);
+    put_hex(&mut t[1..17], claims.expires.as_millis());
     put_hex(&mut t[17..25], u64::from(claims.serial));
     put_hex(&mut t[25..33], u64::from(claims.epoch));
     t[SIGNED_LEN] = b'.';
@@ -139,7 +139,7 @@ pub fn issue(key: &SessionKey, claims: &Claims) -> [u8; TOKEN_LEN] {
 pub fn verify(
     key: &SessionKey,
     token: &str,
-    now: Millis,
+    now: Instant,
     epoch: u32,
 ) -> Result<Claims, TokenError> {
     let t = token.as_bytes();
@@ -163,11 +163,11 @@ pub fn verify(
     let field = |r: core::ops::Range<usize>| get_hex(&t[r]).ok_or(TokenError::Malformed);
     let claims = Claims {
         kind,
-        expires_ms: field(1..17)?,
+        expires: Instant::from_millis(field(1..17)?),
         serial: field(17..25)? as u32,
         epoch: field(25..33)? as u32,
     };
-    if now >= claims.expires_ms {
+    if now >= claims.expires {
         return Err(TokenError::Expired);
     }
     if kind == Kind::Session && claims.epoch != epoch {
@@ -182,10 +182,10 @@ mod tests {
 
     const KEY: SessionKey = SessionKey([42; 32]);
 
-    fn session(expires_ms: Millis, epoch: u32) -> Claims {
+    fn session(expires_ms: u64, epoch: u32) -> Claims {
         Claims {
             kind: Kind::Session,
-            expires_ms,
+            expires: Instant::from_millis(expires_ms),
             serial: 7,
             epoch,
         }
@@ -201,7 +201,7 @@ mod tests {
         let t = issue(&KEY, &c);
         assert_eq!(t.len(), TOKEN_LEN);
         assert!(t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.'));
-        assert_eq!(verify(&KEY, s(&t), 9_999, 3), Ok(c));
+        assert_eq!(verify(&KEY, s(&t), Instant::from_millis(9_999), 3), Ok(c));
         let api = Claims {
             kind: Kind::Api,
             epoch: 0,
@@ -209,7 +209,7 @@ mod tests {
         };
         let ta = issue(&KEY, &api);
         assert_eq!(
-            verify(&KEY, s(&ta), 0, 99),
+            verify(&KEY, s(&ta), Instant::EPOCH, 99),
             Ok(api),
             "logout leaves API tokens"
         );
@@ -218,15 +218,21 @@ mod tests {
     #[test]
     fn expiry_and_logout() {
         let t = issue(&KEY, &session(10_000, 3));
-        assert_eq!(verify(&KEY, s(&t), 10_000, 3), Err(TokenError::Expired));
-        assert_eq!(verify(&KEY, s(&t), 0, 4), Err(TokenError::LoggedOut));
+        assert_eq!(
+            verify(&KEY, s(&t), Instant::from_millis(10_000), 3),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            verify(&KEY, s(&t), Instant::EPOCH, 4),
+            Err(TokenError::LoggedOut)
+        );
     }
 
     #[test]
     fn forgeries_fail() {
         let t = issue(&KEY, &session(10_000, 3));
         assert_eq!(
-            verify(&SessionKey([43; 32]), s(&t), 0, 3),
+            verify(&SessionKey([43; 32]), s(&t), Instant::EPOCH, 3),
             Err(TokenError::BadSignature),
             "another key (a restart)"
         );
@@ -234,17 +240,30 @@ mod tests {
         for i in 0..TOKEN_LEN {
             let mut f = t;
             f[i] = if f[i] == b'0' { b'1' } else { b'0' };
-            assert!(verify(&KEY, s(&f), 0, 3).is_err(), "changed at {i}");
+            assert!(
+                verify(&KEY, s(&f), Instant::EPOCH, 3).is_err(),
+                "changed at {i}"
+            );
         }
         // A longer expiry written into the claims does not verify.
         let mut later = t;
         later[1] = b'f';
-        assert_eq!(verify(&KEY, s(&later), 0, 3), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&KEY, s(&later), Instant::EPOCH, 3),
+            Err(TokenError::BadSignature)
+        );
         for bad in ["", "s", "x.y", &s(&t)[..TOKEN_LEN - 1]] {
-            assert_eq!(verify(&KEY, bad, 0, 3), Err(TokenError::Malformed), "{bad}");
+            assert_eq!(
+                verify(&KEY, bad, Instant::EPOCH, 3),
+                Err(TokenError::Malformed),
+                "{bad}"
+            );
         }
         let mut upper = t;
         upper[TOKEN_LEN - 1] = b'G';
-        assert_eq!(verify(&KEY, s(&upper), 0, 3), Err(TokenError::Malformed));
+        assert_eq!(
+            verify(&KEY, s(&upper), Instant::EPOCH, 3),
+            Err(TokenError::Malformed)
+        );
     }
 }

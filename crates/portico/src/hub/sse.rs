@@ -17,14 +17,15 @@ use super::{Event, Hub, Next, Subscriber};
 use crate::conn::TimeoutPhase;
 use crate::http::{Method, Status};
 use crate::server::{Buffers, Env, Exchange, ResponseLength, ServeError, ServerConfig, Transport};
-use crate::time::Millis;
+use crate::time::Duration;
 
 /// How long a stream may stay silent before it sends a comment line: proxies and
 /// browsers drop quiet connections, and a write is how a vanished client is noticed.
-pub const KEEPALIVE_MS: Millis = 15_000;
+pub const KEEPALIVE_EVERY: Duration = Duration::from_secs(15);
 
-/// What a browser waits before reconnecting, sent as `retry:` when the stream starts.
-pub const RETRY_MS: u32 = 2_000;
+/// What a browser waits before reconnecting, sent as `retry:` (in milliseconds) when the
+/// stream starts.
+pub const RETRY: Duration = Duration::from_secs(2);
 
 /// Sends the head of an event stream (`text/event-stream`, `Cache-Control: no-cache`,
 /// `X-Accel-Buffering: no` so nginx-style proxies do not buffer it, no length: the body
@@ -37,7 +38,7 @@ pub const RETRY_MS: u32 = 2_000;
 /// from the [`Streams`](crate::server::Streams) implementation.
 pub async fn start<T: Transport, E: Env>(
     ex: &mut Exchange<'_, T, E>,
-    retry_ms: u32,
+    retry: Duration,
 ) -> Result<bool, ServeError<T::Error>> {
     let head_only = ex.head().method == Method::Head;
     let mut w = ex
@@ -50,14 +51,23 @@ pub async fn start<T: Transport, E: Env>(
     if head_only {
         return Ok(false);
     }
-    let mut line = [0u8; 24];
-    let mut c = Cursor::new(&mut line);
-    c.put(b"retry: ");
-    c.num(u64::from(retry_ms));
-    c.put(b"\n\n");
-    let n = c.len().unwrap_or(0);
+    let (line, n) = retry_line(retry);
     w.write(&line[..n]).await?;
     Ok(true)
+}
+
+/// `retry: `, the longest `u64` (20 digits) and a blank line.
+const RETRY_LINE: usize = 7 + 20 + 2;
+
+/// The `retry:` field for `retry` in milliseconds, and its length.
+pub(super) fn retry_line(retry: Duration) -> ([u8; RETRY_LINE], usize) {
+    let mut line = [0u8; RETRY_LINE];
+    let mut c = Cursor::new(&mut line);
+    c.put(b"retry: ");
+    c.num(retry.as_millis());
+    c.put(b"\n\n");
+    let n = c.len().unwrap_or(0);
+    (line, n)
 }
 
 /// Lays one event out in SSE form: `id:`, `event:` (when named), one `data:` line per
@@ -112,7 +122,7 @@ pub fn encode_missed(out: &mut [u8], n: u64) -> Option<usize> {
 const KEEPALIVE: &[u8] = b": keep-alive\n\n";
 
 /// Runs one subscriber's event stream on `io` until the client leaves, a write misses
-/// the send deadline (`cfg.timeouts.send_ms`; reported as a send timeout), or the port
+/// the send deadline (`cfg.timeouts.send`; reported as a send timeout), or the port
 /// drops the future (an eviction). Each batch of events is written from a buffer leased
 /// from `buffers` for that write only; a buffer must hold at least one encoded event
 /// (`SLOT` + ~40 bytes), or the event is skipped and counted as dropped.
@@ -123,7 +133,7 @@ pub async fn run<R, const N: usize, const SLOT: usize, const W: usize, T, E, B>(
     env: &E,
     cfg: &ServerConfig,
     buffers: &B,
-    keepalive_ms: Millis,
+    keepalive_every: Duration,
 ) where
     R: RawMutex,
     T: Transport,
@@ -133,7 +143,7 @@ pub async fn run<R, const N: usize, const SLOT: usize, const W: usize, T, E, B>(
     let _attached = hub.attach();
     loop {
         if !hub.pending(&sub) {
-            match wait(hub, &sub, io, env, keepalive_ms).await {
+            match wait(hub, &sub, io, env, keepalive_every).await {
                 Wake::Ready => continue,
                 Wake::Gone => return,
                 Wake::Quiet => {
@@ -144,7 +154,7 @@ pub async fn run<R, const N: usize, const SLOT: usize, const W: usize, T, E, B>(
                 }
             }
         }
-        let Ok(lease) = env.timeout(cfg.timeouts.queue_ms, buffers.acquire()).await else {
+        let Ok(lease) = env.timeout(cfg.timeouts.queue, buffers.acquire()).await else {
             // No buffer in time: the stream falls behind (and may drop events) rather
             // than close; it tries again.
             continue;
@@ -190,7 +200,7 @@ async fn send<T: Transport, E: Env>(
     parts: &[&[u8]],
 ) -> bool {
     match env
-        .timeout(cfg.timeouts.send_ms, io.write_all_vectored(parts))
+        .timeout(cfg.timeouts.send, io.write_all_vectored(parts))
         .await
     {
         Ok(Ok(())) => {
@@ -218,7 +228,7 @@ async fn wait<R: RawMutex, const N: usize, const SLOT: usize, const W: usize, T,
     sub: &Subscriber,
     io: &mut T,
     env: &E,
-    keepalive_ms: Millis,
+    keepalive_every: Duration,
 ) -> Wake
 where
     T: Transport,
@@ -231,7 +241,7 @@ where
     }
     let woke = {
         let mut ready = pin!(hub.ready(sub));
-        let mut tick = pin!(env.sleep(keepalive_ms));
+        let mut tick = pin!(env.sleep(keepalive_every));
         let mut peer = pin!(io.readable());
         // The client first: one that has left must not be counted as lagging.
         poll_fn(|cx| {
@@ -255,7 +265,7 @@ where
             // should not have; read it so the next wait does not wake at once. A
             // readiness that was not real (nothing to read at once) changes nothing.
             let mut junk = [0u8; 32];
-            match env.timeout(0, io.read(&mut junk)).await {
+            match env.timeout(Duration::ZERO, io.read(&mut junk)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => Wake::Gone,
                 Ok(Ok(_)) | Err(_) => Wake::Ready,
             }

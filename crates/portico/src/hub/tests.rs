@@ -15,7 +15,7 @@ use super::*;
 use crate::conn::TimeoutPhase;
 use crate::server::{Buffers, ServerConfig, Timeouts, Transport};
 use crate::testing::TokioEnv;
-use crate::time::Millis;
+use crate::time::Duration;
 
 const N: usize = 4;
 type TestHub = Hub<NoopRawMutex, N, 32, 2>;
@@ -321,10 +321,14 @@ impl Buffers for OneBuffer {
     }
 }
 
-fn cfg(send_ms: Millis) -> ServerConfig {
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn cfg(send: Duration) -> ServerConfig {
     ServerConfig {
         timeouts: Timeouts {
-            send_ms,
+            send,
             ..Timeouts::const_default()
         },
         ..ServerConfig::const_default()
@@ -358,7 +362,16 @@ fn a_stuck_client_costs_the_publisher_nothing_and_learns_what_it_missed() {
             tokio::task::spawn_local(async move {
                 let sub = hub.subscribe(None);
                 let mut io = Io(wire);
-                sse::run(&*hub, sub, &mut io, &*env, &cfg(60_000), &*buffers, 60_000).await;
+                sse::run(
+                    &*hub,
+                    sub,
+                    &mut io,
+                    &*env,
+                    &cfg(secs(60)),
+                    &*buffers,
+                    secs(60),
+                )
+                .await;
             })
         };
         yield_now().await;
@@ -412,9 +425,9 @@ fn a_write_past_the_send_deadline_ends_the_stream() {
             sub,
             &mut io,
             &env,
-            &cfg(20),
+            &cfg(Duration::from_millis(20)),
             &OneBuffer::default(),
-            60_000,
+            secs(60),
         )
         .await;
         assert_eq!(*env.timeouts.borrow(), [TimeoutPhase::Send]);
@@ -430,8 +443,16 @@ fn a_quiet_stream_sends_keep_alive_comments() {
         let sub = hub.subscribe(None);
         let env = TokioEnv::default();
         let mut io = Io(wire.clone());
-        let (cfg, buffers) = (cfg(1_000), OneBuffer::default());
-        let run = sse::run(&hub, sub, &mut io, &env, &cfg, &buffers, 5);
+        let (cfg, buffers) = (cfg(secs(1)), OneBuffer::default());
+        let run = sse::run(
+            &hub,
+            sub,
+            &mut io,
+            &env,
+            &cfg,
+            &buffers,
+            Duration::from_millis(5),
+        );
         // Runs until the third keep-alive is out, then the client leaves.
         let watch = async {
             while wire.text().matches(": keep-alive\n\n").count() < 3 {
@@ -442,4 +463,15 @@ fn a_quiet_stream_sends_keep_alive_comments() {
         tokio::join!(run, watch);
         assert!(wire.text().starts_with(": keep-alive\n\n"));
     });
+}
+
+#[test]
+fn the_retry_field_is_in_milliseconds_and_fits_any_duration() {
+    let text = |d| {
+        let (line, n) = sse::retry_line(d);
+        String::from_utf8(line[..n].to_vec()).unwrap()
+    };
+    assert_eq!(text(sse::RETRY), "retry: 2000\n\n");
+    assert_eq!(text(Duration::ZERO), "retry: 0\n\n");
+    assert_eq!(text(Duration::MAX), "retry: 18446744073709551615\n\n");
 }

@@ -28,7 +28,7 @@ pub async fn serve<T: Transport, E: Env, H: Handler>(
     limits.max_head = limits.max_head.min(read_limit);
     loop {
         env.state(ConnState::Head);
-        let deadline = env.now().saturating_add(cfg.timeouts.head_ms);
+        let deadline = env.now() + cfg.timeouts.head;
         let head_len = loop {
             if *filled > 0 {
                 match RequestHead::parse(&buf[..*filled], &limits) {
@@ -41,7 +41,7 @@ pub async fn serve<T: Transport, E: Env, H: Handler>(
                     }
                 }
             }
-            let remaining = deadline.saturating_sub(env.now());
+            let remaining = deadline - env.now();
             let read = io.read(&mut buf[*filled..read_limit]);
             let n = match env.timeout(remaining, read).await {
                 Err(_) => {

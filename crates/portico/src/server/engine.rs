@@ -23,7 +23,7 @@ use core::task::Poll;
 use super::{serve, Env, Handler, Outcome, ServerConfig, Transport};
 use crate::conn::{ConnState, TimeoutPhase};
 use crate::http::{HeadWriter, Status};
-use crate::time::Millis;
+use crate::time::Duration;
 
 /// Where a connection's request buffer comes from.
 #[allow(async_fn_in_trait)] // See `Env`.
@@ -157,7 +157,7 @@ where
         env: &E,
         cfg: &ServerConfig,
         start: Start,
-        park_after: Option<Millis>,
+        park_after: Option<Duration>,
     ) -> End {
         let t = &cfg.timeouts;
         let mut served = false;
@@ -167,8 +167,8 @@ where
             // parking.
             let (wait, phase) = match (served, start, park_after) {
                 (true, _, Some(linger)) => (linger, None),
-                (false, Start::Fresh, _) => (t.head_ms, Some(TimeoutPhase::Head)),
-                _ => (t.idle_ms, Some(TimeoutPhase::Idle)),
+                (false, Start::Fresh, _) => (t.head, Some(TimeoutPhase::Head)),
+                _ => (t.idle, Some(TimeoutPhase::Idle)),
             };
             match env.timeout(wait, io.readable()).await {
                 Ok(Ok(())) => {}
@@ -188,10 +188,9 @@ where
             // Readable: a request is coming (or the peer closed, which `serve` sees as a
             // zero-byte read). No longer idle, so no longer evictable.
             env.state(ConnState::Head);
-            let Ok(Some(mut lease)) = env.timeout(t.queue_ms, lease(self.buffers, env)).await
-            else {
+            let Ok(Some(mut lease)) = env.timeout(t.queue, lease(self.buffers, env)).await else {
                 env.refused();
-                let _ = env.timeout(t.send_ms, refuse(io, cfg)).await;
+                let _ = env.timeout(t.send, refuse(io, cfg)).await;
                 return End::Close;
             };
             let mut filled = 0;
@@ -203,7 +202,7 @@ where
                     // may still sit unacknowledged in the socket, and an idle connection
                     // may be evicted — a reset then would cut the response short. (On the
                     // host the kernel owns it; `flush` returns at once.)
-                    match env.timeout(t.send_ms, io.flush()).await {
+                    match env.timeout(t.send, io.flush()).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return End::Close,
                         Err(_) => {
@@ -226,11 +225,11 @@ where
 }
 
 /// How often a connection waiting for a buffer looks again for a dripping head to shed.
-const SHED_TICK_MS: Millis = 100;
+const SHED_TICK: Duration = Duration::from_millis(100);
 
 /// Waits for a buffer in the pool's FIFO queue. While every buffer is taken, a head still
 /// dripping in past the grace period gives its buffer up — at once and then every
-/// [`SHED_TICK_MS`] (a dripper's grace ends with no event), so a slowloris cannot starve
+/// [`SHED_TICK`] (a dripper's grace ends with no event), so a slowloris cannot starve
 /// real requests. The queue position is kept throughout.
 async fn lease<'b, B: Buffers, E: Env>(buffers: &'b B, env: &E) -> Option<B::Lease<'b>> {
     let mut acquire = pin!(buffers.acquire());
@@ -238,7 +237,7 @@ async fn lease<'b, B: Buffers, E: Env>(buffers: &'b B, env: &E) -> Option<B::Lea
         if buffers.exhausted() {
             env.shed_slow_head();
         }
-        let mut tick = pin!(env.sleep(SHED_TICK_MS));
+        let mut tick = pin!(env.sleep(SHED_TICK));
         let got = poll_fn(|cx| {
             if let Poll::Ready(l) = acquire.as_mut().poll(cx) {
                 return Poll::Ready(Some(l));
@@ -262,10 +261,13 @@ pub async fn refuse<T: Transport>(io: &mut T, cfg: &ServerConfig) -> Result<(), 
     // two security headers 64.
     let mut buf = [0u8; 320];
     let head = HeadWriter::new(&mut buf, Status::SERVICE_UNAVAILABLE).and_then(|mut w| {
-        w.header_fmt("Retry-After", format_args!("{}", cfg.retry_after_s))?
-            .header("Content-Type", "text/plain; charset=utf-8")?
-            .header_fmt("Content-Length", format_args!("{}", BODY.len()))?
-            .header("Connection", "close")?;
+        w.header_fmt(
+            "Retry-After",
+            format_args!("{}", cfg.retry_after.as_secs_ceil()),
+        )?
+        .header("Content-Type", "text/plain; charset=utf-8")?
+        .header_fmt("Content-Length", format_args!("{}", BODY.len()))?
+        .header("Connection", "close")?;
         super::stamp::stamp(&mut w, cfg)?;
         w.finish()
     });
@@ -288,6 +290,7 @@ mod tests {
 
     use super::*;
     use crate::server::{Exchange, Reply, ServeError, TimedOut};
+    use crate::time::Instant;
 
     /// Input pieces then (with `hang`) silence, or EOF; records what is written.
     struct Peer {
@@ -355,10 +358,10 @@ mod tests {
     }
 
     impl Env for Impatient {
-        fn now(&self) -> Millis {
-            0
+        fn now(&self) -> Instant {
+            Instant::EPOCH
         }
-        async fn timeout<F: Future>(&self, _: Millis, fut: F) -> Result<F::Output, TimedOut> {
+        async fn timeout<F: Future>(&self, _: Duration, fut: F) -> Result<F::Output, TimedOut> {
             let mut fut = pin!(fut);
             let mut cx = Context::from_waker(Waker::noop());
             match fut.as_mut().poll(&mut cx) {
@@ -374,7 +377,7 @@ mod tests {
         fn timed_out(&self, phase: TimeoutPhase) {
             self.timeouts.borrow_mut().push(phase);
         }
-        async fn sleep(&self, _: Millis) {
+        async fn sleep(&self, _: Duration) {
             // Time never passes by itself here: only `timeout` ends a wait.
             core::future::pending::<()>().await
         }
@@ -426,7 +429,7 @@ mod tests {
         env: &Impatient,
         some: bool,
         start: Start,
-        park: Option<Millis>,
+        park: Option<Duration>,
     ) -> End {
         let buffers = OneBuffer {
             some,
@@ -457,7 +460,16 @@ mod tests {
     #[test]
     fn serves_then_parks_after_the_linger() {
         let (mut peer, env) = (Peer::new(&[GET], true), Impatient::default());
-        assert_eq!(run(&mut peer, &env, true, Start::Fresh, Some(2)), End::Park);
+        assert_eq!(
+            run(
+                &mut peer,
+                &env,
+                true,
+                Start::Fresh,
+                Some(Duration::from_millis(2))
+            ),
+            End::Park
+        );
         assert!(String::from_utf8_lossy(&peer.out).starts_with("HTTP/1.1 200 OK"));
         assert_eq!(env.states.borrow().last(), Some(&ConnState::Idle));
         assert!(
@@ -493,7 +505,13 @@ mod tests {
     fn a_peer_that_closes_is_closed() {
         let (mut peer, env) = (Peer::new(&[], false), Impatient::default());
         assert_eq!(
-            run(&mut peer, &env, true, Start::Fresh, Some(2)),
+            run(
+                &mut peer,
+                &env,
+                true,
+                Start::Fresh,
+                Some(Duration::from_millis(2))
+            ),
             End::Close
         );
         assert!(peer.out.is_empty());

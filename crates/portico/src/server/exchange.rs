@@ -403,7 +403,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         }
         self.compact();
         let keep_alive = self.keep_alive;
-        let idle_s = self.cfg.timeouts.idle_ms / 1000;
+        let idle_s = self.cfg.timeouts.idle.as_secs();
         let http10 = self.head.minor_version == 0;
         let (date, base, extra) = (self.date, self.cfg.headers, self.extra);
         let free = &mut self.rest[self.end..];
@@ -457,7 +457,7 @@ impl<'a, T: Transport, E: Env> Exchange<'a, T, E> {
         }
         let cfg = self.cfg;
         let read = self.io.read(&mut self.rest[self.end..]);
-        let n = match self.env.timeout(cfg.timeouts.body_ms, read).await {
+        let n = match self.env.timeout(cfg.timeouts.body, read).await {
             Err(_) => {
                 self.env.timed_out(TimeoutPhase::Body);
                 return Err(ServeError::Timeout(TimeoutPhase::Body));
@@ -498,7 +498,7 @@ pub(super) async fn write_with<T: Transport, E: Env>(
     parts: &[&[u8]],
 ) -> Result<(), ServeError<T::Error>> {
     match env
-        .timeout(cfg.timeouts.send_ms, io.write_all_vectored(parts))
+        .timeout(cfg.timeouts.send, io.write_all_vectored(parts))
         .await
     {
         Err(_) => {

@@ -29,7 +29,7 @@ pub use transport::Transport;
 
 use crate::conn::{ConnState, TimeoutPhase};
 use crate::http::{HeadLimits, HeaderError};
-use crate::time::Millis;
+use crate::time::{Duration, Instant};
 
 /// A deadline passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +39,10 @@ pub struct TimedOut;
 /// place to report what the connection is doing.
 #[allow(async_fn_in_trait)] // Ports run one executor thread (embassy, tokio LocalSet): no Send bound.
 pub trait Env {
-    /// Milliseconds on the port's clock.
-    fn now(&self) -> Millis;
-    /// Runs `fut` for at most `ms` milliseconds.
-    async fn timeout<F: Future>(&self, ms: Millis, fut: F) -> Result<F::Output, TimedOut>;
+    /// The time on the port's clock.
+    fn now(&self) -> Instant;
+    /// Runs `fut` for at most `limit`.
+    async fn timeout<F: Future>(&self, limit: Duration, fut: F) -> Result<F::Output, TimedOut>;
     /// The connection entered a state (counts as activity).
     fn state(&self, state: ConnState);
     /// Bytes moved.
@@ -51,8 +51,8 @@ pub trait Env {
     fn request_done(&self);
     /// A deadline was missed.
     fn timed_out(&self, phase: TimeoutPhase);
-    /// Waits `ms` milliseconds (streams pace their events with it).
-    async fn sleep(&self, ms: Millis);
+    /// Waits for `span` (streams pace their events with it).
+    async fn sleep(&self, span: Duration);
     /// Whether the connection is still the table's: `false` once it was evicted or
     /// closed, so a request that arrives in the same instant is not served.
     fn is_live(&self) -> bool {
@@ -74,26 +74,26 @@ pub trait Env {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Whole request head, from the first byte (or from admission, for a new connection).
-    pub head_ms: Millis,
+    pub head: Duration,
     /// Between request body reads.
-    pub body_ms: Millis,
+    pub body: Duration,
     /// For each write to complete (a client that does not read is cut).
-    pub send_ms: Millis,
+    pub send: Duration,
     /// Idle keep-alive, advertised in `Keep-Alive: timeout=`.
-    pub idle_ms: Millis,
+    pub idle: Duration,
     /// How long a newcomer waits for a socket or a request buffer before `503`.
-    pub queue_ms: Millis,
+    pub queue: Duration,
 }
 
 impl Timeouts {
     /// 5 s for a head, a body read or a write; 10 s idle; 2 s in the queue.
     pub const fn const_default() -> Self {
         Timeouts {
-            head_ms: 5_000,
-            body_ms: 5_000,
-            send_ms: 5_000,
-            idle_ms: 10_000,
-            queue_ms: 2_000,
+            head: Duration::from_secs(5),
+            body: Duration::from_secs(5),
+            send: Duration::from_secs(5),
+            idle: Duration::from_secs(10),
+            queue: Duration::from_secs(2),
         }
     }
 }
@@ -115,8 +115,9 @@ pub struct ServerConfig {
     pub timeouts: Timeouts,
     /// Unread body bytes the server will drain to keep a connection alive.
     pub drain_limit: u64,
-    /// Seconds a refused client is told to wait (`Retry-After` of a `503`).
-    pub retry_after_s: u32,
+    /// How long a refused client is told to wait (`Retry-After` of a `503`, in whole
+    /// seconds rounded up, so a client that waits exactly that long is not early).
+    pub retry_after: Duration,
     /// Header lines on every response, whoever writes it: the application's answers,
     /// the loop's own 4xx/5xx and the port's `503` to a newcomer alike (the application's
     /// security headers). A browser judges a `400` page like any other.
@@ -136,7 +137,7 @@ impl ServerConfig {
             response_reserve: 1024,
             timeouts: Timeouts::const_default(),
             drain_limit: 64 * 1024,
-            retry_after_s: 1,
+            retry_after: Duration::from_secs(1),
             headers: &[],
             wall_clock: no_wall_clock,
         }

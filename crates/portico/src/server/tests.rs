@@ -312,6 +312,23 @@ fn without_a_date_or_headers_configured_nothing_is_added() {
 }
 
 #[test]
+fn the_refusal_503_asks_for_whole_seconds_rounded_up() {
+    for (ms, header) in [(1_500, "Retry-After: 2"), (3_000, "Retry-After: 3")] {
+        let cfg = ServerConfig {
+            retry_after: Duration::from_millis(ms),
+            ..ServerConfig::default()
+        };
+        let mut io = ScriptedTransport::new(b"");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(refuse(&mut io, &cfg)).unwrap();
+        let out = String::from_utf8(io.into_output()).unwrap();
+        assert!(head_lines(&out).contains(&header), "{header} in {out:?}");
+    }
+}
+
+#[test]
 fn the_refusal_503_is_stamped_too() {
     let cfg = stamped();
     let mut io = ScriptedTransport::new(b"");
