@@ -15,9 +15,12 @@ pub struct Policy {
     /// How long a newly admitted connection that has sent nothing is protected. After
     /// it, such a connection (a browser's speculative preconnect) may be evicted — after
     /// every idle keep-alive. A browser sends its request as soon as the handshake
-    /// completes, so it arrives half a round trip later: milliseconds on a LAN, and
-    /// still inside the grace on a Wi-Fi link whose round trip is 500 ms. Every socket a
-    /// silent preconnect holds past that is one a crowd's newcomers wait for.
+    /// completes, so it arrives half a round trip later — or, if that segment is lost,
+    /// one retransmission timeout later (Linux: 200 ms plus the round trip; 210–460 ms
+    /// measured over the emulated Wi-Fi link). 500 ms covers one loss; 250 ms did not
+    /// (a fresh connection's request lost once, then the connection evicted as silent:
+    /// a failed request, 2 in 3 runs of the Wi-Fi crowd). Every socket a silent
+    /// preconnect holds past the grace is one a crowd's newcomers wait for.
     pub fresh_grace: Duration,
     /// How long a request head may take to arrive before, still incomplete, it may be
     /// evicted for a newcomer or a buffer (a slowloris; a phone on a weak link sends a
@@ -33,7 +36,7 @@ impl Policy {
             lru_purge: true,
             evict_streams: false,
             per_peer_cap: 8,
-            fresh_grace: Duration::from_millis(250),
+            fresh_grace: Duration::from_millis(500),
             head_grace: Duration::from_secs(1),
         }
     }
