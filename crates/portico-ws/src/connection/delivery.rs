@@ -1,6 +1,6 @@
-//! How received data reaches the handler: whole messages or pieces. A setting (in
-//! [`Settings`](crate::settings::Settings), re-exported at the crate root) that the state
-//! machine obeys.
+//! How received data reaches the handler: whole messages or pieces. A setting
+//! ([`Settings::delivery`](crate::settings::Settings::delivery)) that the state machine
+//! obeys; the settings name it as well as the machine, so it stands apart from both.
 
 /// How received data reaches the handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
