@@ -19,7 +19,7 @@ pub struct Policy {
     /// one retransmission timeout later (Linux: 200 ms plus the round trip; 210–460 ms
     /// measured over the emulated Wi-Fi link). 500 ms covers one loss; 250 ms did not
     /// (a fresh connection's request lost once, then the connection evicted as silent:
-    /// a failed request, 2 in 3 runs of the Wi-Fi crowd). Every socket a silent
+    /// two failed requests in one of three runs of the Wi-Fi crowd). Every socket a silent
     /// preconnect holds past the grace is one a crowd's newcomers wait for.
     pub fresh_grace: Duration,
     /// How long a request head may take to arrive before, still incomplete, it may be
