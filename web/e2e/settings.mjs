@@ -30,6 +30,11 @@ async function start(stateFile) {
       }
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}; log: ${log}`)));
+    // A binary that cannot be started (a wrong SETTINGS_BIN): a FAIL line, not a crash.
+    child.on('error', (e) => {
+      clearTimeout(t);
+      reject(new Error(`cannot start ${process.env.SETTINGS_BIN}: ${e.message}`));
+    });
   });
   return {
     url: `http://127.0.0.1:${port}/`,
