@@ -57,6 +57,14 @@ else
 fi
 grep -E "^test result" "$WORK/logs/tests.log" | sed 's/^/    /'
 
+# The harness is its own workspace, so the main clippy step does not see it.
+say "clippy on the fuzz harness"
+if ! cargo clippy --manifest-path fuzz/Cargo.toml -p portico-fuzz-harness --all-targets \
+    -- -D warnings >"$WORK/logs/clippy.log" 2>&1; then
+    failed "clippy on the fuzz harness (log: $WORK/logs/clippy.log):" "$WORK/logs/clippy.log" \
+        "^(warning|error)" 8
+fi
+
 if ! cargo +"$TOOLCHAIN" --version >/dev/null 2>&1; then
     say "SKIPPED fuzzing: no $TOOLCHAIN toolchain (install it with: rustup toolchain install nightly)"
     [ $failures -eq 0 ] && say "passed (plain tests only)" || say "FAILED: plain tests"

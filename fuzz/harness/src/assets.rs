@@ -68,7 +68,7 @@ const NO_FALLBACK: &[Asset] = &[
     SET[3],
 ];
 
-fn in_set<'a>(set: &'a [Asset], a: &Asset) -> bool {
+fn in_set(set: &[Asset], a: &Asset) -> bool {
     set.iter().any(|x| core::ptr::eq(x, a))
 }
 

@@ -71,7 +71,7 @@ pub fn http_head(data: &[u8]) {
             cl += 1;
             cl_nonzero |= value
                 .split(',')
-                .any(|v| v.trim().trim_start_matches('0') != "");
+                .any(|v| !v.trim().trim_start_matches('0').is_empty());
         } else if name.eq_ignore_ascii_case("host") {
             host += 1;
         }

@@ -30,8 +30,11 @@ pub use serve::{respond, serve};
 pub use ws::{ws_frame, ws_handshake};
 pub use ws_server::ws_server;
 
+/// One fuzz target: its name and the function that takes an input.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// Every target, by name: what the replay test and the script iterate over.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[Target] = &[
     ("http_head", http_head),
     ("chunked", chunked),
     ("router", router),
@@ -92,7 +95,7 @@ impl<'a> Knobs<'a> {
     /// Split sizes: `1..=max`, biased towards tiny pieces (1–3 bytes) a third of the time.
     pub(crate) fn piece(&mut self, max: usize) -> usize {
         let r = self.next();
-        if r % 3 == 0 {
+        if r.is_multiple_of(3) {
             1 + (r >> 8) as usize % 3.min(max).max(1)
         } else {
             1 + (r >> 8) as usize % max.max(1)
