@@ -405,8 +405,9 @@ mod tests {
         let busy = admitted(t.admit(peer(2, 1), at(0)));
         t.set_state(busy, ConnState::Head, at(10)).unwrap();
         // Within the grace period nothing may go.
-        assert_eq!(t.admit(peer(3, 1), at(200)), Admission::Full);
-        match t.admit(peer(3, 1), at(300)) {
+        let grace = Policy::default().fresh_grace.as_millis();
+        assert_eq!(t.admit(peer(3, 1), at(grace - 1)), Admission::Full);
+        match t.admit(peer(3, 1), at(grace)) {
             Admission::Evicted { victim, reason, .. } => {
                 assert_eq!((victim, reason), (quiet, EvictReason::Silent))
             }
@@ -427,12 +428,13 @@ mod tests {
     #[test]
     fn a_port_that_admits_at_the_syn_starts_the_grace_at_the_handshake() {
         let mut t = table(1);
+        let grace = Policy::default().fresh_grace.as_millis();
         let slow = admitted(t.admit(peer(1, 1), at(0)));
-        // Its handshake took 400 ms (a slow link): silent for 100 ms only.
+        // Its handshake took 400 ms (a slow link): the grace starts then.
         t.connected(slow, at(400)).unwrap();
-        assert_eq!(t.admit(peer(2, 1), at(500)), Admission::Full);
+        assert_eq!(t.admit(peer(2, 1), at(grace + 399)), Admission::Full);
         assert!(matches!(
-            t.admit(peer(2, 1), at(650)),
+            t.admit(peer(2, 1), at(grace + 400)),
             Admission::Evicted {
                 reason: EvictReason::Silent,
                 ..
