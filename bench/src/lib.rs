@@ -6,7 +6,9 @@
 //! picoserve peer), `newcomer` (ten browsers holding idle keep-alives, then an eleventh
 //! loads the page) and `idle-conns` (opens idle keep-alive connections and holds them).
 
+pub mod browser;
 pub mod client;
+pub mod docroot;
 pub mod idle;
 pub mod newcomer;
 pub mod procfs;

@@ -7,6 +7,13 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     status_field(pid, "VmRSS:")
 }
 
+/// The anonymous part of the resident set (`RssAnon`: heap, stacks, zeroed statics),
+/// without the mapped executable, so two binaries of different sizes compare by the
+/// memory they allocated.
+pub fn rss_anon_bytes(pid: u32) -> Option<u64> {
+    status_field(pid, "RssAnon:")
+}
+
 /// Peak resident set size of `pid` in bytes (`VmHWM`).
 pub fn rss_peak_bytes(pid: u32) -> Option<u64> {
     status_field(pid, "VmHWM:")

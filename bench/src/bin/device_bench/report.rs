@@ -1,0 +1,230 @@
+//! The table: each figure's median per server over the rounds, and the ratio
+//! Portico ÷ picoserve taken per round (Portico's run against the picoserve run right
+//! after it), its median and range.
+
+use std::fmt::Write;
+
+use portico_bench::stats::median;
+use portico_tap::profile::Profile;
+
+use crate::scenarios::{Crowd, Loads, Newcomers};
+use crate::servers::Kind;
+
+/// One server's run.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub(crate) kind: Kind,
+    pub(crate) round: usize,
+    pub(crate) loads: Loads,
+    pub(crate) newcomers: Newcomers,
+    pub(crate) crowd: Crowd,
+    /// `VmRSS` once started, `VmHWM` after the crowd.
+    pub(crate) rss_idle: u64,
+    pub(crate) rss_peak: u64,
+    /// `RssAnon` once started and after the crowd.
+    pub(crate) anon_idle: u64,
+    pub(crate) anon_end: u64,
+}
+
+impl Run {
+    /// One line for the progress log.
+    pub(crate) fn line(&self) -> String {
+        let first = |e: &[String]| e.first().cloned().unwrap_or_default();
+        format!(
+            "{:.1} loads/s ({} failed{}), newcomer {}/{}{}, crowd {} of {} failed{}, p50 {} ms p99 {} ms, RSS {} KiB (anon {}) → peak {} KiB (anon {})",
+            self.loads.per_second,
+            self.loads.failed,
+            opt(first(&self.loads.errors)),
+            self.newcomers.loaded,
+            self.newcomers.reps,
+            opt(first(&self.newcomers.errors)),
+            self.crowd.failed,
+            self.crowd.requests,
+            opt(first(&self.crowd.errors)),
+            self.crowd.p50.as_millis(),
+            self.crowd.p99.as_millis(),
+            self.rss_idle / 1024,
+            self.anon_idle / 1024,
+            self.rss_peak / 1024,
+            self.anon_end / 1024,
+        )
+    }
+}
+
+fn opt(e: String) -> String {
+    if e.is_empty() {
+        e
+    } else {
+        format!(": {e}")
+    }
+}
+
+/// What was run (for the table's heading).
+pub(crate) struct Setup<'a> {
+    pub(crate) command: &'a str,
+    pub(crate) profile: Profile,
+    pub(crate) browsers: usize,
+    pub(crate) duration: u64,
+    pub(crate) newcomer_reps: usize,
+    pub(crate) crowd: usize,
+    pub(crate) crowd_poll: u64,
+    pub(crate) files: usize,
+    pub(crate) bytes: u64,
+    pub(crate) link: String,
+}
+
+/// One figure of a run.
+struct Row {
+    name: String,
+    figure: fn(&Run) -> f64,
+    /// Decimals shown.
+    places: usize,
+}
+
+pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
+    let p = s.profile;
+    let rows = [
+        Row {
+            name: format!(
+                "page loads / s ({} browsers × 6 conns, {} s)",
+                s.browsers, s.duration
+            ),
+            figure: |r| r.loads.per_second,
+            places: 1,
+        },
+        Row {
+            name: "failed requests during those loads".into(),
+            figure: |r| r.loads.failed as f64,
+            places: 0,
+        },
+        Row {
+            name: format!(
+                "newcomer loaded (of {} per run; 10 browsers × 6 idle keep-alives first)",
+                s.newcomer_reps
+            ),
+            figure: |r| r.newcomers.loaded as f64,
+            places: 0,
+        },
+        Row {
+            name: format!(
+                "crowd of {} at once: failed requests (load + {} s of polls)",
+                s.crowd, s.crowd_poll
+            ),
+            figure: |r| r.crowd.failed as f64,
+            places: 0,
+        },
+        Row {
+            name: "crowd: page-load p50 (ms)".into(),
+            figure: |r| r.crowd.p50.as_secs_f64() * 1e3,
+            places: 0,
+        },
+        Row {
+            name: "crowd: page-load p99 (ms)".into(),
+            figure: |r| r.crowd.p99.as_secs_f64() * 1e3,
+            places: 0,
+        },
+        Row {
+            name: "RSS after start (KiB)".into(),
+            figure: |r| r.rss_idle as f64 / 1024.0,
+            places: 0,
+        },
+        Row {
+            name: "anonymous RSS after start (KiB)".into(),
+            figure: |r| r.anon_idle as f64 / 1024.0,
+            places: 0,
+        },
+        Row {
+            name: "anonymous RSS after the crowd (KiB)".into(),
+            figure: |r| r.anon_end as f64 / 1024.0,
+            places: 0,
+        },
+        Row {
+            name: "peak RSS (KiB)".into(),
+            figure: |r| r.rss_peak as f64 / 1024.0,
+            places: 0,
+        },
+    ];
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Profile {}: {} HTTP sockets ({} admitted by Portico), socket buffers {} B rx + {} B tx, request buffers {} B ({} pooled in Portico, one per task in picoserve). Page: {} files, {} B, plus /api/status. Link: {}. {} rounds, Portico then picoserve each.\n",
+        p.name,
+        p.sockets,
+        p.cap,
+        p.rx,
+        p.tx,
+        p.chunk_size,
+        p.chunks,
+        s.files - 1,
+        s.bytes,
+        s.link,
+        runs.len() / 2
+    );
+    let kib = |b: usize| b as f64 / 1024.0;
+    let _ = writeln!(
+        out,
+        "Buffers by design: Portico {} × {} B socket buffers + {} × {} B pool = {:.0} KiB; picoserve {} × ({} + {}) B = {:.0} KiB.\n",
+        p.sockets,
+        p.rx + p.tx,
+        p.chunks,
+        p.chunk_size,
+        kib(p.socket_bytes() + p.pool_bytes()),
+        p.sockets,
+        p.rx + p.tx,
+        p.chunk_size,
+        kib(p.sockets * (p.rx + p.tx + p.chunk_size)),
+    );
+    let _ = writeln!(out, "`{}`\n", s.command);
+    let _ = writeln!(
+        out,
+        "| figure | Portico, median [range] | picoserve, median [range] | Portico ÷ picoserve, median [range] |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|");
+    for row in &rows {
+        let of = |k: Kind| -> Vec<f64> {
+            runs.iter()
+                .filter(|r| r.kind == k)
+                .map(row.figure)
+                .collect()
+        };
+        let (a, b) = (of(Kind::Portico), of(Kind::Pico));
+        // Ratios pair each round's two runs; a zero denominator has no ratio.
+        let ratios: Vec<f64> = runs
+            .iter()
+            .filter(|r| r.kind == Kind::Portico)
+            .filter_map(|ra| {
+                let rb = runs
+                    .iter()
+                    .find(|r| r.kind == Kind::Pico && r.round == ra.round)?;
+                let (x, y) = ((row.figure)(ra), (row.figure)(rb));
+                (y != 0.0).then_some(x / y)
+            })
+            .collect();
+        let ratio = if ratios.len() == a.len() && !ratios.is_empty() {
+            format!("{:.2}× {}", median(&ratios), range(&ratios, 2, "×"))
+        } else {
+            "— (picoserve 0)".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} {} | {} {} | {} |",
+            row.name,
+            fmt(median(&a), row.places),
+            range(&a, row.places, ""),
+            fmt(median(&b), row.places),
+            range(&b, row.places, ""),
+            ratio
+        );
+    }
+    out
+}
+
+fn fmt(v: f64, places: usize) -> String {
+    format!("{v:.places$}")
+}
+
+fn range(v: &[f64], places: usize, unit: &str) -> String {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("[{}{unit}–{}{unit}]", fmt(lo, places), fmt(hi, places))
+}
