@@ -68,6 +68,22 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// Seconds of CPU time of `pid` so far (user + system).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    Some(cpu_ticks(pid)? as f64 / ticks_per_second())
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`; 100 when it does not say).
+pub fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no memory effects.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
 /// Ticks all CPUs spent stolen by the hypervisor so far (`steal` of `/proc/stat`).
 pub fn steal_ticks() -> u64 {
     fs::read_to_string("/proc/stat")

@@ -208,10 +208,15 @@ fn run_one(
     args: &Args,
 ) -> Result<Run, String> {
     let s = start(launch, kind, round)?;
+    let cpu = || procfs::cpu_seconds(s.pid()).unwrap_or(0.0);
     let settle = || std::thread::sleep(Duration::from_secs(1));
     settle();
+    let (idle_from, t) = (cpu(), std::time::Instant::now());
+    settle();
+    let cpu_idle = (cpu() - idle_from) / t.elapsed().as_secs_f64();
     let rss_idle = procfs::rss_bytes(s.pid()).unwrap_or(0);
     let anon_idle = procfs::rss_anon_bytes(s.pid()).unwrap_or(0);
+    let (loads_from, t) = (cpu(), std::time::Instant::now());
     let loads = scenarios::page_loads(
         s.addr,
         paths,
@@ -219,6 +224,8 @@ fn run_one(
         browsers,
         Duration::from_secs(args.duration),
     );
+    let cpu_per_load =
+        (cpu() - loads_from) / (loads.per_second * t.elapsed().as_secs_f64()).max(1.0);
     settle();
     let newcomers = scenarios::newcomers(s.addr, paths, sources, args.newcomer_reps);
     settle();
@@ -241,6 +248,8 @@ fn run_one(
         rss_peak,
         anon_idle,
         anon_end,
+        cpu_idle,
+        cpu_per_load,
     })
 }
 

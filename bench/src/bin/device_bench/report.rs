@@ -24,6 +24,10 @@ pub(crate) struct Run {
     /// `RssAnon` once started and after the crowd.
     pub(crate) anon_idle: u64,
     pub(crate) anon_end: u64,
+    /// The server's CPU time per second of wall time before any client came.
+    pub(crate) cpu_idle: f64,
+    /// The server's CPU seconds per page loaded during the page loads.
+    pub(crate) cpu_per_load: f64,
 }
 
 impl Run {
@@ -31,13 +35,16 @@ impl Run {
     pub(crate) fn line(&self) -> String {
         let first = |e: &[String]| e.first().cloned().unwrap_or_default();
         format!(
-            "{:.1} loads/s ({} failed{}), newcomer {}/{}{}, crowd {} of {} failed{}, p50 {} ms p99 {} ms, RSS {} KiB (anon {}) → peak {} KiB (anon {})",
+            "{:.1} loads/s ({:.2} ms CPU each, {} failed{}), idle CPU {:.0} %, newcomer {}/{}{}, crowd {} loaded, {} of {} requests failed{}, p50 {} ms p99 {} ms, RSS {} KiB (anon {}) → peak {} KiB (anon {})",
             self.loads.per_second,
+            self.cpu_per_load * 1e3,
             self.loads.failed,
+            self.cpu_idle * 100.0,
             opt(first(&self.loads.errors)),
             self.newcomers.loaded,
             self.newcomers.reps,
             opt(first(&self.newcomers.errors)),
+            self.crowd.loaded,
             self.crowd.failed,
             self.crowd.requests,
             opt(first(&self.crowd.errors)),
@@ -79,6 +86,10 @@ struct Row {
     figure: fn(&Run) -> f64,
     /// Decimals shown.
     places: usize,
+    /// A count (failed requests, pages loaded): shown as the total over the rounds with
+    /// each run's value, its ratio taken of the totals (a count is often 0 in some
+    /// runs, where a per-round ratio has no value).
+    count: bool,
 }
 
 pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
@@ -90,11 +101,25 @@ pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
                 s.browsers, s.duration
             ),
             figure: |r| r.loads.per_second,
+            count: false,
             places: 1,
+        },
+        Row {
+            name: "server CPU per page load (ms)".into(),
+            figure: |r| r.cpu_per_load * 1e3,
+            count: false,
+            places: 2,
+        },
+        Row {
+            name: "server CPU with no client (% of a core)".into(),
+            figure: |r| r.cpu_idle * 100.0,
+            count: false,
+            places: 0,
         },
         Row {
             name: "failed requests during those loads".into(),
             figure: |r| r.loads.failed as f64,
+            count: true,
             places: 0,
         },
         Row {
@@ -103,6 +128,7 @@ pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
                 s.newcomer_reps
             ),
             figure: |r| r.newcomers.loaded as f64,
+            count: true,
             places: 0,
         },
         Row {
@@ -111,36 +137,49 @@ pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
                 s.crowd, s.crowd_poll
             ),
             figure: |r| r.crowd.failed as f64,
+            count: true,
+            places: 0,
+        },
+        Row {
+            name: format!("crowd: pages loaded fully (of {})", s.crowd),
+            figure: |r| r.crowd.loaded as f64,
+            count: true,
             places: 0,
         },
         Row {
             name: "crowd: page-load p50 (ms)".into(),
             figure: |r| r.crowd.p50.as_secs_f64() * 1e3,
+            count: false,
             places: 0,
         },
         Row {
             name: "crowd: page-load p99 (ms)".into(),
             figure: |r| r.crowd.p99.as_secs_f64() * 1e3,
+            count: false,
             places: 0,
         },
         Row {
             name: "RSS after start (KiB)".into(),
             figure: |r| r.rss_idle as f64 / 1024.0,
+            count: false,
             places: 0,
         },
         Row {
             name: "anonymous RSS after start (KiB)".into(),
             figure: |r| r.anon_idle as f64 / 1024.0,
+            count: false,
             places: 0,
         },
         Row {
             name: "anonymous RSS after the crowd (KiB)".into(),
             figure: |r| r.anon_end as f64 / 1024.0,
+            count: false,
             places: 0,
         },
         Row {
             name: "peak RSS (KiB)".into(),
             figure: |r| r.rss_peak as f64 / 1024.0,
+            count: false,
             places: 0,
         },
     ];
@@ -188,35 +227,50 @@ pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
                 .collect()
         };
         let (a, b) = (of(Kind::Portico), of(Kind::Pico));
-        // Ratios pair each round's two runs; a zero denominator has no ratio.
-        let ratios: Vec<f64> = runs
-            .iter()
-            .filter(|r| r.kind == Kind::Portico)
-            .filter_map(|ra| {
-                let rb = runs
-                    .iter()
-                    .find(|r| r.kind == Kind::Pico && r.round == ra.round)?;
-                let (x, y) = ((row.figure)(ra), (row.figure)(rb));
-                (y != 0.0).then_some(x / y)
-            })
-            .collect();
-        let ratio = if ratios.len() == a.len() && !ratios.is_empty() {
-            format!("{:.2}× {}", median(&ratios), range(&ratios, 2, "×"))
+        let (cell_a, cell_b, ratio) = if row.count {
+            let (ta, tb) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
+            let ratio = if tb > 0.0 {
+                format!("{:.2}× (of the totals)", ta / tb)
+            } else {
+                "— (picoserve 0)".to_string()
+            };
+            (counts(&a), counts(&b), ratio)
         } else {
-            "— (picoserve 0)".to_string()
+            // Ratios pair each round's two runs.
+            let ratios: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.kind == Kind::Portico)
+                .filter_map(|ra| {
+                    let rb = runs
+                        .iter()
+                        .find(|r| r.kind == Kind::Pico && r.round == ra.round)?;
+                    let (x, y) = ((row.figure)(ra), (row.figure)(rb));
+                    (y != 0.0).then_some(x / y)
+                })
+                .collect();
+            let ratio = if ratios.len() == a.len() && !ratios.is_empty() {
+                format!("{:.2}× {}", median(&ratios), range(&ratios, 2, "×"))
+            } else {
+                "— (picoserve 0)".to_string()
+            };
+            let cell = |v: &[f64]| {
+                format!(
+                    "{} {}",
+                    fmt(median(v), row.places),
+                    range(v, row.places, "")
+                )
+            };
+            (cell(&a), cell(&b), ratio)
         };
-        let _ = writeln!(
-            out,
-            "| {} | {} {} | {} {} | {} |",
-            row.name,
-            fmt(median(&a), row.places),
-            range(&a, row.places, ""),
-            fmt(median(&b), row.places),
-            range(&b, row.places, ""),
-            ratio
-        );
+        let _ = writeln!(out, "| {} | {cell_a} | {cell_b} | {ratio} |", row.name);
     }
     out
+}
+
+/// A count over the rounds: the total, then each run's value.
+fn counts(v: &[f64]) -> String {
+    let each: Vec<String> = v.iter().map(|x| fmt(*x, 0)).collect();
+    format!("{} ({})", fmt(v.iter().sum(), 0), each.join(", "))
 }
 
 fn fmt(v: f64, places: usize) -> String {

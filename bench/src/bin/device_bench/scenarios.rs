@@ -128,7 +128,10 @@ pub(crate) struct Crowd {
     /// Failed requests, page loads and polls together.
     pub(crate) failed: usize,
     pub(crate) requests: usize,
-    /// Page-load time (first connect to last file), median and 99th percentile.
+    /// Browsers that got every file of the page with 200.
+    pub(crate) loaded: usize,
+    /// Page-load time (first connect to the last file, or to the failure that ended
+    /// the load; at most the 10 s deadline), median and 99th percentile.
     pub(crate) p50: Duration,
     pub(crate) p99: Duration,
     pub(crate) errors: Vec<String>,
@@ -142,7 +145,7 @@ pub(crate) fn crowd(
     poll: Duration,
 ) -> Crowd {
     let barrier = Barrier::new(browsers);
-    let results: Vec<(Duration, PageLoad)> = std::thread::scope(|s| {
+    let results: Vec<(Duration, bool, PageLoad)> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..browsers)
             .map(|i| {
                 let barrier = &barrier;
@@ -153,6 +156,7 @@ pub(crate) fn crowd(
                     b.preconnect(Duration::from_secs(5));
                     let mut l = b.load(paths, t0 + Duration::from_secs(10));
                     let took = t0.elapsed();
+                    let loaded = l.failed == 0 && l.ok == paths.len();
                     let polling = Instant::now();
                     while polling.elapsed() < poll {
                         std::thread::sleep(Duration::from_secs(1));
@@ -160,19 +164,20 @@ pub(crate) fn crowd(
                             b.request(0, "/api/status", Instant::now() + Duration::from_secs(5));
                         l.record("/api/status", r, retries);
                     }
-                    (took, l)
+                    (took, loaded, l)
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().expect("browser")).collect()
     });
-    let times: Vec<Duration> = results.iter().map(|(t, _)| *t).collect();
+    let times: Vec<Duration> = results.iter().map(|(t, _, _)| *t).collect();
     let mut out = Crowd {
         p50: percentile(&times, 0.50),
         p99: percentile(&times, 0.99),
         ..Crowd::default()
     };
-    for (_, l) in results {
+    for (_, loaded, l) in results {
+        out.loaded += usize::from(loaded);
         out.failed += l.failed;
         out.requests += l.ok + l.failed;
         out.errors.extend(l.errors);
