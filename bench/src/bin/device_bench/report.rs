@@ -35,12 +35,12 @@ impl Run {
     pub(crate) fn line(&self) -> String {
         let first = |e: &[String]| e.first().cloned().unwrap_or_default();
         format!(
-            "{:.1} loads/s ({:.2} ms CPU each, {} failed{}), idle CPU {:.0} %, newcomer {}/{}{}, crowd {} loaded, {} of {} requests failed{}, p50 {} ms p99 {} ms, RSS {} KiB (anon {}) → peak {} KiB (anon {})",
+            "{:.1} loads/s ({:.2} ms CPU each, {} failed{}), idle CPU {:.0} %, newcomer {}/{}{}, crowd {} loaded, {} of {} requests failed{}, loaded pages' p50 {:.0} ms p99 {:.0} ms, RSS {} KiB (anon {}) → peak {} KiB (anon {})",
             self.loads.per_second,
             self.cpu_per_load * 1e3,
             self.loads.failed,
-            self.cpu_idle * 100.0,
             opt(first(&self.loads.errors)),
+            self.cpu_idle * 100.0,
             self.newcomers.loaded,
             self.newcomers.reps,
             opt(first(&self.newcomers.errors)),
@@ -48,8 +48,8 @@ impl Run {
             self.crowd.failed,
             self.crowd.requests,
             opt(first(&self.crowd.errors)),
-            self.crowd.p50.as_millis(),
-            self.crowd.p99.as_millis(),
+            self.crowd.p50.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
+            self.crowd.p99.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
             self.rss_idle / 1024,
             self.anon_idle / 1024,
             self.rss_peak / 1024,
@@ -147,14 +147,14 @@ pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
             places: 0,
         },
         Row {
-            name: "crowd: page-load p50 (ms)".into(),
-            figure: |r| r.crowd.p50.as_secs_f64() * 1e3,
+            name: "crowd: page-load p50 of the pages loaded (ms)".into(),
+            figure: |r| r.crowd.p50.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
             count: false,
             places: 0,
         },
         Row {
-            name: "crowd: page-load p99 (ms)".into(),
-            figure: |r| r.crowd.p99.as_secs_f64() * 1e3,
+            name: "crowd: page-load p99 of the pages loaded (ms)".into(),
+            figure: |r| r.crowd.p99.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
             count: false,
             places: 0,
         },
@@ -219,11 +219,14 @@ pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
         "| figure | Portico, median [range] | picoserve, median [range] | Portico ÷ picoserve, median [range] |"
     );
     let _ = writeln!(out, "|---|---|---|---|");
+    let rounds = runs.len() / 2;
     for row in &rows {
+        // A run without the figure (no page of the crowd loaded) is left out.
         let of = |k: Kind| -> Vec<f64> {
             runs.iter()
                 .filter(|r| r.kind == k)
                 .map(row.figure)
+                .filter(|v| !v.is_nan())
                 .collect()
         };
         let (a, b) = (of(Kind::Portico), of(Kind::Pico));
@@ -245,20 +248,31 @@ pub(crate) fn table(runs: &[Run], s: &Setup) -> String {
                         .iter()
                         .find(|r| r.kind == Kind::Pico && r.round == ra.round)?;
                     let (x, y) = ((row.figure)(ra), (row.figure)(rb));
-                    (y != 0.0).then_some(x / y)
+                    (y != 0.0 && !x.is_nan() && !y.is_nan()).then_some(x / y)
                 })
                 .collect();
-            let ratio = if ratios.len() == a.len() && !ratios.is_empty() {
-                format!("{:.2}× {}", median(&ratios), range(&ratios, 2, "×"))
+            let ratio = if ratios.is_empty() {
+                "—".to_string()
             } else {
-                "— (picoserve 0)".to_string()
+                let rounds = if ratios.len() < rounds {
+                    format!(" ({} of {rounds} rounds)", ratios.len())
+                } else {
+                    String::new()
+                };
+                format!("{:.2}× {}{rounds}", median(&ratios), range(&ratios, 2, "×"))
             };
-            let cell = |v: &[f64]| {
-                format!(
+            let cell = |v: &[f64]| match v.len() {
+                0 => "—".to_string(),
+                n if n < rounds => format!(
+                    "{} {} ({n} of {rounds} runs)",
+                    fmt(median(v), row.places),
+                    range(v, row.places, "")
+                ),
+                _ => format!(
                     "{} {}",
                     fmt(median(v), row.places),
                     range(v, row.places, "")
-                )
+                ),
             };
             (cell(&a), cell(&b), ratio)
         };

@@ -130,10 +130,11 @@ pub(crate) struct Crowd {
     pub(crate) requests: usize,
     /// Browsers that got every file of the page with 200.
     pub(crate) loaded: usize,
-    /// Page-load time (first connect to the last file, or to the failure that ended
-    /// the load; at most the 10 s deadline), median and 99th percentile.
-    pub(crate) p50: Duration,
-    pub(crate) p99: Duration,
+    /// Page-load time of the pages loaded fully (first connect to the last file),
+    /// median and 99th percentile; `None` when no page loaded. A failed load is left
+    /// out: a refused connection fails a page fast, which is no better.
+    pub(crate) p50: Option<Duration>,
+    pub(crate) p99: Option<Duration>,
     pub(crate) errors: Vec<String>,
 }
 
@@ -170,10 +171,14 @@ pub(crate) fn crowd(
             .collect();
         hs.into_iter().map(|h| h.join().expect("browser")).collect()
     });
-    let times: Vec<Duration> = results.iter().map(|(t, _, _)| *t).collect();
+    let times: Vec<Duration> = results
+        .iter()
+        .filter(|(_, loaded, _)| *loaded)
+        .map(|(t, _, _)| *t)
+        .collect();
     let mut out = Crowd {
-        p50: percentile(&times, 0.50),
-        p99: percentile(&times, 0.99),
+        p50: (!times.is_empty()).then(|| percentile(&times, 0.50)),
+        p99: (!times.is_empty()).then(|| percentile(&times, 0.99)),
         ..Crowd::default()
     };
     for (_, loaded, l) in results {
