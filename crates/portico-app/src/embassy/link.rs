@@ -29,7 +29,7 @@ impl<M: RawMutex, const Q: usize> LinkReport for WsLink<'_, M, Q> {
             let _ = memory.push(b);
         }
         f(&LinkStatus {
-            url: st.url,
+            url: &st.url,
             state: st.state,
             connects: st.connects,
             reconnects: st.reconnects,
