@@ -3,8 +3,8 @@
 //! the network namespace `scripts/bench-device.sh` makes. Each round starts Portico
 //! (`provider --stack device`), measures it, stops it, then does the same for
 //! picoserve (`pico-device`): A/B/A/B, so drift on a shared machine hits both alike.
-//! Prints one table: each figure's median per server and the ratio Portico ÷ picoserve
-//! per round (median and range).
+//! Prints one table: each figure per server over the rounds (median and range; counts
+//! as totals) and the ratio Portico ÷ picoserve.
 
 mod report;
 mod scenarios;
@@ -208,6 +208,7 @@ fn run_one(
     args: &Args,
 ) -> Result<Run, String> {
     let s = start(launch, kind, round)?;
+    same_files(s.addr, &launch.docroot, paths).map_err(|e| format!("{}: {e}", kind.name()))?;
     let cpu = || procfs::cpu_seconds(s.pid()).unwrap_or(0.0);
     let settle = || std::thread::sleep(Duration::from_secs(1));
     settle();
@@ -284,6 +285,30 @@ fn fetch_files(addr: SocketAddr, docroot: &Path) -> Result<Vec<String>, String> 
         std::fs::write(&file, body).map_err(|e| format!("{file:?}: {e}"))?;
     }
     Ok(paths)
+}
+
+/// Checks the server sends exactly the files in `docroot` (identity), so both servers
+/// are measured on the same bytes.
+fn same_files(addr: SocketAddr, docroot: &Path, paths: &[String]) -> Result<(), String> {
+    for path in paths.iter().filter(|p| !p.starts_with("/api/")) {
+        let name = if path == "/" {
+            "index.html"
+        } else {
+            path.trim_start_matches('/')
+        };
+        let want = std::fs::read(docroot.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        let r = client::get_once(addr, path, Duration::from_secs(5))
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        if r.status != 200 || r.body != want {
+            return Err(format!(
+                "GET {path}: status {}, {} bytes; expected the {} bytes the provider sent",
+                r.status,
+                r.body.len(),
+                want.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Bytes of the page's files (without the API call).

@@ -1,6 +1,7 @@
-//! The table: each figure's median per server over the rounds, and the ratio
+//! The table: each figure's median and range per server over the rounds, and the ratio
 //! Portico ÷ picoserve taken per round (Portico's run against the picoserve run right
-//! after it), its median and range.
+//! after it), its median and range; counts (failed requests, pages loaded) as totals
+//! with each run's value, their ratio of the totals.
 
 use std::fmt::Write;
 
