@@ -27,10 +27,12 @@ pub fn connect(
     Ok(s)
 }
 
-/// Writes a `GET` for `path`.
+/// Writes a `GET` for `path`, naming the server by the address it was sent to, as a
+/// browser does for an address typed in (the device stack answers only the `Host` names
+/// it allows: its address, with or without the port, and its mDNS name).
 pub fn send_get(s: &mut TcpStream, path: &str) -> Result<(), Failure> {
-    let req =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: portico-bench\r\n\r\n");
+    let host = s.peer_addr().map_err(|e| Failure::from_io(&e, false))?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: portico-bench\r\n\r\n");
     s.write_all(req.as_bytes())
         .map_err(|e| Failure::from_io(&e, false))
 }

@@ -1,20 +1,20 @@
 //! The newcomer scenario: ten browsers each hold six keep-alive connections (each has
 //! fetched one file of the page), then an eleventh browser loads the page.
 //!
-//! Every browser has its own loopback address (127.0.0.10, .11, …), as ten devices would,
-//! so per-address fairness rules see ten peers, not one. A browser opens six connections
-//! up front; the newcomer fetches the page on its first one and, once the page is in,
-//! every asset in parallel on the others. Failed requests are sent again by the browser's
-//! retry rule (`portico_testkit::browser`): once, when a connection that was already open
-//! (preconnected or reused) closes before any response byte.
+//! Every browser has its own address (127.0.0.10, .11, … on loopback;
+//! [`Scenario::first_source`] on the device bench), as ten devices would, so per-address
+//! fairness rules see ten peers, not one. The newcomer loads the page as
+//! [`Browser::load`] does: six connections opened up front, the page on the first, then
+//! every asset in parallel on the others, failed requests sent again by the browser's
+//! retry rule (`portico_testkit::browser`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use crate::client::{self, Failure};
+use crate::browser::Browser;
+use crate::client;
 use crate::idle::closed_by_server;
-use portico_testkit::{retry, Connection};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct Scenario {
     pub settle: Duration,
     /// The newcomer's page counts as failed when not loaded within this.
     pub page_deadline: Duration,
+    /// The first browser's address; browser `i` has this + `i`, the newcomer comes last.
+    pub first_source: Ipv4Addr,
 }
 
 impl Scenario {
@@ -47,6 +49,7 @@ impl Scenario {
             setup_timeout: Duration::from_secs(2),
             settle: Duration::from_millis(100),
             page_deadline: Duration::from_secs(5),
+            first_source: Ipv4Addr::new(127, 0, 0, 10),
         }
     }
 }
@@ -74,8 +77,9 @@ pub struct Outcome {
     pub errors: Vec<String>,
 }
 
-fn browser_ip(i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 10 + i as u8))
+/// Browser `i`'s address: `first_source` + `i`.
+fn browser_ip(sc: &Scenario, i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(u32::from(sc.first_source) + i as u32))
 }
 
 /// Runs the scenario once. All its connections are closed when it returns.
@@ -93,7 +97,7 @@ pub fn run(sc: &Scenario) -> Outcome {
                     let mut conns = Vec::new();
                     for _ in 0..sc.conns {
                         if let Ok(c) =
-                            client::connect(sc.addr, Some(browser_ip(b)), sc.setup_timeout)
+                            client::connect(sc.addr, Some(browser_ip(sc, b)), sc.setup_timeout)
                         {
                             conns.push(c);
                         }
@@ -126,113 +130,19 @@ pub fn run(sc: &Scenario) -> Outcome {
         .map(|(c, _)| c.len() - closed_by_server(c))
         .sum();
 
-    let me = Some(browser_ip(sc.browsers));
+    let me = Some(browser_ip(sc, sc.browsers));
     let t0 = Instant::now();
     let deadline = t0 + sc.page_deadline;
     // Preconnect, as browsers do.
-    let mut conns: Vec<Option<TcpStream>> = (0..sc.conns)
-        .map(|_| client::connect(sc.addr, me, sc.page_deadline).ok())
-        .collect();
-    let record = |out: &mut Outcome, path: &str, r: Result<u16, Failure>, retries: usize| {
-        out.retries += retries;
-        match r {
-            Ok(200) => out.ok += 1,
-            Ok(st) => {
-                out.failed += 1;
-                out.errors.push(format!("{path}: status {st}"));
-            }
-            Err(e) => {
-                out.failed += 1;
-                out.errors.push(format!("{path}: {e}"));
-            }
-        }
-    };
-    // The page, on the first connection.
-    let (r, retries) = fetch(sc, &mut conns[0], me, &sc.paths[0], deadline);
-    record(&mut out, &sc.paths[0], r, retries);
-    // Then every asset in parallel on the other connections (round robin when more
-    // assets than connections; a single connection serves them all in turn).
-    let lanes = sc.conns.saturating_sub(1).max(1);
-    let first_lane = if sc.conns > 1 { 1 } else { 0 };
-    let assets: Vec<&String> = sc.paths.iter().skip(1).collect();
-    if out.failed == 0 && !assets.is_empty() {
-        let results: Vec<(String, Result<u16, Failure>, usize)> = std::thread::scope(|s| {
-            let hs: Vec<_> = conns
-                .iter_mut()
-                .skip(first_lane)
-                .take(lanes)
-                .enumerate()
-                .map(|(lane, conn)| {
-                    let mine: Vec<&String> =
-                        assets.iter().skip(lane).step_by(lanes).copied().collect();
-                    s.spawn(move || {
-                        mine.into_iter()
-                            .map(|p| {
-                                let (r, n) = fetch(sc, conn, me, p, deadline);
-                                (p.clone(), r, n)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            hs.into_iter()
-                .flat_map(|h| h.join().expect("newcomer thread"))
-                .collect()
-        });
-        for (p, r, n) in results {
-            record(&mut out, &p, r, n);
-        }
-    }
+    let mut newcomer = Browser::new(sc.addr, me, sc.conns);
+    newcomer.preconnect(sc.page_deadline);
+    let load = newcomer.load(&sc.paths, deadline);
+    out.ok = load.ok;
+    out.failed = load.failed;
+    out.retries = load.retries;
+    out.errors = load.errors;
     out.elapsed = t0.elapsed();
     out.loaded = out.failed == 0 && out.ok == sc.paths.len() && Instant::now() <= deadline;
     drop(held);
     out
-}
-
-/// One request with the browser's retry rule. Returns the status (or failure) and the
-/// number of retries.
-fn fetch(
-    sc: &Scenario,
-    conn: &mut Option<TcpStream>,
-    me: Option<IpAddr>,
-    path: &str,
-    deadline: Instant,
-) -> (Result<u16, Failure>, usize) {
-    let mut retries = 0;
-    loop {
-        let connection = if conn.is_some() {
-            Connection::Idle
-        } else {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return (Err(Failure::Timeout), retries);
-            }
-            match client::connect(sc.addr, me, left) {
-                Ok(c) => *conn = Some(c),
-                Err(e) => return (Err(e), retries),
-            }
-            Connection::Fresh
-        };
-        let c = conn.as_mut().expect("connected");
-        match client::get(c, path, deadline) {
-            Ok(r) => {
-                if r.closes() {
-                    *conn = None;
-                }
-                return (Ok(r.status), retries);
-            }
-            Err(e) => {
-                *conn = None;
-                if retry(
-                    e == Failure::ClosedBeforeResponse,
-                    connection,
-                    retries as u32,
-                ) {
-                    retries += 1;
-                    continue;
-                }
-                return (Err(e), retries);
-            }
-        }
-    }
 }

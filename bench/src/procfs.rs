@@ -7,6 +7,13 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     status_field(pid, "VmRSS:")
 }
 
+/// The anonymous part of the resident set (`RssAnon`: heap, stacks, zeroed statics),
+/// without the mapped executable, so two binaries of different sizes compare by the
+/// memory they allocated.
+pub fn rss_anon_bytes(pid: u32) -> Option<u64> {
+    status_field(pid, "RssAnon:")
+}
+
 /// Peak resident set size of `pid` in bytes (`VmHWM`).
 pub fn rss_peak_bytes(pid: u32) -> Option<u64> {
     status_field(pid, "VmHWM:")
@@ -59,6 +66,22 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     // After the name: state(0) ppid(1) … utime(11) stime(12).
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Seconds of CPU time of `pid` so far (user + system).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    Some(cpu_ticks(pid)? as f64 / ticks_per_second())
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`; 100 when it does not say).
+pub fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no memory effects.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
 }
 
 /// Ticks all CPUs spent stolen by the hypervisor so far (`steal` of `/proc/stat`).

@@ -8,14 +8,14 @@
 //! `pico-server --print-sizes` prints the per-connection memory picoserve needs (its
 //! buffer and the whole connection future that holds it) as JSON and exits.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use clap::Parser;
-use picoserve::response::fs::{Directory, File};
 use picoserve::routing::get_service;
 use picoserve::time::Duration;
 use picoserve::{Config, Router, Timeouts};
+use portico_bench::docroot::{index, load_dir};
 
 /// The per-connection request buffer (picoserve's README uses 2048).
 const HTTP_BUFFER: usize = 2048;
@@ -37,34 +37,6 @@ struct Args {
     print_sizes: bool,
 }
 
-fn leak_str(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
-/// Loads a directory tree into picoserve's static `Directory` (read once, kept for good).
-fn load_dir(dir: &Path) -> std::io::Result<Directory> {
-    let mut files = Vec::new();
-    let mut subs = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.file_type()?.is_dir() {
-            subs.push((leak_str(name), load_dir(&e.path())?));
-        } else {
-            let body: &'static [u8] = Box::leak(std::fs::read(e.path())?.into_boxed_slice());
-            files.push((
-                leak_str(name.clone()),
-                File::with_content_type(portico_assets::content_type(&name), body),
-            ));
-        }
-    }
-    Ok(Directory {
-        files: Box::leak(files.into_boxed_slice()),
-        sub_directories: Box::leak(subs.into_boxed_slice()),
-    })
-}
-
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let dir = match load_dir(&args.root) {
@@ -74,12 +46,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let index = dir
-        .files
-        .iter()
-        .find(|(n, _)| *n == "index.html")
-        .map(|(_, f)| f.clone())
-        .unwrap_or_else(|| File::html("<!doctype html><title>empty</title>\n"));
+    let index = index(&dir);
     let app = Rc::new(Router::from_service(dir).route("/", get_service(index)));
     let config: &'static Config = Box::leak(Box::new(
         Config::new(Timeouts {

@@ -114,16 +114,6 @@ pub(crate) fn wrk(ctx: &Ctx, addr: SocketAddr, url: &str, secs: u64) -> Result<S
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-pub(crate) fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no memory effects.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
 pub(crate) fn throughput(ctx: &Ctx, kind: Kind, a: &Asset) -> Result<Wrk, String> {
     let s = start(
         ctx,
@@ -144,8 +134,9 @@ pub(crate) fn throughput(ctx: &Ctx, kind: Kind, a: &Asset) -> Result<Wrk, String
     let t0 = Instant::now();
     let out = wrk(ctx, s.addr, &a.url, ctx.args.duration)?;
     let secs = t0.elapsed().as_secs_f64();
-    let cpu = procfs::cpu_ticks(s.pid).unwrap_or(0).saturating_sub(cpu0) as f64 / clock_ticks();
-    let steal = procfs::steal_ticks().saturating_sub(steal0) as f64 / clock_ticks();
+    let cpu = procfs::cpu_ticks(s.pid).unwrap_or(0).saturating_sub(cpu0) as f64
+        / procfs::ticks_per_second();
+    let steal = procfs::steal_ticks().saturating_sub(steal0) as f64 / procfs::ticks_per_second();
     let mut w = parse_wrk(&out)?;
     w.retrans = procfs::tcp_retrans_segs().saturating_sub(retrans0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
