@@ -20,8 +20,6 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use embassy_futures::join::join_array;
-use embassy_futures::select::{select, Either};
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{Config as NetConfig, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
@@ -171,13 +169,22 @@ impl<P: PathRouter + 'static> Server<P> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64);
         let (stack, mut runner) = embassy_net::new(device, net, resources, seed);
-        let tasks: [_; N] = core::array::from_fn(|_| self.task(stack));
-        // One thread, like the device's executor (and `provider --stack device`):
-        // `block_on` also drives the reactor that wakes the stack when the TAP has a frame.
-        match async_io::block_on(select(runner.run(), join_array(tasks))) {
-            Either::First(never) => never,
-            Either::Second(_) => unreachable!("serving tasks never return"),
-        }
+        // One thread, like the device's executor (and `provider --stack device`), each
+        // socket its own task as in picoserve's examples (an embassy task per socket):
+        // with one waker for everything, every socket access woke every future and the
+        // stack spun at a full core. `block_on` also drives the reactor that wakes the
+        // stack when the TAP has a frame.
+        let executor = async_executor::LocalExecutor::new();
+        let mut tasks: Vec<_> = (0..N).map(|_| executor.spawn(self.task(stack))).collect();
+        tasks.push(executor.spawn(async move {
+            runner.run().await;
+        }));
+        async_io::block_on(executor.run(async {
+            for task in tasks {
+                task.await;
+            }
+        }));
+        unreachable!("the stack and the serving tasks never return")
     }
 
     /// One socket's task: its buffers live in the future, as in picoserve's examples.

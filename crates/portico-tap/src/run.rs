@@ -4,7 +4,6 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use embassy_futures::select::{select4, Either4};
 use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -216,35 +215,47 @@ fn serve<
         assets,
     )));
     ready();
-    // One thread, like the device's executor. `block_on` also drives the reactor that
-    // wakes the stack when the TAP has a frame.
-    // Both futures are `-> !`: the match only turns the uninhabited result into the
-    // return type, and the lint sees code after a diverging call.
+    // One thread, like the device's executor.
     let upstream_link = async {
         if let Some(l) = link {
             upstream::run(l, app, heap.clone()).await;
         }
-        core::future::pending().await
+        core::future::pending::<()>().await
     };
     let mdns_buffers: &'static mut MdnsBuffers = Box::leak(Box::new(MdnsBuffers::new()));
     let mdns = async {
         // The dashboard still answers at its address without a name.
         let Err(e) = mdns::respond(stack, MDNS_NAME, mdns_buffers).await;
         eprintln!("warning: no mDNS name: {e}");
-        core::future::pending().await
+        core::future::pending::<()>().await
     };
-    #[allow(unreachable_code)]
-    match async_io::block_on(select4(
-        runner.run(),
-        serve_app(app, buffers),
-        mdns,
-        upstream_link,
-    )) {
-        Either4::First(never)
-        | Either4::Second(never)
-        | Either4::Third(never)
-        | Either4::Fourth(never) => never,
-    }
+    // Each its own task, as on the firmware's executor: a future woken by another's
+    // poll (every socket access wakes the stack's runner) is the only one polled again.
+    // Under one `block_on` waker, that wake re-polled all of them, and the device stack
+    // spun at a full core with no client.
+    let tasks = async_executor::LocalExecutor::new();
+    let spawned = [
+        tasks.spawn(async move {
+            runner.run().await;
+        }),
+        tasks.spawn(async move {
+            serve_app(app, buffers).await;
+        }),
+        tasks.spawn(async move {
+            mdns.await;
+        }),
+        tasks.spawn(async move {
+            upstream_link.await;
+        }),
+    ];
+    // `block_on` also drives the reactor that wakes the stack when the TAP has a frame.
+    // The tasks never end: waiting on the first is waiting forever.
+    async_io::block_on(tasks.run(async {
+        for task in spawned {
+            task.await;
+        }
+    }));
+    unreachable!("the stack, the pool, mDNS and the link run forever")
 }
 
 /// Charges the socket buffers and the SYN backlog (both touched only by the network
