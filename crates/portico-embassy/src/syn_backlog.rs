@@ -15,13 +15,16 @@
 //! client port), and a SYN held longer than [`SYN_HOLD_MS`] is let go: its client has
 //! retransmitted or given up.
 //!
-//! A SYN handed on stays behind as a mark until the hold limit, so that its client's
-//! retransmission — sent while the original waited, arriving after it was handed on —
-//! is dropped instead of reaching the stack. smoltcp gives a SYN to the first socket that
-//! accepts it, and a second socket in `LISTEN` would answer it with a second handshake
-//! for the same connection; the client's answer to that one makes the second socket send
-//! a reset the client accepts, and the first connection dies before its response. The
-//! socket that took the original retransmits its own SYN-ACK if it was lost.
+//! Every SYN given to the stack — handed on from the backlog or let through at once —
+//! leaves a mark for [`MARK_MS`], so that its client's retransmission (sent while the
+//! original waited here, or because the SYN-ACK was lost) is dropped instead of reaching
+//! the stack. smoltcp gives a SYN to the first socket that accepts it, and a second
+//! socket in `LISTEN` answers it with a second handshake for the same connection; the
+//! client's answer to that one makes the second socket send a reset the client accepts,
+//! and the first connection dies before its response (seen over the emulated Wi-Fi
+//! link: `closed before response` on a fresh connection). The socket that took the
+//! original retransmits its own SYN-ACK if it was lost. Marks take free entries, or the
+//! oldest mark's; a SYN waiting always has room before a mark.
 
 use embassy_time::{Duration, Instant};
 
@@ -34,6 +37,11 @@ pub const HELD_SYN_BYTES: usize = 14 + 20 + 60;
 /// (1 s and 3 s after the SYN on Linux, RFC 6298's initial timeout), which meet their
 /// held original and refresh it instead of waiting in line again.
 pub const SYN_HOLD_MS: u64 = 3_000;
+
+/// How long a SYN given to the stack is remembered: past a client's first retransmission
+/// (1 s), short of its second (3 s), so that if the socket that took the original was
+/// lost meanwhile, the client's next try gets through.
+pub const MARK_MS: u64 = 2_000;
 
 /// One SYN frame waiting for a listening socket.
 #[derive(Clone, Copy)]
@@ -102,13 +110,17 @@ impl<'b> SynBacklog<'b> {
 
     /// Whether `frame` retransmits a SYN already handed on (same client, same initial
     /// sequence number): it must not reach the stack again.
-    pub(crate) fn is_repeat(&self, frame: &[u8], ip_offset: usize) -> bool {
+    pub(crate) fn is_repeat(&self, frame: &[u8], ip_offset: usize, now: Instant) -> bool {
         let Some(this) = client(frame, ip_offset) else {
             return false;
         };
-        self.slots
-            .iter()
-            .any(|s| s.len > 0 && s.passed && client(s.frame(), ip_offset) == Some(this))
+        let mark = Duration::from_millis(MARK_MS);
+        self.slots.iter().any(|s| {
+            s.len > 0
+                && s.passed
+                && now.saturating_duration_since(s.last) <= mark
+                && client(s.frame(), ip_offset) == Some(this)
+        })
     }
 
     /// Holds `frame` (a SYN whose IP header starts at `ip_offset`). False when it does
@@ -148,11 +160,16 @@ impl<'b> SynBacklog<'b> {
         true
     }
 
-    /// Lets go of SYNs held past [`SYN_HOLD_MS`]; returns how many.
+    /// Lets go of SYNs held past [`SYN_HOLD_MS`] and marks older than [`MARK_MS`];
+    /// returns how many SYNs were let go.
     pub(crate) fn expire(&mut self, now: Instant) -> usize {
-        let limit = Duration::from_millis(SYN_HOLD_MS);
+        let (hold, mark) = (
+            Duration::from_millis(SYN_HOLD_MS),
+            Duration::from_millis(MARK_MS),
+        );
         let mut n = 0;
         for s in self.slots.iter_mut() {
+            let limit = if s.passed { mark } else { hold };
             if s.len > 0 && now.saturating_duration_since(s.last) > limit {
                 n += usize::from(!s.passed);
                 s.len = 0;
@@ -160,6 +177,30 @@ impl<'b> SynBacklog<'b> {
         }
         self.held -= n;
         n
+    }
+
+    /// Marks `frame`, a SYN the stack is given now without waiting here. Nothing when
+    /// every entry holds a SYN still waiting.
+    pub(crate) fn mark(&mut self, frame: &[u8], ip_offset: usize, now: Instant) {
+        let (Some(_), Ok(len)) = (client(frame, ip_offset), u8::try_from(frame.len())) else {
+            return;
+        };
+        if frame.len() > HELD_SYN_BYTES {
+            return;
+        }
+        let room = self.slots.iter().position(|s| s.len == 0).or_else(|| {
+            (0..self.slots.len())
+                .filter(|&i| self.slots[i].passed)
+                .min_by_key(|&i| self.slots[i].last)
+        });
+        if let Some(i) = room {
+            let s = &mut self.slots[i];
+            s.frame[..frame.len()].copy_from_slice(frame);
+            s.len = len;
+            s.passed = true;
+            s.first = now;
+            s.last = now;
+        }
     }
 
     /// The entry to hand on next: the oldest.
@@ -204,6 +245,9 @@ mod tests {
         Instant::from_millis(ms)
     }
 
+    /// Soon after the marks of a test were made.
+    const NOW: Instant = Instant::from_millis(1_000);
+
     #[test]
     fn the_oldest_is_handed_on_first_and_a_retransmission_keeps_its_place() {
         let mut slots = [HeldSyn::FREE; 3];
@@ -231,21 +275,43 @@ mod tests {
         let original = syn(1, 1000, 1);
         assert!(b.hold(&original, 14, at(0)));
         b.take(0, at(900), |_| ());
-        assert!(b.is_repeat(&original, 14), "same client, same ISN");
+        assert!(b.is_repeat(&original, 14, NOW), "same client, same ISN");
         let mut next_attempt = original;
         next_attempt[14 + 24] ^= 0xff; // another initial sequence number
-        assert!(!b.is_repeat(&next_attempt, 14));
-        assert!(!b.is_repeat(&syn(2, 1000, 1), 14));
+        assert!(!b.is_repeat(&next_attempt, 14, NOW));
+        assert!(!b.is_repeat(&syn(2, 1000, 1), 14, NOW));
         // The mark gives way to a SYN that needs the room, and expires on its own.
         assert!(b.hold(&syn(2, 1000, 1), 14, at(950)));
-        assert!(!b.is_repeat(&original, 14));
+        assert!(!b.is_repeat(&original, 14, NOW));
         b.take(0, at(960), |_| ());
-        assert_eq!(
-            b.expire(at(960 + SYN_HOLD_MS + 1)),
-            0,
-            "marks are not counted"
+        assert_eq!(b.expire(at(960 + MARK_MS + 1)), 0, "marks are not counted");
+        assert!(!b.is_repeat(&syn(2, 1000, 1), 14, NOW));
+    }
+
+    #[test]
+    fn a_syn_let_through_at_once_is_marked_too_but_never_displaces_one_waiting() {
+        let mut slots = [HeldSyn::FREE; 2];
+        let mut b = SynBacklog::new(&mut slots);
+        let passed = syn(1, 1000, 1);
+        b.mark(&passed, 14, at(0));
+        assert!(
+            b.is_repeat(&passed, 14, NOW),
+            "its SYN-ACK lost, the client retransmits"
         );
-        assert!(!b.is_repeat(&syn(2, 1000, 1), 14));
+        assert_eq!(b.held(), 0, "a mark is not a SYN waiting");
+        assert!(b.hold(&syn(2, 1, 0), 14, at(10)));
+        assert!(b.hold(&syn(3, 1, 0), 14, at(10)), "the mark gives way");
+        b.mark(&syn(4, 1, 0), 14, at(20));
+        assert_eq!(b.held(), 2, "no room: the waiting ones stay");
+        assert!(!b.is_repeat(&syn(4, 1, 0), 14, NOW));
+        b.expire(at(MARK_MS + 1));
+        let mut fresh = [HeldSyn::FREE; 1];
+        let mut b = SynBacklog::new(&mut fresh);
+        b.mark(&passed, 14, at(0));
+        assert!(
+            !b.is_repeat(&passed, 14, at(MARK_MS + 1)),
+            "after the mark's time, the next try gets through"
+        );
     }
 
     #[test]

@@ -229,12 +229,16 @@ impl<R: RxToken> RxToken for GatedRx<'_, '_, R> {
                 let ethernet_ipv4 = off == 0 || frame.get(12..14) == Some(&[0x08, 0x00]);
                 let queued = backlog.held() > 0;
                 let ours = ethernet_ipv4 && frame.len() > off;
-                if ours && gate.is_syn(&frame[off..]) && backlog.is_repeat(frame, off) {
-                    // A retransmission of a SYN handed on: see `syn_backlog`.
+                let now = Instant::now();
+                let syn = ours && gate.is_syn(&frame[off..]);
+                if syn && backlog.is_repeat(frame, off, now) {
+                    // A retransmission of a SYN the stack has: see `syn_backlog`.
                     frame[off] &= 0x0f;
-                } else if ours && gate.verdict(&frame[off..], queued) == Verdict::Wait {
+                } else if syn && gate.verdict(&frame[off..], queued) == Verdict::Pass {
+                    backlog.mark(frame, off, now);
+                } else if syn {
                     let before = backlog.held();
-                    if backlog.hold(frame, off, Instant::now()) {
+                    if backlog.hold(frame, off, now) {
                         gate.set_waiting(backlog.held(), backlog.held() > before);
                     } else {
                         gate.count_drop();
