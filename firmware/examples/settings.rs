@@ -22,7 +22,7 @@ use log::info;
 use portico::pool::Pool;
 use portico::server::Engine;
 use portico_embassy::profile::{ESP32C3, RX, SOCKETS, TX};
-use portico_embassy::{HeldSyn, ListenGate, SocketBuffers, SocketPool};
+use portico_embassy::{HeldSyn, ListenGate, PoolResources, SocketBuffers, SocketPool};
 use portico_firmware::board;
 use portico_firmware::memory::EspRegions;
 use settings::{FlashStore, SettingsApp};
@@ -43,7 +43,8 @@ type Store = FlashStore<BlockingAsync<FlashStorage<'static>>>;
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
 static SYN_BACKLOG: StaticCell<[HeldSyn; ESP32C3.syn_backlog]> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
-static SOCKETS_POOL: StaticCell<SocketPool<'static, SOCKETS>> = StaticCell::new();
+static POOL_RESOURCES: StaticCell<PoolResources<SOCKETS>> = StaticCell::new();
+static SOCKETS_POOL: StaticCell<SocketPool<'static>> = StaticCell::new();
 static LISTEN_GATE: ListenGate = ListenGate::new(80);
 static BUFFERS: StaticCell<Pool<EspRegions, NoopRawMutex, CHUNKS, 32>> = StaticCell::new();
 static APP: StaticCell<SettingsApp<Store>> = StaticCell::new();
@@ -74,8 +75,11 @@ async fn main(spawner: Spawner) -> ! {
     .await;
     info!("settings: serving http://{}/ ({})", net.address, net.mode);
 
-    let sockets = SOCKETS_POOL
-        .init(SocketPool::gated(net.stack, ESP32C3.config(), &LISTEN_GATE).expect("port config"));
+    let resources = POOL_RESOURCES.init(PoolResources::new());
+    let sockets = SOCKETS_POOL.init(
+        SocketPool::gated(net.stack, ESP32C3.config(), resources, &LISTEN_GATE)
+            .expect("port config"),
+    );
     let buffers = BUFFERS.init(Pool::new(EspRegions, ESP32C3.pool_config()));
     let engine = Engine {
         handler: &*app,

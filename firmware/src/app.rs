@@ -31,7 +31,7 @@ pub const TX: usize = PROFILE.tx;
 pub const CHUNKS: usize = PROFILE.chunks;
 
 /// The port's sockets, request buffers and memory regions, sized for the chip.
-pub type EspResources = PortResources<'static, SOCKETS, EspRegions, NoopRawMutex, CHUNKS, 32>;
+pub type EspResources = PortResources<'static, EspRegions, NoopRawMutex, CHUNKS, 32>;
 
 /// The port as the application sees it.
 pub type EspDevice = PortDevice<'static, EspResources>;

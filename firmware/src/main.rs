@@ -16,7 +16,7 @@ use esp_hal::timer::timg::TimerGroup;
 use log::{info, warn};
 use portico_app::embassy::{serve_app, Network};
 use portico_embassy::mdns::{self, MdnsBuffers};
-use portico_embassy::{HeldSyn, ListenGate, SocketBuffers, SocketPool};
+use portico_embassy::{HeldSyn, ListenGate, PoolResources, SocketBuffers, SocketPool};
 use portico_firmware::board;
 use portico_firmware::memory::EspRegions;
 use static_cell::StaticCell;
@@ -43,7 +43,8 @@ const STACK_SOCKETS: usize = PROFILE.stack_sockets + 3;
 static RESOURCES: StaticCell<StackResources<STACK_SOCKETS>> = StaticCell::new();
 static SYN_BACKLOG: StaticCell<[HeldSyn; PROFILE.syn_backlog]> = StaticCell::new();
 static SOCKET_BUFFERS: StaticCell<SocketBuffers<SOCKETS, RX, TX>> = StaticCell::new();
-static POOL: StaticCell<SocketPool<'static, SOCKETS>> = StaticCell::new();
+static POOL_RESOURCES: StaticCell<PoolResources<SOCKETS>> = StaticCell::new();
+static POOL: StaticCell<SocketPool<'static>> = StaticCell::new();
 static LISTEN_GATE: ListenGate = ListenGate::new(80);
 static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 static APP: StaticCell<App> = StaticCell::new();
@@ -96,7 +97,9 @@ async fn main(spawner: Spawner) -> ! {
     // Every response, the core's own 4xx/5xx and 503 included, carries the application's
     // security headers. No `Date` until SNTP exists.
     port.server.headers = portico_app::security::HEADERS;
-    let sockets = POOL.init(SocketPool::gated(stack, port, &LISTEN_GATE).expect("port config"));
+    let resources = POOL_RESOURCES.init(PoolResources::new());
+    let sockets =
+        POOL.init(SocketPool::gated(stack, port, resources, &LISTEN_GATE).expect("port config"));
     let buffers = BUFFERS.init(Buffers::new(EspRegions, PROFILE.pool_config()));
     let upstream = link::start(&spawner, stack);
     let app = APP.init(app::new(EspDevice {

@@ -21,8 +21,9 @@ use crate::json::JsonWriter;
 
 /// The port's live state, as the application sees it.
 pub trait Device {
-    /// The port's connection table.
-    type Table: ConnTable;
+    /// The port's connection table (unsized on the device: a view that does not name
+    /// its slot count).
+    type Table: ConnTable + ?Sized;
     /// A block of memory for a document that outgrows the connection buffer.
     type Block: AsMut<[u8]> + AsRef<[u8]>;
 

@@ -6,7 +6,9 @@
 //! connections at once and keeps them alive, so a device whose sockets all hold idle
 //! keep-alives resets the next browser. This port keeps sockets listening instead:
 //!
-//! - [`SocketPool`] owns `N` sockets (buffers sized by const generics, `static`-able).
+//! - [`SocketPool`] runs `N` sockets (state in [`PoolResources`], buffers in
+//!   [`SocketBuffers`], both sized by const generics and `static`-able; the pool's own
+//!   type names no `N`).
 //!   The connection table admits at most `cap < N` of them; the other sockets are the
 //!   device's backlog and, while nobody waits in it, they are all listening.
 //! - When a listening socket accepts, the table admits the newcomer at once. If it is
@@ -37,11 +39,14 @@ mod http;
 mod link;
 #[cfg(feature = "mdns")]
 pub mod mdns;
+mod pool_state;
 pub mod profile;
+mod resources;
 mod server;
 mod shared;
 mod syn_backlog;
 mod syn_gate;
+mod table_view;
 
 pub use buffers::SocketBuffers;
 pub use clock::{now, EmbassyTimer};
@@ -50,7 +55,9 @@ pub use connection::{ConnEnv, Connection};
 #[cfg(feature = "ws")]
 pub use link::place_socket_buffer;
 pub use portico::server::{Engine, NoStreams, Streams};
+pub use resources::PoolResources;
 pub use server::{Service, SocketPool};
 pub use shared::{PortCounters, PortSnapshot, SlotPhase};
 pub use syn_backlog::{HeldSyn, HELD_SYN_BYTES, SYN_HOLD_MS};
 pub use syn_gate::{GatedRx, ListenGate, SynGate};
+pub use table_view::TableView;

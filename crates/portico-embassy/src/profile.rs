@@ -18,7 +18,7 @@
 //! pool are for DHCP and DNS; the firmware adds the upstream link's and a spare.
 //!
 //! Sizes that size arrays are plain `usize` fields of a `const` profile, so a caller
-//! names them in a type: `SocketPool<'_, { ESP32S3.sockets }>`.
+//! names them in a type: `PoolResources<{ ESP32S3.sockets }>`.
 
 use portico::placement::Placement;
 use portico::pool::PoolConfig;
@@ -33,7 +33,7 @@ pub struct Profile {
     /// Sockets in the embassy-net stack (`StackResources<N>`) for HTTP, DHCP and DNS:
     /// the HTTP pool plus two. An upstream link needs its own on top.
     pub stack_sockets: usize,
-    /// Sockets in the HTTP pool (`SocketPool<N>`).
+    /// Sockets in the HTTP pool (`PoolResources<N>`, `SocketBuffers<N, RX, TX>`).
     pub sockets: usize,
     /// Connections admitted at once; the other `sockets - cap` listen.
     pub cap: usize,

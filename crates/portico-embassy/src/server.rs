@@ -9,14 +9,17 @@ use embassy_futures::select::{select, Either};
 use embassy_net::tcp::{State, TcpSocket};
 use embassy_net::Stack;
 use embassy_time::{with_timeout, Duration, Instant, Timer};
-use portico::conn::{ConnId, Stale, Table};
+use portico::conn::{ConnId, Stale};
 
 use crate::buffers::SocketBuffers;
 use crate::clock::{now, to_embassy};
 use crate::config::{ConfigError, PortConfig};
 use crate::connection::Connection;
+use crate::pool_state::PoolState;
+use crate::resources::PoolResources;
 use crate::shared::{Admit, PortSnapshot, Shared};
 use crate::syn_gate::ListenGate;
+use crate::table_view::TableView;
 
 /// How long an evicted connection's socket waits for the peer's FIN once its own FIN is
 /// acknowledged (a LAN round trip is a few milliseconds).
@@ -59,45 +62,63 @@ pub trait Service {
     async fn serve(&self, conn: &mut Connection<'_, '_>);
 }
 
-/// `N` sockets on one embassy-net stack, run by the connection table.
+/// Sockets on one embassy-net stack, run by the connection table.
 ///
-/// The crate's getting-started (compiled) shows one serving an application.
-pub struct SocketPool<'d, const N: usize> {
+/// The socket count is not in the type: it lives in the [`PoolResources`] the caller
+/// sets aside, as embassy-net's `Stack<'d>` borrows its `StackResources<N>`. The crate's
+/// getting-started (compiled) shows one serving an application.
+pub struct SocketPool<'d> {
     stack: Stack<'d>,
     config: PortConfig,
-    shared: Shared<N>,
+    shared: &'d dyn PoolState,
 }
 
-impl<'d, const N: usize> SocketPool<'d, N> {
-    /// A pool of `N` sockets on `stack`. Fails if `config.cap` leaves no socket to listen.
-    pub fn new(stack: Stack<'d>, config: PortConfig) -> Result<Self, ConfigError> {
-        config.check(N)?;
-        Ok(SocketPool {
-            stack,
-            config,
-            shared: Shared::new(&config, None),
-        })
+impl<'d> SocketPool<'d> {
+    /// A pool of `N` sockets on `stack`, its state in `resources`. Fails if `config.cap`
+    /// leaves no socket to listen.
+    pub fn new<const N: usize>(
+        stack: Stack<'d>,
+        config: PortConfig,
+        resources: &'d mut PoolResources<N>,
+    ) -> Result<Self, ConfigError> {
+        Self::build(stack, config, resources, None)
     }
 
     /// Like [`SocketPool::new`], reporting its listening sockets to `gate`, which the
     /// stack's driver is wrapped in ([`crate::SynGate`]): a SYN that finds no socket
     /// listening is then dropped (the client retransmits) instead of reset.
-    pub fn gated(
+    pub fn gated<const N: usize>(
         stack: Stack<'d>,
         config: PortConfig,
+        resources: &'d mut PoolResources<N>,
         gate: &'static ListenGate,
     ) -> Result<Self, ConfigError> {
+        Self::build(stack, config, resources, Some(gate))
+    }
+
+    fn build<const N: usize>(
+        stack: Stack<'d>,
+        config: PortConfig,
+        resources: &'d mut PoolResources<N>,
+        gate: Option<&'static ListenGate>,
+    ) -> Result<Self, ConfigError> {
         config.check(N)?;
+        let shared = resources.state.insert(Shared::new(&config, gate));
         Ok(SocketPool {
             stack,
             config,
-            shared: Shared::new(&config, Some(gate)),
+            shared,
         })
     }
 
     /// The settings in force.
     pub fn config(&self) -> &PortConfig {
         &self.config
+    }
+
+    /// Sockets in the pool (the `N` of its [`PoolResources`]).
+    pub fn sockets(&self) -> usize {
+        self.shared.sockets()
     }
 
     /// Sockets by phase and both sets of counters.
@@ -112,17 +133,34 @@ impl<'d, const N: usize> SocketPool<'d, N> {
         self.shared.close_connection(id)
     }
 
-    /// Runs `f` on the connection table (for `/api/connections`).
-    pub fn with_table<R>(&self, f: impl FnOnce(&Table<N>) -> R) -> R {
-        self.shared.with_table(|t| f(t))
+    /// Runs `f` on the connection table (for `/api/connections`). The view is
+    /// `'static` (the table borrows nothing), so an owner may name it as a type:
+    /// `dyn TableView`.
+    pub fn with_table<R>(&self, f: impl FnOnce(&(dyn TableView + 'static)) -> R) -> R {
+        // Through the trait object `f` must be `FnMut`: it is called exactly once.
+        let mut f = Some(f);
+        let mut out = None;
+        self.shared
+            .with_table(&mut |t| out = f.take().map(|f| f(t)));
+        out.expect("the shared state calls back once")
     }
 
     /// Serves forever on `buffers`' sockets. All `N` sockets run inside this one future.
-    pub async fn run<S: Service, const RX: usize, const TX: usize>(
+    ///
+    /// # Panics
+    ///
+    /// If `buffers` is not for as many sockets as the pool's [`PoolResources`]: a
+    /// mistake in the caller's constants, caught at start.
+    pub async fn run<S: Service, const N: usize, const RX: usize, const TX: usize>(
         &self,
         buffers: &mut SocketBuffers<N, RX, TX>,
         service: &S,
     ) -> ! {
+        assert_eq!(
+            N,
+            self.sockets(),
+            "SocketBuffers<N, ..> and PoolResources<N> must be for the same number of sockets"
+        );
         let mut rx = buffers.rx.iter_mut();
         let mut tx = buffers.tx.iter_mut();
         let slots: [_; N] = core::array::from_fn(|i| {
@@ -163,7 +201,7 @@ impl<'d, const N: usize> SocketPool<'d, N> {
                             &mut socket,
                             id,
                             peer,
-                            &self.shared,
+                            self.shared.hooks(),
                             &self.config.server,
                         );
                         match select(service.serve(&mut conn), self.shared.evicted(i)).await {

@@ -5,9 +5,8 @@
 //! held across an `.await`.
 
 use core::cell::RefCell;
-use core::future::poll_fn;
 use core::net::SocketAddr;
-use core::task::Poll;
+use core::task::{Context, Poll};
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::blocking_mutex::Mutex;
@@ -366,24 +365,21 @@ impl<const N: usize> Shared<N> {
         self.gate.map_or(0, |g| g.waiting())
     }
 
-    /// The keeper's round: waits until no socket listens, or SYNs wait for sockets that
+    /// The keeper's round: ready when no socket listens, or SYNs wait for sockets that
     /// an eviction would free.
-    pub(crate) async fn keeper_due(&self) {
-        poll_fn(|cx| {
-            if let Some(g) = self.gate {
-                g.register_pool(cx.waker());
+    pub(crate) fn poll_keeper_due(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(g) = self.gate {
+            g.register_pool(cx.waker());
+        }
+        let waiting = self.waiting();
+        self.with(|s| {
+            if s.keeper_due(waiting) {
+                Poll::Ready(())
+            } else {
+                s.keeper_waker.register(cx.waker());
+                Poll::Pending
             }
-            let waiting = self.waiting();
-            self.with(|s| {
-                if s.keeper_due(waiting) {
-                    Poll::Ready(())
-                } else {
-                    s.keeper_waker.register(cx.waker());
-                    Poll::Pending
-                }
-            })
         })
-        .await
     }
 
     /// Gets a socket back to `LISTEN` if none is ([`Inner::keep_listening`]) and makes
@@ -396,19 +392,16 @@ impl<const N: usize> Shared<N> {
         })
     }
 
-    /// Whether socket `i`'s close should end with a reset now.
-    pub(crate) async fn abort_requested(&self, i: usize) {
-        poll_fn(|cx| {
-            self.with(|s| {
-                if s.abort[i] {
-                    Poll::Ready(())
-                } else {
-                    s.evict_wakers[i].register(cx.waker());
-                    Poll::Pending
-                }
-            })
+    /// Ready when socket `i`'s close should end with a reset now.
+    pub(crate) fn poll_abort_requested(&self, i: usize, cx: &mut Context<'_>) -> Poll<()> {
+        self.with(|s| {
+            if s.abort[i] {
+                Poll::Ready(())
+            } else {
+                s.evict_wakers[i].register(cx.waker());
+                Poll::Pending
+            }
         })
-        .await
     }
 
     /// Asks the table to admit the newcomer on socket `i`. `first` is true on the first
@@ -449,34 +442,28 @@ impl<const N: usize> Shared<N> {
         })
     }
 
-    /// Waits until a held newcomer is worth another admission attempt.
-    pub(crate) async fn freed_since(&self, epoch: u32) {
-        poll_fn(|cx| {
-            self.with(|s| {
-                if s.freed_epoch != epoch {
-                    Poll::Ready(())
-                } else {
-                    s.freed_wakers.register(cx.waker());
-                    Poll::Pending
-                }
-            })
+    /// Ready when a held newcomer is worth another admission attempt.
+    pub(crate) fn poll_freed_since(&self, epoch: u32, cx: &mut Context<'_>) -> Poll<()> {
+        self.with(|s| {
+            if s.freed_epoch != epoch {
+                Poll::Ready(())
+            } else {
+                s.freed_wakers.register(cx.waker());
+                Poll::Pending
+            }
         })
-        .await
     }
 
-    /// Completes when the table has named socket `i`'s connection as a victim.
-    pub(crate) async fn evicted(&self, i: usize) {
-        poll_fn(|cx| {
-            self.with(|s| {
-                if s.evict[i] {
-                    Poll::Ready(())
-                } else {
-                    s.evict_wakers[i].register(cx.waker());
-                    Poll::Pending
-                }
-            })
+    /// Ready when the table has named socket `i`'s connection as a victim.
+    pub(crate) fn poll_evicted(&self, i: usize, cx: &mut Context<'_>) -> Poll<()> {
+        self.with(|s| {
+            if s.evict[i] {
+                Poll::Ready(())
+            } else {
+                s.evict_wakers[i].register(cx.waker());
+                Poll::Pending
+            }
         })
-        .await
     }
 
     pub(crate) fn set_state(

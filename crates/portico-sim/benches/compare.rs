@@ -159,7 +159,8 @@ fn main() {
 
     let sockets = SOCKETS * (RX + TX);
     // The pool's table and slot state, and the driver's SYN backlog.
-    let portico_state = core::mem::size_of::<portico_embassy::SocketPool<'static, SOCKETS>>()
+    let portico_state = core::mem::size_of::<portico_embassy::PoolResources<SOCKETS>>()
+        + core::mem::size_of::<portico_embassy::SocketPool<'static>>()
         + profile::ESP32C3.syn_backlog_bytes();
     let portico_fut = SERVER_FUTURE_BYTES.with(|b| b.get());
     let portico_bufs = portico_peak_chunks * profile::CHUNK_SIZE;

@@ -20,13 +20,13 @@ use crate::executor::Spawner;
 use crate::net::Network as SimNetwork;
 
 /// The simulated device's sockets, request buffers (16 at once) and heap.
-pub type SimResources<const N: usize> = PortResources<'static, N, SimHeap, NoopRawMutex, 16, 64>;
+pub type SimResources = PortResources<'static, SimHeap, NoopRawMutex, 16, 64>;
 
 /// The port as the application sees it in the simulation.
-pub type SimDevice<const N: usize> = PortDevice<'static, SimResources<N>>;
+pub type SimDevice = PortDevice<'static, SimResources>;
 
 /// The application on the simulated device: handler and stream driver in one.
-pub type SimApp<const N: usize> = Provider<SimDevice<N>>;
+pub type SimApp = Provider<SimDevice>;
 
 /// A one-page site for the simulated device.
 pub static SITE: &[Asset] = &[Asset {
@@ -48,7 +48,7 @@ pub fn spawn_app_device<const N: usize, const RX: usize, const TX: usize>(
     config: PortConfig,
     seed: u64,
     heap: SimHeap,
-) -> &'static SimApp<N> {
+) -> &'static SimApp {
     let stack = spawn_device_stack(spawner, net, seed);
     serve_app::<N, RX, TX>(spawner, stack, config, heap, None)
 }
@@ -61,7 +61,7 @@ pub fn serve_app<const N: usize, const RX: usize, const TX: usize>(
     config: PortConfig,
     heap: SimHeap,
     link: Option<(&'static str, &'static dyn LinkReport)>,
-) -> &'static SimApp<N> {
+) -> &'static SimApp {
     serve_app_with::<N, RX, TX>(spawner, stack, config, heap, link, None)
 }
 
@@ -73,7 +73,7 @@ pub fn serve_app_with<const N: usize, const RX: usize, const TX: usize>(
     heap: SimHeap,
     link: Option<(&'static str, &'static dyn LinkReport)>,
     secrets: Option<Secrets<'static>>,
-) -> &'static SimApp<N> {
+) -> &'static SimApp {
     let mut app = None;
     let memory = heap.clone();
     // As the firmware and the PC device stack do: every response, the core's own
@@ -83,19 +83,19 @@ pub fn serve_app_with<const N: usize, const RX: usize, const TX: usize>(
     serve_with::<N, RX, TX, _, _>(spawner, stack, config, heap, |sockets, buffers| {
         let mut dev = device(sockets, buffers, memory, link);
         dev.secrets = secrets;
-        let a: &'static SimApp<N> = Box::leak(Box::new(Provider::new(dev, SITE)));
+        let a: &'static SimApp = Box::leak(Box::new(Provider::new(dev, SITE)));
         app = Some(a);
         (a, a)
     });
     app.expect("serve_with calls make")
 }
 
-fn device<const N: usize>(
-    sockets: &'static SocketPool<'static, N>,
+fn device(
+    sockets: &'static SocketPool<'static>,
     buffers: &'static SimPool,
     memory: SimHeap,
     link: Option<(&'static str, &'static dyn LinkReport)>,
-) -> SimDevice<N> {
+) -> SimDevice {
     PortDevice {
         resources: PortResources {
             sockets,

@@ -10,7 +10,8 @@ use portico::placement::sim::SimHeap;
 use portico::pool::Pool;
 use portico::server::{Env, Exchange, Handler, Reply, ServeError, Transport};
 use portico_embassy::{
-    profile, Engine, HeldSyn, ListenGate, NoStreams, PortConfig, SocketBuffers, SocketPool, SynGate,
+    profile, Engine, HeldSyn, ListenGate, NoStreams, PoolResources, PortConfig, SocketBuffers,
+    SocketPool, SynGate,
 };
 
 use crate::executor::Spawner;
@@ -84,7 +85,7 @@ pub fn spawn_device<const N: usize, const RX: usize, const TX: usize>(
     config: PortConfig,
     seed: u64,
     slow_ms: u64,
-) -> &'static SocketPool<'static, N> {
+) -> &'static SocketPool<'static> {
     // The device's RAM: 320 KiB internal, no PSRAM (an ESP32-C3).
     let heap = SimHeap::new(320 * 1024, 0);
     spawn_with::<N, RX, TX, _, _>(spawner, net, config, seed, heap, |_, _| {
@@ -100,8 +101,8 @@ pub fn spawn_with<const N: usize, const RX: usize, const TX: usize, H, S>(
     config: PortConfig,
     seed: u64,
     heap: SimHeap,
-    make: impl FnOnce(&'static SocketPool<'static, N>, &'static SimPool) -> (&'static H, &'static S),
-) -> &'static SocketPool<'static, N>
+    make: impl FnOnce(&'static SocketPool<'static>, &'static SimPool) -> (&'static H, &'static S),
+) -> &'static SocketPool<'static>
 where
     H: Handler + 'static,
     S: portico_embassy::Streams<H::Upgrade> + 'static,
@@ -141,14 +142,15 @@ pub fn serve_with<const N: usize, const RX: usize, const TX: usize, H, S>(
     device: DeviceStack,
     config: PortConfig,
     heap: SimHeap,
-    make: impl FnOnce(&'static SocketPool<'static, N>, &'static SimPool) -> (&'static H, &'static S),
-) -> &'static SocketPool<'static, N>
+    make: impl FnOnce(&'static SocketPool<'static>, &'static SimPool) -> (&'static H, &'static S),
+) -> &'static SocketPool<'static>
 where
     H: Handler + 'static,
     S: portico_embassy::Streams<H::Upgrade> + 'static,
 {
-    let pool: &'static SocketPool<'static, N> = Box::leak(Box::new(
-        SocketPool::gated(device.stack, config, device.gate).expect("valid port config"),
+    let resources: &'static mut PoolResources<N> = Box::leak(Box::new(PoolResources::new()));
+    let pool: &'static SocketPool<'static> = Box::leak(Box::new(
+        SocketPool::gated(device.stack, config, resources, device.gate).expect("valid port config"),
     ));
     let buffers: &'static mut SocketBuffers<N, RX, TX> = Box::leak(Box::new(SocketBuffers::new()));
     let buffers_pool: &'static SimPool =

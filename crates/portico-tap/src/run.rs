@@ -15,7 +15,7 @@ use portico_app::embassy::{serve_app, LinkReport, Network, PortDevice, PortResou
 use portico_app::Provider;
 use portico_embassy::mdns::{self, MdnsBuffers};
 use portico_embassy::profile::{Profile, ESP32C3, ESP32S3};
-use portico_embassy::{HeldSyn, ListenGate, SocketBuffers, SocketPool, SynGate};
+use portico_embassy::{HeldSyn, ListenGate, PoolResources, SocketBuffers, SocketPool, SynGate};
 
 use crate::link::{Emulated, LinkConfig};
 use crate::upstream;
@@ -124,8 +124,8 @@ pub fn run(
 
 /// The device's state for the application: as the firmware's, on a simulated heap with
 /// the profile's internal SRAM and PSRAM.
-type TapDevice<const N: usize, const P: usize> =
-    PortDevice<'static, PortResources<'static, N, SimHeap, NoopRawMutex, P, 64>>;
+type TapDevice<const P: usize> =
+    PortDevice<'static, PortResources<'static, SimHeap, NoopRawMutex, P, 64>>;
 
 /// Sockets the stack has besides the profile's: the mDNS responder's (UDP) and the
 /// upstream link's (TCP), as the firmware adds them.
@@ -178,8 +178,9 @@ fn serve<
     // Every response, the core's own 4xx/5xx and 503 included, carries the application's
     // security headers. No `Date`: the emulated device has no SNTP, like the firmware.
     port.server.headers = portico_app::security::HEADERS;
-    let sockets: &'static SocketPool<'static, N> = Box::leak(Box::new(
-        SocketPool::gated(stack, port, gate).expect("profiles leave sockets listening"),
+    let resources: &'static mut PoolResources<N> = Box::leak(Box::new(PoolResources::new()));
+    let sockets: &'static SocketPool<'static> = Box::leak(Box::new(
+        SocketPool::gated(stack, port, resources, gate).expect("profiles leave sockets listening"),
     ));
     let pool: &'static Pool<SimHeap, NoopRawMutex, P, 64> =
         Box::leak(Box::new(Pool::new(heap.clone(), profile.pool_config())));
@@ -193,7 +194,7 @@ fn serve<
         )?),
         None => None,
     };
-    let app: &'static Provider<TapDevice<N, P>> = Box::leak(Box::new(Provider::new(
+    let app: &'static Provider<TapDevice<P>> = Box::leak(Box::new(Provider::new(
         PortDevice {
             resources: PortResources {
                 sockets,

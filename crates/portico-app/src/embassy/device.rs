@@ -6,15 +6,15 @@
 use core::net::{Ipv4Addr, SocketAddr};
 
 use crate::json::Text;
-use crate::{Config, Device, JsonWriter, LinkStatus};
+use crate::{Config, ConnTable, Device, JsonWriter, LinkStatus};
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use portico::conn::{ConnId, Stale, Table};
+use portico::conn::{ConnId, ConnInfo, ConnState, Counters, Eviction, Stale};
 use portico::guard::{HostPolicy, Secrets};
 use portico::placement::{place, MemoryRegions, Placement, Region, RegionStats};
 use portico::pool::{Pool, PoolStats};
 use portico::time::{Duration, Instant};
 
-use portico_embassy::{now, Engine, SocketBuffers, SocketPool};
+use portico_embassy::{now, Engine, SocketBuffers, SocketPool, TableView};
 
 use crate::Provider;
 
@@ -42,18 +42,12 @@ pub trait LinkReport {
 ///
 /// As embassy-net's `StackResources<N>`, the capacities live here, named once where
 /// the caller allocates, and [`PortDevice`] takes this one type instead of each count:
-/// `PortDevice<'static, PortResources<'static, 8, EspRegions, NoopRawMutex, 6, 32>>`
-/// behind an alias the caller names.
-pub struct PortResources<
-    'a,
-    const N: usize,
-    M: MemoryRegions,
-    R: RawMutex,
-    const P: usize,
-    const W: usize,
-> {
-    /// The socket pool (connection table and port counters), `N` sockets.
-    pub sockets: &'a SocketPool<'a, N>,
+/// `PortDevice<'static, PortResources<'static, EspRegions, NoopRawMutex, 6, 32>>`
+/// behind an alias the caller names. The socket count is the pool's own
+/// (`portico_embassy::PoolResources<N>`), so it is not named here.
+pub struct PortResources<'a, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> {
+    /// The socket pool (connection table and port counters).
+    pub sockets: &'a SocketPool<'a>,
     /// The request buffer pool: `P` buffers leased at once, `W` words of bookkeeping.
     pub buffers: &'a Pool<M, R, P, W>,
     /// The memory regions (statistics, and blocks for large reports).
@@ -87,10 +81,10 @@ pub struct PortDevice<'a, S> {
     pub secrets: Option<Secrets<'a>>,
 }
 
-impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
-    for PortDevice<'_, PortResources<'_, N, M, R, P, W>>
+impl<M: MemoryRegions, R: RawMutex, const P: usize, const W: usize> Device
+    for PortDevice<'_, PortResources<'_, M, R, P, W>>
 {
-    type Table = Table<N>;
+    type Table = dyn TableView;
     type Block = M::Block;
 
     fn now(&self) -> Instant {
@@ -100,13 +94,14 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     fn config(&self) -> Config<'_> {
         let port = self.resources.sockets.config();
         let pool = self.resources.buffers.config();
+        let sockets = self.resources.sockets.sockets();
         Config {
             bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, port.port)),
             max_sockets: port.cap,
             stack_sockets: self.stack_sockets,
             // Sockets beyond the cap listen: the device's backlog.
-            backlog: N - port.cap,
-            reserved_sockets: self.stack_sockets.saturating_sub(N),
+            backlog: sockets - port.cap,
+            reserved_sockets: self.stack_sockets.saturating_sub(sockets),
             lru_purge: port.policy.lru_purge,
             evict_streams: port.policy.evict_streams,
             per_peer_cap: port.policy.per_peer_cap,
@@ -122,7 +117,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
         }
     }
 
-    fn with_table<T>(&self, f: impl FnOnce(&Table<N>) -> T) -> T {
+    fn with_table<T>(&self, f: impl FnOnce(&Self::Table) -> T) -> T {
         self.resources.sockets.with_table(f)
     }
 
@@ -184,7 +179,7 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
             .end_object();
         w.key("sockets")
             .begin_object()
-            .field("pool", N)
+            .field("pool", self.resources.sockets.sockets())
             .field("cap", self.resources.sockets.config().cap)
             .field("listening", p.listening)
             .field("handshake", p.handshake)
@@ -214,19 +209,44 @@ impl<const N: usize, M: MemoryRegions, R: RawMutex, const P: usize, const W: usi
     }
 }
 
+/// The pool's table view, read as the application reads the host's table.
+impl ConnTable for dyn TableView {
+    fn cap(&self) -> usize {
+        TableView::cap(self)
+    }
+    fn open(&self) -> usize {
+        TableView::open(self)
+    }
+    fn pending(&self) -> usize {
+        TableView::pending(self)
+    }
+    fn counters(&self) -> Counters {
+        TableView::counters(self)
+    }
+    fn count(&self, state: ConnState) -> usize {
+        TableView::count(self, state)
+    }
+    fn connections(&self, now: Instant) -> impl Iterator<Item = ConnInfo> + '_ {
+        (0..).map_while(move |k| self.connection(k, now))
+    }
+    fn recent_evictions(&self) -> impl Iterator<Item = &Eviction> + '_ {
+        (0..).map_while(move |k| self.recent_eviction(k))
+    }
+}
+
 /// Serves the application on its port: the socket pool and request buffers of `app`'s
 /// device, through the core's engine. The one assembly the firmware and the PC device
 /// stack share; never returns.
 pub async fn serve_app<
-    const N: usize,
     M: MemoryRegions,
     R: RawMutex,
     const P: usize,
     const W: usize,
+    const N: usize,
     const RX: usize,
     const TX: usize,
 >(
-    app: &Provider<PortDevice<'_, PortResources<'_, N, M, R, P, W>>>,
+    app: &Provider<PortDevice<'_, PortResources<'_, M, R, P, W>>>,
     buffers: &mut SocketBuffers<N, RX, TX>,
 ) -> ! {
     let resources = &app.device().resources;
