@@ -18,6 +18,7 @@ pub mod client;
 pub mod docroot;
 pub mod idle;
 pub mod newcomer;
+pub mod process;
 pub mod procfs;
 /// Percentiles and medians, shared with the tests.
 pub use portico_testkit::percentile as stats;
